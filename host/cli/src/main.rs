@@ -1,0 +1,65 @@
+//! `kofu`: the command line. Errors are reported in plain words with what to
+//! do next; exit status 0 is success, 1 an error, 2 a usage error, 3 a
+//! refusal (the plugin declined to issue).
+
+mod demo;
+mod plugin_check;
+mod plugin_render;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "kofu", version, about = "Issue municipal certificates from sandboxed plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with certificate plugins (WebAssembly components).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Render the demo certificates with the bundled plugins and demo residents.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Validate a component against the certificate world and print its manifest.
+    Check(CheckArgs),
+    /// Render a certificate locally, with the production sandbox, limits and renderer.
+    Render(plugin_render::RenderArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The plugin component (.wasm).
+    plugin: PathBuf,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit status for a refusal: the command worked, but no certificate came out.
+pub const EXIT_REFUSED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plugin(PluginCommand::Check(args)) => plugin_check::run(&args.plugin, args.json),
+        Command::Plugin(PluginCommand::Render(args)) => plugin_render::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! How the CLI shows manifests, evaluation failures and plugin logs.
+
+use kofu_model::{Manifest, OptionKind};
+use kofu_sandbox::{EvaluationError, LogEntry};
+
+pub fn manifest(manifest: &Manifest) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("kind:     {}\n", manifest.kind));
+    out.push_str(&format!("name:     {} / {}\n", manifest.name_ja, manifest.name_en));
+    out.push_str(&format!("version:  {}\n", manifest.version));
+    out.push_str(&format!("fee:      {} yen\n", manifest.fee_yen));
+    let reads: Vec<&str> = manifest.reads.iter().map(|f| f.as_str()).collect();
+    out.push_str(&format!("reads:    {}\n", reads.join(", ")));
+    if manifest.options.is_empty() {
+        out.push_str("options:  none\n");
+    } else {
+        out.push_str("options:\n");
+        for option in &manifest.options {
+            let kind = match &option.kind {
+                OptionKind::Flag => "true|false".to_owned(),
+                OptionKind::Choice { choices } => {
+                    choices.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join("|")
+                }
+                OptionKind::Integer { min, max } => format!("{min}..={max}"),
+            };
+            out.push_str(&format!(
+                "  --option {}=<{}>  (default {}) {} / {}",
+                option.key, kind, option.default, option.label_ja, option.label_en
+            ));
+            if !option.unlocks.is_empty() {
+                let fields: Vec<&str> = option.unlocks.iter().map(|f| f.as_str()).collect();
+                out.push_str(&format!("  unlocks {}", fields.join(", ")));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn logs(logs: &[LogEntry]) -> String {
+    logs.iter().map(|entry| format!("plugin log [{}] {}\n", entry.level, entry.message)).collect()
+}
+
+/// An evaluation failure in full: cause, backtrace and the plugin's logs.
+pub fn evaluation_failure(err: &EvaluationError) -> String {
+    let mut out = format!("{err}\n");
+    if let Some(backtrace) = &err.backtrace {
+        out.push_str("wasm backtrace:\n");
+        for line in backtrace.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str(&logs(&err.logs));
+    out
+}

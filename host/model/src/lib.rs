@@ -1,0 +1,27 @@
+//! Host-side data shared by the sandbox, the renderer and the CLI: residents,
+//! plugin manifests and options, the request context, refusals and the
+//! document model. Everything here is plain data with validation; nothing here
+//! runs plugins or writes PDFs.
+
+mod context;
+mod date;
+mod document;
+mod manifest;
+mod refusal;
+mod resident;
+
+pub use context::{Municipality, RequestContext};
+pub use date::{Date, DateError};
+pub use document::{
+    Align, Block, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text,
+    TextSize,
+};
+pub use manifest::{
+    Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind,
+    OptionSpec, OptionValue,
+};
+pub use refusal::{Refusal, RefusalCode};
+pub use resident::{
+    RegisteredDomicile, Resident, ResidentError, Residency, ResidencyState, SealRegistration,
+    SealState, Sex, TaxItem, TaxYear,
+};

@@ -1,0 +1,423 @@
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A resident field a plugin may declare and read; mirrors the WIT `field`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Field {
+    Name,
+    NameKana,
+    BirthDate,
+    Sex,
+    Address,
+    AddressSince,
+    ResidentSince,
+    PreviousAddress,
+    HouseholdHead,
+    Relationship,
+    RegisteredDomicile,
+    MyNumber,
+    Residency,
+    SealRegistration,
+    TaxRecords,
+    Household,
+}
+
+impl Field {
+    /// The field's WIT name, e.g. `my-number`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::NameKana => "name-kana",
+            Field::BirthDate => "birth-date",
+            Field::Sex => "sex",
+            Field::Address => "address",
+            Field::AddressSince => "address-since",
+            Field::ResidentSince => "resident-since",
+            Field::PreviousAddress => "previous-address",
+            Field::HouseholdHead => "household-head",
+            Field::Relationship => "relationship",
+            Field::RegisteredDomicile => "registered-domicile",
+            Field::MyNumber => "my-number",
+            Field::Residency => "residency",
+            Field::SealRegistration => "seal-registration",
+            Field::TaxRecords => "tax-records",
+            Field::Household => "household",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum OptionKind {
+    Flag,
+    Choice { choices: Vec<Choice> },
+    Integer { min: i64, max: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptionValue {
+    Flag(bool),
+    Choice(String),
+    Integer(i64),
+}
+
+impl fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionValue::Flag(value) => write!(f, "{value}"),
+            OptionValue::Choice(value) => f.write_str(value),
+            OptionValue::Integer(value) => write!(f, "{value}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionSpec {
+    pub key: String,
+    pub label_ja: String,
+    pub label_en: String,
+    pub kind: OptionKind,
+    pub default: OptionValue,
+    pub unlocks: Vec<Field>,
+}
+
+/// An option resolved for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenOption {
+    pub key: String,
+    pub value: OptionValue,
+}
+
+/// A plugin's description of itself, validated by [`Manifest::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub version: String,
+    pub reads: Vec<Field>,
+    pub options: Vec<OptionSpec>,
+    pub fee_yen: u32,
+}
+
+/// What is wrong with a manifest, in words a plugin author can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error(
+        "kind `{0}` is not a valid id: use 3 to 64 lowercase letters, digits and single hyphens, e.g. `residence-certificate`"
+    )]
+    BadKind(String),
+    #[error("version `{0}` is not semver: write it as MAJOR.MINOR.PATCH, e.g. `1.0.0`")]
+    BadVersion(String),
+    #[error("{0} is empty: give the certificate a display name")]
+    EmptyName(&'static str),
+    #[error("field `{0}` is declared twice in `reads`")]
+    DuplicateField(Field),
+    #[error(
+        "option key `{0}` is not valid: use lowercase letters, digits and hyphens, e.g. `include-my-number`"
+    )]
+    BadOptionKey(String),
+    #[error("option `{0}` is declared twice")]
+    DuplicateOption(String),
+    #[error("option `{key}`: {problem}")]
+    BadOption { key: String, problem: String },
+    #[error(
+        "option `{key}` unlocks field `{field}`, which `reads` does not declare: add it to `reads`"
+    )]
+    UnlocksUndeclared { key: String, field: Field },
+    #[error("fee of {0} yen is implausible: certificate fees are at most 10000 yen")]
+    BadFee(u32),
+}
+
+/// Why a requested option set cannot be used, in words the caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("unknown option `{key}`: this certificate accepts {known}")]
+    Unknown { key: String, known: String },
+    #[error("option `{0}` is given twice")]
+    Duplicate(String),
+    #[error("option `{key}` does not accept `{value}`: {expected}")]
+    BadValue { key: String, value: String, expected: String },
+}
+
+const MAX_OPTIONS: usize = 16;
+const MAX_TEXT: usize = 200;
+
+fn is_slug(text: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.contains("--")
+}
+
+fn is_semver(text: &str) -> bool {
+    let core = text.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0'))
+        })
+        && text.len() <= 64
+}
+
+impl Manifest {
+    /// Check everything the host relies on before it serves the plugin.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        if !is_slug(&self.kind, 3, 64) {
+            return Err(ManifestError::BadKind(self.kind.clone()));
+        }
+        if !is_semver(&self.version) {
+            return Err(ManifestError::BadVersion(self.version.clone()));
+        }
+        if self.name_ja.trim().is_empty() || self.name_ja.chars().count() > MAX_TEXT {
+            return Err(ManifestError::EmptyName("name-ja"));
+        }
+        if self.name_en.trim().is_empty() || self.name_en.chars().count() > MAX_TEXT {
+            return Err(ManifestError::EmptyName("name-en"));
+        }
+        let mut seen = BTreeSet::new();
+        for field in &self.reads {
+            if !seen.insert(*field) {
+                return Err(ManifestError::DuplicateField(*field));
+            }
+        }
+        if self.options.len() > MAX_OPTIONS {
+            return Err(ManifestError::BadOption {
+                key: self.options[MAX_OPTIONS].key.clone(),
+                problem: format!("a certificate may offer at most {MAX_OPTIONS} options"),
+            });
+        }
+        let mut keys = BTreeSet::new();
+        for option in &self.options {
+            if !is_slug(&option.key, 1, 48) {
+                return Err(ManifestError::BadOptionKey(option.key.clone()));
+            }
+            if !keys.insert(option.key.as_str()) {
+                return Err(ManifestError::DuplicateOption(option.key.clone()));
+            }
+            validate_option(option)?;
+            for field in &option.unlocks {
+                if !self.reads.contains(field) {
+                    return Err(ManifestError::UnlocksUndeclared {
+                        key: option.key.clone(),
+                        field: *field,
+                    });
+                }
+            }
+        }
+        if self.fee_yen > 10_000 {
+            return Err(ManifestError::BadFee(self.fee_yen));
+        }
+        Ok(())
+    }
+
+    /// Resolve the options a caller asked for (`key`, textual value) into a
+    /// value for every declared option, defaults filling the rest.
+    pub fn resolve_options(&self, requested: &[(String, String)]) -> Result<Vec<ChosenOption>, OptionError> {
+        let mut given = BTreeSet::new();
+        for (key, _) in requested {
+            if !self.options.iter().any(|o| &o.key == key) {
+                let known = if self.options.is_empty() {
+                    "no options".to_owned()
+                } else {
+                    self.options.iter().map(|o| format!("`{}`", o.key)).collect::<Vec<_>>().join(", ")
+                };
+                return Err(OptionError::Unknown { key: key.clone(), known });
+            }
+            if !given.insert(key.as_str()) {
+                return Err(OptionError::Duplicate(key.clone()));
+            }
+        }
+        self.options
+            .iter()
+            .map(|spec| {
+                let value = match requested.iter().find(|(key, _)| key == &spec.key) {
+                    Some((_, text)) => parse_value(spec, text)?,
+                    None => spec.default.clone(),
+                };
+                Ok(ChosenOption { key: spec.key.clone(), value })
+            })
+            .collect()
+    }
+
+    /// Which fields a plugin may read in a request with these options.
+    pub fn field_access(&self, options: &[ChosenOption]) -> FieldAccess {
+        let unlocked_by_choice = |field: &Field| {
+            self.options.iter().filter(|spec| spec.unlocks.contains(field)).any(|spec| {
+                options
+                    .iter()
+                    .any(|chosen| chosen.key == spec.key && chosen.value == OptionValue::Flag(true))
+            })
+        };
+        let gated = |field: &Field| self.options.iter().any(|spec| spec.unlocks.contains(field));
+        let readable = self
+            .reads
+            .iter()
+            .copied()
+            .filter(|field| !gated(field) || unlocked_by_choice(field))
+            .collect();
+        FieldAccess { readable, declared: self.reads.iter().copied().collect() }
+    }
+}
+
+fn validate_option(option: &OptionSpec) -> Result<(), ManifestError> {
+    let bad = |problem: String| ManifestError::BadOption { key: option.key.clone(), problem };
+    if option.label_ja.trim().is_empty() || option.label_en.trim().is_empty() {
+        return Err(bad("give it a label in Japanese and in English".into()));
+    }
+    match (&option.kind, &option.default) {
+        (OptionKind::Flag, OptionValue::Flag(_)) => {}
+        (OptionKind::Choice { choices }, OptionValue::Choice(default)) => {
+            if choices.is_empty() || choices.len() > 16 {
+                return Err(bad("a choice option needs 1 to 16 choices".into()));
+            }
+            let mut values = BTreeSet::new();
+            for choice in choices {
+                if !is_slug(&choice.value, 1, 48) || !values.insert(choice.value.as_str()) {
+                    return Err(bad(format!(
+                        "choice value `{}` must be unique lowercase kebab-case",
+                        choice.value
+                    )));
+                }
+            }
+            if !values.contains(default.as_str()) {
+                return Err(bad(format!("default `{default}` is not one of its choices")));
+            }
+        }
+        (OptionKind::Integer { min, max }, OptionValue::Integer(default)) => {
+            if min > max || !(min..=max).contains(&default) {
+                return Err(bad(format!("default {default} lies outside {min}..={max}")));
+            }
+        }
+        _ => return Err(bad("its default is not of the option's kind".into())),
+    }
+    if !option.unlocks.is_empty() && option.kind != OptionKind::Flag {
+        return Err(bad("only flag options can unlock fields".into()));
+    }
+    Ok(())
+}
+
+fn parse_value(spec: &OptionSpec, text: &str) -> Result<OptionValue, OptionError> {
+    let bad = |expected: String| OptionError::BadValue {
+        key: spec.key.clone(),
+        value: text.to_owned(),
+        expected,
+    };
+    match &spec.kind {
+        OptionKind::Flag => match text {
+            "true" | "yes" | "1" => Ok(OptionValue::Flag(true)),
+            "false" | "no" | "0" => Ok(OptionValue::Flag(false)),
+            _ => Err(bad("write true or false".into())),
+        },
+        OptionKind::Choice { choices } => {
+            if choices.iter().any(|c| c.value == text) {
+                Ok(OptionValue::Choice(text.to_owned()))
+            } else {
+                let list = choices.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ");
+                Err(bad(format!("choose one of {list}")))
+            }
+        }
+        OptionKind::Integer { min, max } => match text.parse::<i64>() {
+            Ok(value) if (min..=max).contains(&&value) => Ok(OptionValue::Integer(value)),
+            _ => Err(bad(format!("give a whole number from {min} to {max}"))),
+        },
+    }
+}
+
+/// The fields one request may read: declared in the manifest and, for fields
+/// behind an option, unlocked by the chosen options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldAccess {
+    readable: BTreeSet<Field>,
+    declared: BTreeSet<Field>,
+}
+
+impl FieldAccess {
+    pub fn allows(&self, field: Field) -> bool {
+        self.readable.contains(&field)
+    }
+
+    pub fn is_declared(&self, field: Field) -> bool {
+        self.declared.contains(&field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            kind: "residence-certificate".into(),
+            name_ja: "住民票の写し".into(),
+            name_en: "Residence certificate".into(),
+            version: "1.0.0".into(),
+            reads: vec![Field::Name, Field::MyNumber],
+            options: vec![OptionSpec {
+                key: "include-my-number".into(),
+                label_ja: "個人番号を記載する".into(),
+                label_en: "Include My Number".into(),
+                kind: OptionKind::Flag,
+                default: OptionValue::Flag(false),
+                unlocks: vec![Field::MyNumber],
+            }],
+            fee_yen: 300,
+        }
+    }
+
+    #[test]
+    fn gated_fields_are_readable_only_when_unlocked() {
+        let m = manifest();
+        m.validate().unwrap();
+        let off = m.resolve_options(&[]).unwrap();
+        assert!(m.field_access(&off).allows(Field::Name));
+        assert!(!m.field_access(&off).allows(Field::MyNumber));
+        let on = m.resolve_options(&[("include-my-number".into(), "true".into())]).unwrap();
+        assert!(m.field_access(&on).allows(Field::MyNumber));
+        assert!(!m.field_access(&on).allows(Field::Address));
+    }
+
+    #[test]
+    fn rejects_unlocking_an_undeclared_field() {
+        let mut m = manifest();
+        m.reads = vec![Field::Name];
+        assert!(matches!(m.validate(), Err(ManifestError::UnlocksUndeclared { .. })));
+    }
+
+    #[test]
+    fn rejects_bad_ids_and_versions() {
+        let mut m = manifest();
+        m.kind = "Residence".into();
+        assert!(matches!(m.validate(), Err(ManifestError::BadKind(_))));
+        let mut m = manifest();
+        m.version = "1.0".into();
+        assert!(matches!(m.validate(), Err(ManifestError::BadVersion(_))));
+    }
+
+    #[test]
+    fn unknown_and_malformed_options_say_what_is_accepted() {
+        let m = manifest();
+        let err = m.resolve_options(&[("colour".into(), "red".into())]).unwrap_err();
+        assert!(err.to_string().contains("`include-my-number`"), "{err}");
+        let err = m.resolve_options(&[("include-my-number".into(), "maybe".into())]).unwrap_err();
+        assert!(err.to_string().contains("true or false"), "{err}");
+    }
+}

@@ -1,0 +1,264 @@
+//! Drawing onto pages: text runs, lines, boxes and circles, written straight
+//! into each page's content stream. Glyphs get their subset ids (CIDs) here,
+//! in order of first use, so no second pass over the text is needed.
+
+use kofu_model::Face;
+use pdf_writer::{Content, Name, Str, TextStr};
+
+use crate::fonts::{Font, Fonts, face_index};
+use crate::text::Glyph;
+
+/// Colours used on a certificate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Color {
+    Black,
+    /// Seal red (朱色), for seals and the preview marker.
+    Red,
+    /// A light grey for label cells.
+    Gray(f32),
+}
+
+impl Color {
+    fn rgb(self) -> [f32; 3] {
+        match self {
+            Color::Black => [0.0, 0.0, 0.0],
+            Color::Red => [0.84, 0.11, 0.09],
+            Color::Gray(level) => [level, level, level],
+        }
+    }
+}
+
+/// Resource names of the two fonts on every page.
+pub(crate) fn font_resource(face: Face) -> Name<'static> {
+    match face {
+        Face::Gothic => Name(b"G"),
+        Face::Mincho => Name(b"M"),
+    }
+}
+
+/// The glyphs of one face the document uses, in CID order. CID 0 is
+/// .notdef, as in the subset the subsetter builds from this list.
+pub(crate) struct UsedGlyphs {
+    /// Full-font glyph id to CID; 0 while unused. Allocated on first use so
+    /// that a face the document never uses costs nothing.
+    cid_of: Vec<u16>,
+    /// Full-font glyph id of each CID.
+    pub glyphs: Vec<u16>,
+    /// The character each CID stands for, for the ToUnicode map.
+    pub chars: Vec<char>,
+    /// Advance of each CID in font units, for the widths array.
+    pub advances: Vec<u16>,
+}
+
+impl UsedGlyphs {
+    fn new() -> UsedGlyphs {
+        UsedGlyphs { cid_of: Vec::new(), glyphs: vec![0], chars: vec!['\0'], advances: vec![0] }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.glyphs.len() <= 1
+    }
+
+    #[inline]
+    fn cid(&mut self, font: &Font, glyph: Glyph) -> u16 {
+        if self.cid_of.is_empty() {
+            self.cid_of = vec![0; font.glyph_count()];
+        }
+        let Some(slot) = self.cid_of.get_mut(usize::from(glyph.id)) else { return 0 };
+        if *slot == 0 {
+            // A font has fewer than 65,536 glyphs, so the count fits a CID.
+            *slot = u16::try_from(self.glyphs.len()).unwrap_or(0);
+            self.glyphs.push(glyph.id);
+            self.chars.push(glyph.ch);
+            self.advances.push(glyph.advance);
+        }
+        *slot
+    }
+}
+
+/// Graphics state of the page being drawn, so colours and line widths are
+/// set only when they change. `None` means unknown: set it before use.
+struct PageState {
+    fill: Option<Color>,
+    stroke: Option<Color>,
+    line_width: Option<f32>,
+}
+
+impl PageState {
+    /// The state PDF gives every page's content stream at its start.
+    const INITIAL: PageState =
+        PageState { fill: Some(Color::Black), stroke: Some(Color::Black), line_width: Some(1.0) };
+    const UNKNOWN: PageState = PageState { fill: None, stroke: None, line_width: None };
+}
+
+pub(crate) struct Canvas<'f> {
+    fonts: &'f Fonts,
+    pub pages: Vec<Content>,
+    pub used: [UsedGlyphs; 2],
+    /// Index of the page being drawn.
+    current: usize,
+    state: PageState,
+    /// Reused buffer for the CID bytes of one text run.
+    scratch: Vec<u8>,
+    /// Reused buffer for the text of a run that holds spaces.
+    actual_text: String,
+}
+
+impl<'f> Canvas<'f> {
+    pub fn new(fonts: &'f Fonts) -> Canvas<'f> {
+        Canvas {
+            fonts,
+            pages: Vec::new(),
+            used: [UsedGlyphs::new(), UsedGlyphs::new()],
+            current: 0,
+            state: PageState::INITIAL,
+            scratch: Vec::with_capacity(256),
+            actual_text: String::new(),
+        }
+    }
+
+    pub fn new_page(&mut self) {
+        self.pages.push(Content::with_capacity(16 * 1024));
+        self.current = self.pages.len() - 1;
+        self.state = PageState::INITIAL;
+    }
+
+    /// Continue drawing on an earlier page (the footers, once the page count
+    /// is known).
+    pub fn select_page(&mut self, index: usize) {
+        if index < self.pages.len() {
+            self.current = index;
+            self.state = PageState::UNKNOWN;
+        }
+    }
+
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    fn content(&mut self) -> &mut Content {
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        let index = self.current.min(self.pages.len() - 1);
+        &mut self.pages[index]
+    }
+
+    fn set_fill(&mut self, color: Color) {
+        if self.state.fill != Some(color) {
+            self.state.fill = Some(color);
+            let [r, g, b] = color.rgb();
+            self.content().set_fill_rgb(r, g, b);
+        }
+    }
+
+    fn set_stroke(&mut self, color: Color, width: f32) {
+        if self.state.stroke != Some(color) {
+            self.state.stroke = Some(color);
+            let [r, g, b] = color.rgb();
+            self.content().set_stroke_rgb(r, g, b);
+        }
+        if self.state.line_width != Some(width) {
+            self.state.line_width = Some(width);
+            self.content().set_line_width(width);
+        }
+    }
+
+    /// Draw a run of glyphs with its baseline starting at (x, y).
+    pub fn text(&mut self, face: Face, size: f32, x: f32, y: f32, glyphs: &[Glyph], color: Color) {
+        self.text_scaled(face, size, x, y, glyphs, color, 1.0);
+    }
+
+    /// [`Canvas::text`] stretched vertically by `vertical`, as seal
+    /// characters are to fill their cells.
+    #[allow(clippy::too_many_arguments)]
+    pub fn text_scaled(
+        &mut self,
+        face: Face,
+        size: f32,
+        x: f32,
+        y: f32,
+        glyphs: &[Glyph],
+        color: Color,
+        vertical: f32,
+    ) {
+        if glyphs.is_empty() {
+            return;
+        }
+        let font = self.fonts.get(face);
+        let used = &mut self.used[face_index(face)];
+        self.scratch.clear();
+        let mut spaced = false;
+        for &glyph in glyphs {
+            if glyph.is_break() {
+                continue;
+            }
+            spaced |= glyph.ch.is_whitespace();
+            self.scratch.extend_from_slice(&used.cid(font, glyph).to_be_bytes());
+        }
+        self.set_fill(color);
+        let scratch = std::mem::take(&mut self.scratch);
+        let mut actual_text = std::mem::take(&mut self.actual_text);
+        let content = self.content();
+        if spaced {
+            // Extractors turn a space, above all a full-width one (U+3000,
+            // common in names), into a gap and may then split one value
+            // into separate text blocks. ActualText gives them the run as
+            // one piece, spaces included.
+            actual_text.clear();
+            actual_text.extend(glyphs.iter().filter(|g| !g.is_break()).map(|g| g.ch));
+            content
+                .begin_marked_content_with_properties(Name(b"Span"))
+                .properties()
+                .actual_text(TextStr(&actual_text));
+        }
+        content
+            .begin_text()
+            .set_font(font_resource(face), size)
+            .set_text_matrix([1.0, 0.0, 0.0, vertical, x, y])
+            .show(Str(&scratch))
+            .end_text();
+        if spaced {
+            content.end_marked_content();
+        }
+        self.scratch = scratch;
+        self.actual_text = actual_text;
+    }
+
+    /// Width of glyphs in points at `size`.
+    pub fn width(&self, face: Face, size: f32, glyphs: &[Glyph]) -> f32 {
+        crate::text::units(glyphs) as f32 * self.fonts.get(face).scale(size)
+    }
+
+    pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, width: f32, color: Color) {
+        self.set_stroke(color, width);
+        self.content().move_to(x1, y1).line_to(x2, y2).stroke();
+    }
+
+    /// A rectangle with its lower left corner at (x, y).
+    pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, width: f32, color: Color) {
+        self.set_stroke(color, width);
+        self.content().rect(x, y, w, h).stroke();
+    }
+
+    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Color) {
+        self.set_fill(color);
+        self.content().rect(x, y, w, h).fill_nonzero();
+    }
+
+    pub fn stroke_circle(&mut self, cx: f32, cy: f32, r: f32, width: f32, color: Color) {
+        // Four cubic Bézier quarter arcs; KAPPA puts the control points where
+        // the curve deviates from a true circle by under 0.03 %.
+        const KAPPA: f32 = 0.552_284_8;
+        let k = r * KAPPA;
+        self.set_stroke(color, width);
+        self.content()
+            .move_to(cx + r, cy)
+            .cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r)
+            .cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy)
+            .cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r)
+            .cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy)
+            .close_path()
+            .stroke();
+    }
+}

@@ -1,0 +1,59 @@
+//! What the host adds to every page once the page count is known: the
+//! footer that ties each page to its issuance, and the preview marker.
+
+use kofu_model::{Face, TextSize};
+
+use crate::canvas::{Canvas, Color};
+use crate::fonts::Fonts;
+use crate::layout::{LEFT, MM, PAGE_HEIGHT, RIGHT, WIDTH};
+use crate::text::{Place, shape};
+use crate::{PageStamp, RenderError};
+
+/// Printed on every page of a preview, so it can never pass as a certificate.
+pub const PREVIEW_MARKER: &str = "見本（プレビュー）— 証明書として使用できません";
+
+const FOOTER_BASELINE: f32 = 12.0 * MM;
+const MARKER_BASELINE: f32 = PAGE_HEIGHT - 13.0 * MM;
+const MARKER_SIZE: f32 = 12.0;
+
+/// The footer of page `n` of `total`, exactly as printed.
+pub fn footer_text(stamp: &PageStamp, n: usize, total: usize) -> String {
+    format!("発行番号 {}\u{3000}{n} / {total}\u{3000}照合コード {}", stamp.issuance_number, stamp.verification_code)
+}
+
+pub(crate) fn stamp_pages(canvas: &mut Canvas, fonts: &Fonts, stamp: &PageStamp) -> Result<(), RenderError> {
+    let total = canvas.page_count();
+    let mut marker = Vec::new();
+    if stamp.preview {
+        shape(fonts.get(Face::Gothic), PREVIEW_MARKER, Place::PreviewMarker, &mut marker)?;
+    }
+    let mut footer = Vec::with_capacity(64);
+    let mut text = String::with_capacity(96);
+    for index in 0..total {
+        canvas.select_page(index);
+
+        text.clear();
+        text.push_str(&footer_text(stamp, index + 1, total));
+        footer.clear();
+        shape(fonts.get(Face::Gothic), &text, Place::Footer, &mut footer)?;
+        footer.retain(|g| !g.is_break());
+        // A long issuance number shrinks the footer rather than run off the page.
+        let mut size = TextSize::Small.points();
+        let width = canvas.width(Face::Gothic, size, &footer);
+        if width > WIDTH {
+            size *= WIDTH / width;
+        }
+        let width = canvas.width(Face::Gothic, size, &footer);
+        canvas.text(Face::Gothic, size, LEFT + (WIDTH - width) / 2.0, FOOTER_BASELINE, &footer, Color::Black);
+
+        if stamp.preview {
+            let width = canvas.width(Face::Gothic, MARKER_SIZE, &marker);
+            let x = RIGHT - width;
+            canvas.text(Face::Gothic, MARKER_SIZE, x, MARKER_BASELINE, &marker, Color::Red);
+            let pad = 1.5 * MM;
+            let bottom = MARKER_BASELINE - 0.12 * MARKER_SIZE - pad;
+            canvas.stroke_rect(x - pad, bottom, width + 2.0 * pad, MARKER_SIZE + 2.0 * pad, 1.0, Color::Red);
+        }
+    }
+    Ok(())
+}

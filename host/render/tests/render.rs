@@ -1,0 +1,281 @@
+//! End-to-end checks of rendered PDFs with poppler-utils and qpdf, which
+//! must be installed: a missing tool fails the test rather than skip it.
+
+mod common;
+
+use common::*;
+use kofu_model::{Align, Block, Document, Face, Table, TextSize};
+use kofu_render::{Compression, PREVIEW_MARKER, RenderError, RenderOptions, Renderer, footer_text};
+
+fn render(document: &Document, preview: bool) -> kofu_render::RenderedPdf {
+    let renderer = Renderer::new().expect("renderer");
+    let pdf = renderer.render(document, &stamp(preview)).expect("render");
+    dump(&pdf.bytes);
+    pdf
+}
+
+/// With KOFU_RENDER_DUMP_DIR set, keep every rendering for a human to look at.
+fn dump(bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("KOFU_RENDER_DUMP_DIR") {
+        let name = format!("{:016x}.pdf", bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3)));
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).expect("dump PDF");
+    }
+}
+
+fn assert_contains(haystack: &str, needle: &str, what: &str) {
+    assert!(squash(haystack).contains(&squash(needle)), "{what} {needle:?} not found in extracted text:\n{haystack}");
+}
+
+#[test]
+fn extracts_every_part_of_a_certificate() {
+    let document = residence_certificate();
+    let pdf = render(&document, false);
+    assert_eq!(pdf.pages, 1);
+    let text = pdftotext(&pdf.bytes, None);
+
+    assert_contains(&text, &document.title, "title");
+    for block in &document.blocks {
+        match block {
+            Block::KeyValues(rows) => {
+                for row in rows {
+                    assert_contains(&text, &row.key, "key");
+                    // A multi-line value comes out line by line.
+                    for line in row.value.lines() {
+                        assert_contains(&text, line, "value");
+                    }
+                }
+            }
+            Block::Table(table) => {
+                for column in &table.columns {
+                    assert_contains(&text, &column.header, "header");
+                }
+                for cell in table.rows.iter().flatten() {
+                    assert_contains(&text, cell, "cell");
+                }
+            }
+            Block::Heading(t) => assert_contains(&text, &t.content, "heading"),
+            _ => {}
+        }
+    }
+    assert_contains(&text, &document.certification, "certification");
+    let signature = &document.signature;
+    assert_contains(&text, &signature.date_line, "date line");
+    assert_contains(&text, &format!("{}　{}", signature.title, signature.name), "title and name");
+    assert_contains(&text, &footer_text(&stamp(false), 1, 1), "footer");
+    // Full-width spaces survive extraction, not just the characters around them.
+    assert!(text.contains("見本　太郎"), "U+3000 lost in:\n{text}");
+}
+
+#[test]
+fn long_tables_span_pages_with_footer_and_header_on_each() {
+    let document = long_table(120);
+    let pdf = render(&document, false);
+    let pages = pdf.pages;
+    assert!(pages >= 3, "120 rows took only {pages} pages");
+    let stamp = stamp(false);
+    for page in 1..=pages {
+        let text = pdftotext(&pdf.bytes, Some(page));
+        assert_contains(&text, &format!("発行番号 {}", stamp.issuance_number), "issuance number");
+        assert!(text.contains(&format!("{page} / {pages}")), "page {page}: no \"{page} / {pages}\" in:\n{text}");
+        assert_contains(&text, &footer_text(&stamp, page as usize, pages as usize), "footer");
+        // The table spans every page but the last may hold only the closing.
+        if page < pages {
+            for header in ["年度", "税目", "税額", "納付済額"] {
+                assert_contains(&text, header, &format!("page {page} header"));
+            }
+        }
+    }
+    let all = pdftotext(&pdf.bytes, None);
+    for i in [1, 60, 120] {
+        assert_contains(&all, &format!("市民税・県民税 第{i}期"), "row");
+    }
+    // The certification closes the last page only.
+    let last = pdftotext(&pdf.bytes, Some(pages));
+    assert_contains(&last, &document.certification, "certification");
+    assert!(!squash(&pdftotext(&pdf.bytes, Some(1))).contains(&squash(&document.certification)));
+}
+
+#[test]
+fn rows_never_split_across_pages() {
+    // Rows of several lines each: a row either fits on a page or moves whole.
+    let mut document = long_table(0);
+    let Some(Block::Table(table)) = document.blocks.get_mut(1) else { panic!("table expected") };
+    table.rows = (1..=40).map(|i| vec![format!("{i}"), format!("甲{i}\n乙\n丙"), "1円".into(), "1円".into()]).collect();
+    let pdf = render(&document, false);
+    assert!(pdf.pages >= 2);
+    for page in 1..=pdf.pages {
+        let text = squash(&pdftotext(&pdf.bytes, Some(page)));
+        let starts = text.matches('甲').count();
+        assert_eq!(starts, text.matches('丙').count(), "page {page} splits a row:\n{text}");
+        assert_eq!(starts, text.matches('乙').count(), "page {page} splits a row:\n{text}");
+    }
+}
+
+#[test]
+fn renders_deterministically() {
+    let document = long_table(50);
+    let renderer = Renderer::new().expect("renderer");
+    let a = renderer.render(&document, &stamp(false)).expect("render");
+    let b = Renderer::new().expect("renderer").render(&document, &stamp(false)).expect("render");
+    assert_eq!(a.bytes, b.bytes);
+
+    let flate = Renderer::with_options(RenderOptions { compression: Compression::Flate { level: 6 } }).expect("renderer");
+    let c = flate.render(&document, &stamp(false)).expect("render");
+    let d = flate.render(&document, &stamp(false)).expect("render");
+    assert_eq!(c.bytes, d.bytes);
+    assert!(c.bytes.len() < a.bytes.len() / 2, "flate {} vs plain {}", c.bytes.len(), a.bytes.len());
+    assert_eq!(c.pages, a.pages);
+    assert_eq!(squash(&pdftotext(&c.bytes, None)), squash(&pdftotext(&a.bytes, None)));
+    assert!(String::from_utf8_lossy(&c.bytes).contains("/FlateDecode"));
+    assert!(!String::from_utf8_lossy(&a.bytes).contains("/FlateDecode"));
+    let (ok, report) = qpdf_check(&c.bytes);
+    assert!(ok, "qpdf --check failed on flate output:\n{report}");
+    assert!(!String::from_utf8_lossy(&a.bytes).contains("CreationDate"));
+}
+
+#[test]
+fn passes_qpdf_check_and_embeds_subset_fonts() {
+    for document in [residence_certificate(), seal_certificate(), long_table(120)] {
+        let pdf = render(&document, true);
+        let (ok, report) = qpdf_check(&pdf.bytes);
+        assert!(ok, "qpdf --check failed:\n{report}");
+
+        let fonts = pdffonts(&pdf.bytes);
+        let rows: Vec<&str> = fonts.lines().skip(2).collect();
+        assert_eq!(rows.len(), 2, "expected Gothic and Mincho:\n{fonts}");
+        for row in rows {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            let name = fields[0];
+            let tag = name.split('+').next().unwrap_or("");
+            assert!(tag.len() == 6 && tag.chars().all(|c| c.is_ascii_uppercase()), "bad subset tag: {row}");
+            assert!(name.ends_with("+IPAexGothic") || name.ends_with("+IPAexMincho"), "{row}");
+            assert!(row.contains("CID TrueType") && row.contains("Identity-H"), "{row}");
+            // emb, sub, uni
+            assert_eq!(&fields[fields.len() - 5..fields.len() - 2], ["yes", "yes", "yes"], "{row}");
+        }
+    }
+}
+
+#[test]
+fn unprintable_characters_are_refused_with_their_place() {
+    let renderer = Renderer::new().expect("renderer");
+    let mut document = residence_certificate();
+    if let Some(Block::KeyValues(rows)) = document.blocks.get_mut(0) {
+        rows[2].value = "昭和60年\u{E000}月".into();
+    }
+    let error = renderer.render(&document, &stamp(false)).expect_err("private-use character");
+    match &error {
+        RenderError::UnprintableCharacter { character, place, .. } => {
+            assert_eq!(*character, '\u{E000}');
+            assert_eq!(place, "block 1 (key-values)");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains("U+E000") && message.contains("block 1 (key-values)") && message.contains("IPAex Mincho"), "{message}");
+    assert!(message.contains("cannot be printed at a kiosk"), "{message}");
+
+    let mut document = residence_certificate();
+    document.signature.name = "見本 太郎😀".into();
+    match renderer.render(&document, &stamp(false)) {
+        Err(RenderError::UnprintableCharacter { character: '😀', place, .. }) => assert_eq!(place, "signature"),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    let mut document = residence_certificate();
+    document.title = "住民票\u{1F600}".into();
+    assert!(matches!(
+        renderer.render(&document, &stamp(false)),
+        Err(RenderError::UnprintableCharacter { place, .. }) if place == "title"
+    ));
+
+    let mut bad_stamp = stamp(false);
+    bad_stamp.verification_code = "\u{E000}".into();
+    assert!(matches!(
+        renderer.render(&residence_certificate(), &bad_stamp),
+        Err(RenderError::UnprintableCharacter { place, .. }) if place == "footer"
+    ));
+
+    let mut document = residence_certificate();
+    document.certification = "証明\u{7}する".into();
+    assert!(matches!(
+        renderer.render(&document, &stamp(false)),
+        Err(RenderError::UnprintableCharacter { place, .. }) if place == "certification"
+    ));
+}
+
+#[test]
+fn ascii_and_supplementary_characters_render() {
+    // 𠮟 (U+20B9F) is in IPAex; ASCII and U+3000 must work everywhere.
+    let mut document = residence_certificate();
+    document.blocks.push(Block::Paragraph(text("Address: 1-2-3 Hon-cho, Mihon City　𠮟る", Face::Gothic, TextSize::Normal, Align::Right)));
+    let pdf = render(&document, false);
+    let text = pdftotext(&pdf.bytes, None);
+    assert_contains(&text, "Address: 1-2-3 Hon-cho, Mihon City　𠮟る", "paragraph");
+}
+
+#[test]
+fn preview_marker_only_on_previews() {
+    let document = long_table(120);
+    let preview = render(&document, true);
+    for page in 1..=preview.pages {
+        assert_contains(&pdftotext(&preview.bytes, Some(page)), PREVIEW_MARKER, &format!("page {page} marker"));
+    }
+    let real = render(&document, false);
+    let text = pdftotext(&real.bytes, None);
+    assert!(!squash(&text).contains("プレビュー"), "marker on a real certificate:\n{text}");
+    assert_eq!(preview.pages, real.pages);
+}
+
+#[test]
+fn page_breaks_and_seals() {
+    let mut document = seal_certificate();
+    document.blocks.insert(1, Block::PageBreak);
+    document.blocks.push(Block::PageBreak);
+    document.blocks.push(Block::PageBreak); // a second break adds no blank page
+    let pdf = render(&document, false);
+    assert_eq!(pdf.pages, 3);
+    let first = squash(&pdftotext(&pdf.bytes, Some(1)));
+    assert!(first.contains("印鑑登録証明書") && first.contains("印影") && !first.contains("見本太郎"), "{first}");
+    // The seal impression's characters are on page 2.
+    assert_contains(&pdftotext(&pdf.bytes, Some(2)), "登録番号", "key on page 2");
+    assert_contains(&pdftotext(&pdf.bytes, Some(3)), &document.certification, "certification alone on page 3");
+}
+
+#[test]
+fn hostile_documents_do_not_panic() {
+    let renderer = Renderer::new().expect("renderer");
+    let huge_cell = "長".repeat(20_000);
+    let documents = vec![
+        Document { title: String::new(), blocks: vec![], certification: String::new(), signature: signature() },
+        Document {
+            title: "表".into(),
+            blocks: vec![
+                Block::Table(Table { columns: vec![], rows: vec![vec!["x".into()]] }),
+                Block::Table(Table {
+                    columns: vec![column("", 0, Align::Left); 40],
+                    rows: vec![vec!["ａ".repeat(50)], vec![]],
+                }),
+                Block::Table(Table { columns: vec![column(&"見出し".repeat(300), 1, Align::Left); 8], rows: vec![vec![huge_cell.clone(); 8]] }),
+                Block::KeyValues(vec![]),
+                Block::KeyValues(vec![kv(&huge_cell, &huge_cell)]),
+                Block::Spacing(255),
+                Block::SealImpression("".into()),
+                Block::SealImpression("あいうえおかきくけこさしすせそ".into()),
+                Block::Paragraph(text("\n\n\n", Face::Mincho, TextSize::Title, Align::Center)),
+            ],
+            certification: "証".repeat(5_000),
+            signature: kofu_model::Signature {
+                date_line: "日".repeat(500),
+                title: "長".repeat(500),
+                name: String::new(),
+                seal: "印".repeat(40),
+            },
+        },
+    ];
+    for document in documents {
+        let pdf = renderer.render(&document, &stamp(true)).expect("render");
+        let (ok, report) = qpdf_check(&pdf.bytes);
+        assert!(ok, "{report}");
+    }
+}

@@ -1,0 +1,57 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Every limit a plugin evaluation runs under, in one place. The same values
+/// apply to local previews and to production.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Instruction budget per evaluation (wasmtime fuel), deterministic across
+    /// machines. In the spirit of Shopify Functions' 11 million instructions.
+    pub fuel: u64,
+    /// Wall-clock budget per evaluation, enforced by epoch interruption.
+    #[serde(with = "millis")]
+    pub wall_clock: Duration,
+    /// Linear-memory cap per plugin instance, in bytes.
+    pub memory_bytes: usize,
+    /// WebAssembly stack cap, in bytes; deep recursion traps past it.
+    pub stack_bytes: usize,
+    /// Cap on the returned document's content size, in bytes.
+    pub output_bytes: usize,
+    /// Cap on log text per evaluation, in bytes; further messages are dropped.
+    pub log_bytes: usize,
+    /// Cap on a component's size at load, in bytes.
+    pub component_bytes: usize,
+    /// How many evaluations may run at once (sizes the instance pool).
+    pub max_concurrent: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            fuel: 11_000_000,
+            wall_clock: Duration::from_millis(100),
+            memory_bytes: 32 << 20,
+            stack_bytes: 512 << 10,
+            output_bytes: 256 << 10,
+            log_bytes: 16 << 10,
+            component_bytes: 4 << 20,
+            max_concurrent: 64,
+        }
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}

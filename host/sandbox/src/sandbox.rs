@@ -1,0 +1,278 @@
+//! The sandbox: one wasmtime engine and linker, a compiled-plugin cache, and
+//! a fresh store and instance for every evaluation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use kofu_model::{Date, Document, DocumentError, Field, RequestContext, Refusal, Resident};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace};
+use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
+
+use crate::bindings::{Certificate, wit};
+use crate::clock::{FrozenMonotonicClock, IssueDayClock};
+use crate::convert;
+use crate::error::{EvaluationError, FailureCause, LoadError, Stage};
+use crate::limits::Limits;
+use crate::log::LogEntry;
+use crate::plugin::{self, ContentHash, Plugin, PluginId};
+use crate::state::{RequestData, StoreState};
+
+/// How often the epoch advances; the wall-clock limit is counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Bytes behind the plugin's "random" numbers: fixed, so that evaluations
+/// replay exactly (a certificate plugin has no use for real entropy).
+const RANDOM_BYTES: [u8; 16] = *b"kofu-replayable!";
+
+/// One request for a plugin to evaluate.
+pub struct Request {
+    /// The subject, with their household, as read from the register.
+    pub subject: Arc<Resident>,
+    /// Issue date, municipality and every option resolved to a value
+    /// (see [`kofu_model::Manifest::resolve_options`]).
+    pub context: RequestContext,
+}
+
+/// What the plugin decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A validated document, ready to render.
+    Document(Document),
+    /// A refusal to issue, to show to the resident.
+    Refused(Refusal),
+}
+
+/// A finished evaluation, with what it needed: the record for the audit.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub outcome: Outcome,
+    /// Fields the plugin actually read.
+    pub fields_read: Vec<Field>,
+    pub logs: Vec<LogEntry>,
+    pub fuel_used: u64,
+}
+
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    limits: Limits,
+    cache: Mutex<HashMap<ContentHash, Arc<Plugin>>>,
+}
+
+impl Sandbox {
+    pub fn new(limits: Limits) -> Result<Sandbox, LoadError> {
+        let engine = Engine::new(&engine_config(&limits)).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        Certificate::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
+            .map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        spawn_epoch_ticker(&engine);
+        Ok(Sandbox { engine, linker, limits, cache: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Validate and compile a component, or return the cached plugin with
+    /// the same content hash.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        let hash = ContentHash::of(bytes);
+        if let Some(plugin) = self.cache_lock().get(&hash) {
+            return Ok(Arc::clone(plugin));
+        }
+        let plugin = Arc::new(self.compile(bytes, hash)?);
+        self.cache_lock().insert(hash, Arc::clone(&plugin));
+        Ok(plugin)
+    }
+
+    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<ContentHash, Arc<Plugin>>> {
+        // A poisoned lock only means another thread panicked mid-insert of a
+        // complete value; the map is still consistent.
+        self.cache.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn compile(&self, bytes: &[u8], hash: ContentHash) -> Result<Plugin, LoadError> {
+        if bytes.len() > self.limits.component_bytes {
+            return Err(LoadError::TooLarge { size: bytes.len(), limit: self.limits.component_bytes });
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|err| plugin::not_a_component(bytes, &err))?;
+        let imports = plugin::check_imports(&self.engine, &component)?;
+        let pre = plugin::link(&self.engine, &self.linker, &component)?;
+        let unknown = PluginId { kind: "(unnamed plugin)".into(), version: "?".into(), hash };
+        let manifest = self
+            .read_manifest(&pre, &unknown)
+            .map_err(|err| LoadError::ManifestFailed(Box::new(err)))?;
+        manifest.validate()?;
+        let id = PluginId { kind: manifest.kind.clone(), version: manifest.version.clone(), hash };
+        Ok(Plugin { id, manifest, pre, imports })
+    }
+
+    fn read_manifest(
+        &self,
+        pre: &crate::bindings::CertificatePre<StoreState>,
+        id: &PluginId,
+    ) -> Result<kofu_model::Manifest, EvaluationError> {
+        let mut store = self.store(None, Date { year: 2000, month: 1, day: 1 }, id, Stage::Manifest)?;
+        let fail = |store: &mut Store<StoreState>, err| failure(store, err, id, Stage::Manifest, &self.limits);
+        let instance = pre.instantiate(&mut store).map_err(|e| fail(&mut store, e))?;
+        let manifest = instance.call_manifest(&mut store).map_err(|e| fail(&mut store, e))?;
+        Ok(convert::manifest(manifest))
+    }
+
+    /// Run `check` and then `render` for one request, in a store and
+    /// instance made for this request alone and dropped at the end.
+    pub fn evaluate(&self, plugin: &Plugin, request: &Request) -> Result<Evaluation, EvaluationError> {
+        let access = plugin.manifest.field_access(&request.context.options);
+        let data = RequestData { subject: Arc::clone(&request.subject), access };
+        let id = &plugin.id;
+        let mut store = self.store(Some(data), request.context.issue_date, id, Stage::Check)?;
+        let context = convert::context(&request.context);
+        let fail = |store: &mut Store<StoreState>, err, stage| failure(store, err, id, stage, &self.limits);
+
+        let instance = plugin.pre.instantiate(&mut store).map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let checked = instance.call_check(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let outcome = match checked {
+            Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
+            Ok(()) => {
+                let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Render))?;
+                let rendered =
+                    instance.call_render(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Render))?;
+                match rendered {
+                    Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
+                    Ok(document) => Outcome::Document(self.accept(document, &mut store, id)?),
+                }
+            }
+        };
+        // Even a plugin that caught a denied read and carried on fails.
+        if let Some(cause) = store.data_mut().violation.take() {
+            return Err(error_with(&mut store, id, Stage::Render, cause, None));
+        }
+        let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        Ok(Evaluation {
+            outcome,
+            fields_read: state.fields_read.iter().copied().collect(),
+            logs: state.logs.finish(),
+            fuel_used,
+        })
+    }
+
+    fn accept(&self, document: wit::Document, store: &mut Store<StoreState>, id: &PluginId) -> Result<Document, EvaluationError> {
+        let document = convert::document(document);
+        document.validate(self.limits.output_bytes).map_err(|err| {
+            let cause = match err {
+                DocumentError::TooLarge { size, limit } => FailureCause::OutputTooLarge { size, limit },
+                other => FailureCause::MalformedDocument(other),
+            };
+            error_with(store, id, Stage::Render, cause, None)
+        })?;
+        Ok(document)
+    }
+
+    fn store(
+        &self,
+        request: Option<RequestData>,
+        issue_date: Date,
+        id: &PluginId,
+        stage: Stage,
+    ) -> Result<Store<StoreState>, EvaluationError> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.wall_clock(IssueDayClock::new(issue_date))
+            .monotonic_clock(FrozenMonotonicClock)
+            .secure_random(Deterministic::new(RANDOM_BYTES.to_vec()))
+            .insecure_random(Deterministic::new(RANDOM_BYTES.to_vec()))
+            .insecure_random_seed(0);
+        let state = StoreState::new(wasi.build(), self.limits.memory_bytes, self.limits.log_bytes, request);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_fuel(self.limits.fuel).map_err(|e| failure(&mut store, e, id, stage, &self.limits))?;
+        store.set_epoch_deadline(epoch_ticks(self.limits.wall_clock));
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+}
+
+fn epoch_ticks(limit: Duration) -> u64 {
+    (limit.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1
+}
+
+fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(limits.stack_bytes);
+    config.cranelift_opt_level(OptLevel::Speed);
+    // Same inputs, same outputs, on every host: no NaN-bit or relaxed-SIMD
+    // differences between machines.
+    config.cranelift_nan_canonicalization(true);
+    config.relaxed_simd_deterministic(true);
+
+    let instances = limits.max_concurrent.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 16)
+        .total_memories(instances * 2)
+        .total_tables(instances * 8)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advance the engine's epoch until the engine is gone.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = thread::Builder::new().name("kofu-epoch".into()).spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            thread::sleep(EPOCH_TICK);
+        }
+    });
+    // Without a ticker, wall-clock limits would never fire; fuel still bounds
+    // every evaluation, so the sandbox stays safe.
+    debug_assert!(spawned.is_ok());
+}
+
+fn error_with(
+    store: &mut Store<StoreState>,
+    id: &PluginId,
+    stage: Stage,
+    cause: FailureCause,
+    backtrace: Option<String>,
+) -> EvaluationError {
+    let logs = std::mem::take(&mut store.data_mut().logs).finish();
+    EvaluationError { plugin: id.clone(), stage, cause, backtrace, logs }
+}
+
+/// Explain a trap or error from inside the sandbox.
+fn failure(store: &mut Store<StoreState>, err: wasmtime::Error, id: &PluginId, stage: Stage, limits: &Limits) -> EvaluationError {
+    let backtrace = err.downcast_ref::<WasmBacktrace>().map(|bt| bt.to_string());
+    let state = store.data_mut();
+    let cause = if let Some(cause) = state.violation.take() {
+        cause
+    } else if state.limiter.hit {
+        FailureCause::MemoryLimit { limit: limits.memory_bytes }
+    } else {
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => FailureCause::FuelExhausted { budget: limits.fuel },
+            Some(Trap::Interrupt) => FailureCause::Timeout { limit: limits.wall_clock },
+            Some(Trap::StackOverflow) => FailureCause::StackOverflow,
+            Some(Trap::UnreachableCodeReached) => FailureCause::Panic { message: state.logs.panic_message() },
+            Some(trap) => FailureCause::Trap { message: trap.to_string() },
+            None => match state.logs.panic_message() {
+                Some(message) => FailureCause::Panic { message: Some(message) },
+                None => FailureCause::Trap { message: plugin::root_message(&err) },
+            },
+        }
+    };
+    error_with(store, id, stage, cause, backtrace)
+}

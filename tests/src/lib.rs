@@ -1,0 +1,103 @@
+//! Shared test support: guest component paths (built by `build.rs`), the
+//! resident fixtures, and an independent PDF text reader.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::io::Write;
+
+use kofu_model::Resident;
+
+/// Paths of the guest components, built from source by `build.rs`.
+pub mod guests {
+    pub const RESIDENCE: &str = env!("KOFU_GUEST_PLUGIN_RESIDENCE");
+    pub const SEAL: &str = env!("KOFU_GUEST_PLUGIN_SEAL");
+    pub const TAX: &str = env!("KOFU_GUEST_PLUGIN_TAX");
+    pub const INFINITE_LOOP: &str = env!("KOFU_GUEST_HOSTILE_INFINITE_LOOP");
+    pub const MEMORY_BOMB: &str = env!("KOFU_GUEST_HOSTILE_MEMORY_BOMB");
+    pub const DEEP_RECURSION: &str = env!("KOFU_GUEST_HOSTILE_DEEP_RECURSION");
+    pub const HUGE_OUTPUT: &str = env!("KOFU_GUEST_HOSTILE_HUGE_OUTPUT");
+    pub const PANIC: &str = env!("KOFU_GUEST_HOSTILE_PANIC");
+    pub const UNDECLARED_FIELD: &str = env!("KOFU_GUEST_HOSTILE_UNDECLARED_FIELD");
+    pub const FORBIDDEN_IMPORT: &str = env!("KOFU_GUEST_HOSTILE_FORBIDDEN_IMPORT");
+    pub const MALFORMED_DOCUMENT: &str = env!("KOFU_GUEST_HOSTILE_MALFORMED_DOCUMENT");
+    pub const BAD_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_BAD_MANIFEST");
+    pub const OTHER_WORLD: &str = env!("KOFU_GUEST_HOSTILE_OTHER_WORLD");
+}
+
+/// Read a guest component's bytes.
+pub fn component(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|err| panic!("cannot read guest component {path}: {err}"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/residents")
+}
+
+/// Every resident fixture, by file stem, in name order.
+pub fn fixtures() -> Vec<(String, Resident)> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("fixtures directory")
+        .map(|entry| entry.expect("fixture entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    entries.sort();
+    entries
+        .into_iter()
+        .map(|path| {
+            let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).expect("fixture text");
+            let resident = Resident::from_json(&text).unwrap_or_else(|err| panic!("{stem}: {err}"));
+            (stem, resident)
+        })
+        .collect()
+}
+
+pub fn fixture(stem: &str) -> Resident {
+    fixtures()
+        .into_iter()
+        .find(|(name, _)| name == stem)
+        .unwrap_or_else(|| panic!("no fixture named {stem}"))
+        .1
+}
+
+/// Extract a PDF's text with poppler's `pdftotext`, an implementation
+/// independent of ours. `page` limits it to one page (1-based).
+pub fn pdf_text(pdf: &[u8], page: Option<u32>) -> String {
+    let mut command = Command::new("pdftotext");
+    if let Some(page) = page {
+        command.args(["-f", &page.to_string(), "-l", &page.to_string()]);
+    }
+    let mut child = command
+        .args(["-layout", "-enc", "UTF-8", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!("pdftotext is needed to check PDFs independently ({err}); install poppler-utils (scripts/test does)")
+        });
+    child.stdin.take().expect("stdin").write_all(pdf).expect("write pdf to pdftotext");
+    let output = child.wait_with_output().expect("pdftotext output");
+    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("pdftotext prints UTF-8")
+}
+
+/// Text for comparison: no white space, full-width ASCII folded to ASCII,
+/// so "山田　太郎" matches "山田 太郎" and "２番" matches "2番".
+pub fn normalize(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// The strings that identify a fixture's household in a document: every
+/// member's name, and the address.
+pub fn identifying_strings(resident: &Resident) -> Vec<String> {
+    let mut strings = vec![normalize(&resident.name), normalize(&resident.address)];
+    strings.extend(resident.household.iter().map(|member| normalize(&member.name)));
+    strings
+}

@@ -1,0 +1,56 @@
+//! Rendering is deterministic: the same input gives the same bytes, in the
+//! same sandbox and in a freshly built one.
+
+mod common;
+
+use common::{issue, load, request};
+use kofu_certify::{Certified, Certifier, Stamp};
+use kofu_render::RenderOptions;
+use kofu_sandbox::Limits;
+use kofu_tests::{component, fixture, guests};
+
+#[test]
+fn same_input_same_bytes() {
+    let plugin = load(guests::RESIDENCE);
+    let req = request(&plugin, fixture("sato-makoto"), &[("include-household", "true"), ("include-domicile", "true")]);
+    let first = issue(&plugin, &req, "TEST-DET-1");
+    let second = issue(&plugin, &req, "TEST-DET-1");
+    assert_eq!(first.pdf, second.pdf, "two renders of one input differ");
+    assert_eq!(first.document_hash, second.document_hash);
+
+    // A different issuance number changes the stamp, and only the stamp.
+    let other = issue(&plugin, &req, "TEST-DET-2");
+    assert_ne!(first.pdf, other.pdf);
+    assert_eq!(first.document_hash, other.document_hash);
+    assert_ne!(first.verification_code, other.verification_code);
+}
+
+#[test]
+fn a_fresh_sandbox_renders_the_same_bytes() {
+    let plugin = load(guests::TAX);
+    let req = request(&plugin, fixture("yamada-taro"), &[]);
+    let shared = issue(&plugin, &req, "TEST-DET-3");
+
+    let fresh = Certifier::new(Limits::default(), RenderOptions::default()).expect("certifier");
+    let fresh_plugin = fresh.sandbox().load(&component(guests::TAX)).expect("load");
+    let stamp = Stamp { issuance_number: "TEST-DET-3".into(), preview: false };
+    match fresh.certify(&fresh_plugin, &req, &stamp).expect("certify") {
+        Certified::Issued { certificate, .. } => assert_eq!(certificate.pdf, shared.pdf),
+        Certified::Refused { refusal, .. } => panic!("refused: {refusal:?}"),
+    }
+}
+
+#[test]
+fn preview_stamp_is_fixed_and_marked() {
+    let plugin = load(guests::SEAL);
+    let req = request(&plugin, fixture("yamada-taro"), &[]);
+    let render = || match common::certifier().certify(&plugin, &req, &Stamp::preview()).expect("certify") {
+        Certified::Issued { certificate, .. } => certificate,
+        Certified::Refused { refusal, .. } => panic!("refused: {refusal:?}"),
+    };
+    let (a, b) = (render(), render());
+    assert_eq!(a.pdf, b.pdf);
+    let text = kofu_tests::normalize(&kofu_tests::pdf_text(&a.pdf, None));
+    assert!(text.contains(&kofu_tests::normalize("見本（プレビュー）")), "preview marker missing");
+    assert!(text.contains(&kofu_tests::normalize(kofu_certify::PREVIEW_ISSUANCE_NUMBER)));
+}

@@ -1,0 +1,170 @@
+//! Hostile plugins: each is contained with its own clear error, naming the
+//! plugin and its version, and a well-behaved plugin renders correctly right
+//! after, in the same process and the same sandbox.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{certifier, issue, load, request};
+use kofu_certify::{CertifyError, Stamp};
+use kofu_model::{DocumentError, Field};
+use kofu_sandbox::{EvaluationError, FailureCause, Limits, LoadError, Sandbox, Stage};
+use kofu_tests::{component, fixture, guests, normalize, pdf_text};
+
+/// Evaluate a hostile plugin that loads fine but must fail in render.
+fn failure_of(path: &str) -> EvaluationError {
+    let plugin = load(path);
+    let req = request(&plugin, fixture("yamada-taro"), &[]);
+    match certifier().certify(&plugin, &req, &Stamp::preview()) {
+        Err(CertifyError::Evaluation(err)) => {
+            assert_eq!(err.stage, Stage::Render, "{err}");
+            let message = err.to_string();
+            assert!(message.contains(&plugin.manifest().kind), "error does not name the plugin: {message}");
+            assert!(message.contains(&plugin.manifest().version), "error does not name the version: {message}");
+            err
+        }
+        Err(other) => panic!("{path}: expected an evaluation error, got {other}"),
+        Ok(_) => panic!("{path}: a hostile plugin produced an outcome"),
+    }
+}
+
+/// A well-behaved plugin still works afterwards, in the same sandbox.
+fn good_plugin_still_renders() {
+    let plugin = load(guests::RESIDENCE);
+    let yamada = fixture("yamada-taro");
+    let certificate = issue(&plugin, &request(&plugin, yamada.clone(), &[]), "TEST-AFTER");
+    let text = normalize(&pdf_text(&certificate.pdf, None));
+    assert!(text.contains(&normalize(&yamada.name)));
+}
+
+#[test]
+fn infinite_loop_runs_out_of_fuel() {
+    let err = failure_of(guests::INFINITE_LOOP);
+    assert_eq!(err.cause, FailureCause::FuelExhausted { budget: Limits::default().fuel });
+    assert!(err.to_string().contains("instruction budget"), "{err}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn infinite_loop_hits_the_wall_clock_when_fuel_is_plentiful() {
+    let limits = Limits { fuel: u64::MAX / 2, wall_clock: Duration::from_millis(50), ..Limits::default() };
+    let sandbox = Sandbox::new(limits).expect("sandbox");
+    let plugin = sandbox.load(&component(guests::INFINITE_LOOP)).expect("load");
+    let req = request(&plugin, fixture("yamada-taro"), &[]);
+    let err = sandbox.evaluate(&plugin, &req).expect_err("must time out");
+    assert_eq!(err.cause, FailureCause::Timeout { limit: Duration::from_millis(50) });
+    assert!(err.to_string().contains("50 ms"), "{err}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_cap() {
+    let err = failure_of(guests::MEMORY_BOMB);
+    assert_eq!(err.cause, FailureCause::MemoryLimit { limit: Limits::default().memory_bytes });
+    good_plugin_still_renders();
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack() {
+    let err = failure_of(guests::DEEP_RECURSION);
+    assert_eq!(err.cause, FailureCause::StackOverflow);
+    assert!(err.backtrace.is_some(), "a stack overflow should carry a backtrace");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn huge_output_is_refused() {
+    let err = failure_of(guests::HUGE_OUTPUT);
+    match err.cause {
+        FailureCause::OutputTooLarge { size, limit } => {
+            assert_eq!(limit, Limits::default().output_bytes);
+            assert!(size > limit);
+        }
+        other => panic!("expected OutputTooLarge, got {other:?}"),
+    }
+    good_plugin_still_renders();
+}
+
+#[test]
+fn panic_is_reported_with_its_message() {
+    let err = failure_of(guests::PANIC);
+    match &err.cause {
+        FailureCause::Panic { message: Some(message) } => {
+            assert!(message.contains("template bug: 世帯主 is missing"), "{message}")
+        }
+        other => panic!("expected a panic with its message, got {other:?}"),
+    }
+    assert!(err.backtrace.is_some());
+    good_plugin_still_renders();
+}
+
+#[test]
+fn reading_an_undeclared_field_traps() {
+    let err = failure_of(guests::UNDECLARED_FIELD);
+    assert_eq!(err.cause, FailureCause::UndeclaredField { field: Field::MyNumber, declared_but_locked: false });
+    assert!(err.to_string().contains("`my-number`"), "{err}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn malformed_document_is_rejected() {
+    let err = failure_of(guests::MALFORMED_DOCUMENT);
+    match &err.cause {
+        FailureCause::MalformedDocument(DocumentError::Invalid { place, problem }) => {
+            assert!(place.contains("table"), "{place}");
+            assert!(problem.contains("3 cells") && problem.contains("2 columns"), "{problem}");
+        }
+        other => panic!("expected a malformed document, got {other:?}"),
+    }
+    good_plugin_still_renders();
+}
+
+fn load_error(path: &str) -> LoadError {
+    match certifier().sandbox().load(&component(path)) {
+        Err(err) => err,
+        Ok(plugin) => panic!("{path} loaded as {}", plugin.id()),
+    }
+}
+
+#[test]
+fn forbidden_import_is_rejected_at_load_naming_it() {
+    match load_error(guests::FORBIDDEN_IMPORT) {
+        LoadError::ForbiddenImport { import } => assert!(import.starts_with("wasi:sockets/"), "{import}"),
+        other => panic!("expected a forbidden import, got {other}"),
+    }
+    good_plugin_still_renders();
+}
+
+#[test]
+fn invalid_manifest_is_rejected_at_load() {
+    let err = load_error(guests::BAD_MANIFEST);
+    assert!(matches!(err, LoadError::InvalidManifest(kofu_model::ManifestError::BadKind(_))), "{err}");
+    assert!(err.to_string().contains("Residence Certificate!"), "{err}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn component_for_another_world_is_rejected() {
+    let err = load_error(guests::OTHER_WORLD);
+    assert!(matches!(err, LoadError::WrongWorld { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("kofu:certificate/certificate") && message.contains("greet"), "{message}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn core_modules_and_garbage_are_not_components() {
+    let core_module = b"\0asm\x01\0\0\0";
+    let err = certifier().sandbox().load(core_module).expect_err("core module");
+    assert!(err.to_string().contains("core WebAssembly module, not a component"), "{err}");
+    let err = certifier().sandbox().load(b"%PDF-1.7 not wasm").expect_err("garbage");
+    assert!(matches!(err, LoadError::NotAComponent { .. }), "{err}");
+}
+
+#[test]
+fn oversized_components_are_rejected_before_compiling() {
+    let sandbox = Sandbox::new(Limits { component_bytes: 1024, ..Limits::default() }).expect("sandbox");
+    let err = sandbox.load(&component(guests::RESIDENCE)).expect_err("too large");
+    assert!(matches!(err, LoadError::TooLarge { limit: 1024, .. }), "{err}");
+}
