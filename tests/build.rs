@@ -15,6 +15,8 @@ const GUESTS: &[&str] = &[
     "kofu-hostile-malformed-document",
     "kofu-hostile-bad-manifest",
     "kofu-hostile-other-world",
+    "kofu-hostile-filesystem",
+    "kofu-probe-environment",
 ];
 
 fn main() -> Result<(), kofu_guest_build::BuildError> {

@@ -22,6 +22,8 @@ pub mod guests {
     pub const MALFORMED_DOCUMENT: &str = env!("KOFU_GUEST_HOSTILE_MALFORMED_DOCUMENT");
     pub const BAD_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_BAD_MANIFEST");
     pub const OTHER_WORLD: &str = env!("KOFU_GUEST_HOSTILE_OTHER_WORLD");
+    pub const FILESYSTEM: &str = env!("KOFU_GUEST_HOSTILE_FILESYSTEM");
+    pub const ENVIRONMENT_PROBE: &str = env!("KOFU_GUEST_PROBE_ENVIRONMENT");
 }
 
 /// Read a guest component's bytes.

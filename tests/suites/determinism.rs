@@ -54,3 +54,36 @@ fn preview_stamp_is_fixed_and_marked() {
     assert!(text.contains(&kofu_tests::normalize("見本（プレビュー）")), "preview marker missing");
     assert!(text.contains(&kofu_tests::normalize(kofu_certify::PREVIEW_ISSUANCE_NUMBER)));
 }
+
+/// Clocks, randomness and the environment are virtual: the wall clock is
+/// midnight of the issue date in Japan, time does not pass, "random" values
+/// repeat, and there are no variables or arguments.
+#[test]
+fn plugins_see_a_virtual_deterministic_environment() {
+    let plugin = load(guests::ENVIRONMENT_PROBE);
+    let req = request(&plugin, fixture("yamada-taro"), &[]);
+    let probe = || match common::certifier().sandbox().evaluate(&plugin, &req).expect("evaluate").outcome {
+        kofu_sandbox::Outcome::Document(document) => document,
+        other => panic!("unexpected {other:?}"),
+    };
+    let rows = |document: &kofu_model::Document| -> Vec<(String, String)> {
+        document
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                kofu_model::Block::KeyValues(rows) => Some(rows.clone()),
+                _ => None,
+            })
+            .flatten()
+            .map(|row| (row.key, row.value))
+            .collect()
+    };
+    let first = rows(&probe());
+    let value = |key: &str| first.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).expect(key);
+    // 2025-11-21T00:00:00+09:00
+    assert_eq!(value("wall"), "1763650800");
+    assert_eq!(value("elapsed"), "0");
+    assert_eq!(value("env"), "0");
+    assert_eq!(value("args"), "0");
+    assert_eq!(rows(&probe()), first, "a second evaluation saw different values");
+}

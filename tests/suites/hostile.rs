@@ -130,10 +130,24 @@ fn load_error(path: &str) -> LoadError {
 #[test]
 fn forbidden_import_is_rejected_at_load_naming_it() {
     match load_error(guests::FORBIDDEN_IMPORT) {
-        LoadError::ForbiddenImport { import } => assert!(import.starts_with("wasi:sockets/"), "{import}"),
+        LoadError::ForbiddenImport { imports } => {
+            assert!(imports.iter().any(|i| i.starts_with("wasi:sockets/")), "{imports:?}");
+            assert!(imports.iter().all(|i| i.starts_with("wasi:")), "{imports:?}");
+        }
         other => panic!("expected a forbidden import, got {other}"),
     }
     good_plugin_still_renders();
+}
+
+#[test]
+fn filesystem_access_is_rejected_at_load_naming_it() {
+    match load_error(guests::FILESYSTEM) {
+        LoadError::ForbiddenImport { imports } => {
+            assert!(imports.iter().any(|i| i.starts_with("wasi:filesystem/")), "{imports:?}");
+            assert!(!imports.iter().any(|i| i.starts_with("wasi:sockets/")), "{imports:?}");
+        }
+        other => panic!("expected a forbidden import, got {other}"),
+    }
 }
 
 #[test]

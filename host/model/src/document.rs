@@ -111,7 +111,10 @@ pub enum DocumentError {
 const MAX_BLOCKS: usize = 2_000;
 const MAX_COLUMNS: usize = 8;
 const MAX_SPACING_MM: u8 = 100;
+/// A seal impression on a seal certificate (a person's registered seal).
 const MAX_SEAL_CHARS: usize = 8;
+/// An official seal's text, e.g. いちき串木野市長之印 (10).
+const MAX_OFFICIAL_SEAL_CHARS: usize = 16;
 
 impl Document {
     /// Size of the document's content, the figure the output limit applies to:
@@ -164,8 +167,11 @@ impl Document {
         single_line("signature title", &self.signature.title, true)?;
         single_line("signature name", &self.signature.name, true)?;
         single_line("signature seal", &self.signature.seal, false)?;
-        if self.signature.seal.chars().count() > MAX_SEAL_CHARS {
-            return Err(invalid("signature seal", format!("at most {MAX_SEAL_CHARS} characters fit in a seal")));
+        if self.signature.seal.chars().count() > MAX_OFFICIAL_SEAL_CHARS {
+            return Err(invalid(
+                "signature seal",
+                format!("at most {MAX_OFFICIAL_SEAL_CHARS} characters fit in an official seal"),
+            ));
         }
         Ok(())
     }

@@ -169,12 +169,10 @@ impl Resident {
         if !self.name_kana.chars().all(|c| matches!(c, 'ァ'..='ヶ' | 'ー' | '・' | ' ' | '　')) {
             return Err(self.error("`name_kana` must be written in katakana".into()));
         }
-        if let Some(number) = &self.my_number {
-            if !is_valid_my_number(number) {
-                return Err(self.error(
-                    "`my_number` must be 12 digits with a valid check digit".into(),
-                ));
-            }
+        if let Some(number) = &self.my_number
+            && !is_valid_my_number(number)
+        {
+            return Err(self.error("`my_number` must be 12 digits with a valid check digit".into()));
         }
         if self.residency.state != ResidencyState::Resident && self.residency.since.is_none() {
             return Err(self.error("`residency.since` is required when the state is not `resident`".into()));

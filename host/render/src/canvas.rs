@@ -207,10 +207,7 @@ impl<'f> Canvas<'f> {
             // one piece, spaces included.
             actual_text.clear();
             actual_text.extend(glyphs.iter().filter(|g| !g.is_break()).map(|g| g.ch));
-            content
-                .begin_marked_content_with_properties(Name(b"Span"))
-                .properties()
-                .actual_text(TextStr(&actual_text));
+            content.begin_marked_content_with_properties(Name(b"Span")).properties().actual_text(TextStr(&actual_text));
         }
         content
             .begin_text()

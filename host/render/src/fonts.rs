@@ -16,8 +16,8 @@ pub(crate) struct Font {
     pub display_name: &'static str,
     /// PostScript name, the base of the subset's font name.
     pub postscript_name: &'static str,
-    /// The whole font file, as shipped.
-    pub data: &'static [u8],
+    /// The font file trimmed to what a subset is built from (see sfnt.rs).
+    pub subset_source: Box<[u8]>,
     pub units_per_em: u16,
     pub ascender: i16,
     pub descender: i16,
@@ -70,7 +70,7 @@ impl Font {
         Ok(Font {
             display_name,
             postscript_name,
-            data,
+            subset_source: crate::sfnt::trim_for_subsetting(data).map_err(broken)?.into_boxed_slice(),
             units_per_em,
             ascender: face.ascender(),
             descender: face.descender(),
@@ -91,7 +91,9 @@ impl Font {
             None => self
                 .astral
                 .binary_search_by_key(&code, |entry| entry.0)
-                .map_or(0, |index| self.astral[index].1),
+                .ok()
+                .and_then(|index| self.astral.get(index))
+                .map_or(0, |entry| entry.1),
         }
     }
 

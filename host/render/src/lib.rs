@@ -19,11 +19,13 @@
 //! ```
 
 mod canvas;
+mod deflate;
 mod error;
 mod fonts;
 mod layout;
 mod pdf;
 mod seal;
+mod sfnt;
 mod stamp;
 mod text;
 mod wrap;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use subsetter::GlyphRemapper;
 
 use crate::canvas::{Canvas, UsedGlyphs, font_resource};
+use crate::deflate::Deflater;
 use crate::fonts::{FACES, Font, Fonts, face_index};
 use crate::layout::{PAGE_HEIGHT, PAGE_WIDTH};
 use crate::{Compression, RenderError, RenderedPdf};
@@ -37,20 +38,29 @@ impl Ids {
     }
 }
 
-/// Apply the chosen compression to a stream's data.
-fn encode(data: &[u8], compression: Compression) -> (Cow<'_, [u8]>, Option<Filter>) {
-    match compression {
-        Compression::None => (Cow::Borrowed(data), None),
-        Compression::Flate { level } => {
-            let level = level.min(10);
-            (Cow::Owned(miniz_oxide::deflate::compress_to_vec_zlib(data, level)), Some(Filter::FlateDecode))
-        }
+/// Streams are written through this, compressed or not as the options say.
+struct Encoder(Option<Deflater>);
+
+impl Encoder {
+    fn new(compression: Compression) -> Encoder {
+        Encoder(match compression {
+            Compression::None => None,
+            Compression::Flate { level } => Some(Deflater::new(level)),
+        })
+    }
+
+    fn encode<'a>(&mut self, data: &'a [u8]) -> Result<(Cow<'a, [u8]>, Option<Filter>), RenderError> {
+        Ok(match &mut self.0 {
+            None => (Cow::Borrowed(data), None),
+            Some(deflater) => (Cow::Owned(deflater.zlib(data)?), Some(Filter::FlateDecode)),
+        })
     }
 }
 
 pub(crate) fn write(canvas: Canvas, fonts: &Fonts, compression: Compression) -> Result<RenderedPdf, RenderError> {
     let Canvas { pages, used, .. } = canvas;
 
+    let mut encoder = Encoder::new(compression);
     let mut ids = Ids(0);
     let catalog = ids.next();
     let page_tree = ids.next();
@@ -92,15 +102,12 @@ pub(crate) fn write(canvas: Canvas, fonts: &Fonts, compression: Compression) -> 
         let Some(refs) = &font_refs[face_index(*face)] else {
             return Err(RenderError::Internal("a used font has no object ids".into()));
         };
-        write_font(&mut pdf, fonts.get(*face), &used[face_index(*face)], subset, refs, compression);
+        write_font(&mut pdf, fonts.get(*face), &used[face_index(*face)], subset, refs, &mut encoder)?;
     }
 
     for ((page, content_ref), content) in page_refs.iter().zip(&contents) {
         let mut writer = pdf.page(*page);
-        writer
-            .parent(page_tree)
-            .media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
-            .contents(*content_ref);
+        writer.parent(page_tree).media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT)).contents(*content_ref);
         let mut resources = writer.resources();
         let mut font_dict = resources.fonts();
         for face in FACES {
@@ -112,7 +119,7 @@ pub(crate) fn write(canvas: Canvas, fonts: &Fonts, compression: Compression) -> 
         resources.finish();
         writer.finish();
 
-        let (data, filter) = encode(content, compression);
+        let (data, filter) = encoder.encode(content)?;
         let mut stream = pdf.stream(*content_ref, &data);
         if let Some(filter) = filter {
             stream.filter(filter);
@@ -135,10 +142,13 @@ fn subset(font: &Font, used: &UsedGlyphs) -> Result<Subset, RenderError> {
     for (cid, &glyph) in used.glyphs.iter().enumerate() {
         // The content streams already hold these CIDs: the subset must agree.
         if usize::from(remapper.remap(glyph)) != cid {
-            return Err(RenderError::Internal(format!("glyph {glyph} of {} was not given CID {cid}", font.display_name)));
+            return Err(RenderError::Internal(format!(
+                "glyph {glyph} of {} was not given CID {cid}",
+                font.display_name
+            )));
         }
     }
-    let data = subsetter::subset(font.data, 0, &remapper)
+    let data = subsetter::subset(&font.subset_source, 0, &remapper)
         .map_err(|e| RenderError::Subset { font: font.display_name, reason: e.to_string() })?;
     Ok(Subset { name: format!("{}+{}", subset_tag(font, used), font.postscript_name), data })
 }
@@ -154,7 +164,14 @@ fn subset_tag(font: &Font, used: &UsedGlyphs) -> String {
     hash.finalize().iter().take(6).map(|byte| char::from(b'A' + byte % 26)).collect()
 }
 
-fn write_font(pdf: &mut Pdf, font: &Font, used: &UsedGlyphs, subset: &Subset, refs: &FontRefs, compression: Compression) {
+fn write_font(
+    pdf: &mut Pdf,
+    font: &Font,
+    used: &UsedGlyphs,
+    subset: &Subset,
+    refs: &FontRefs,
+    encoder: &mut Encoder,
+) -> Result<(), RenderError> {
     let name = Name(subset.name.as_bytes());
 
     pdf.type0_font(refs.type0)
@@ -172,7 +189,8 @@ fn write_font(pdf: &mut Pdf, font: &Font, used: &UsedGlyphs, subset: &Subset, re
         .font_descriptor(refs.descriptor)
         .default_width(1000.0)
         .cid_to_gid_map_predefined(Name(b"Identity"));
-    cid_font.widths().consecutive(0, used.advances.iter().map(|&a| f32::from(a) * scale));
+    // CID 0 (.notdef) is never drawn: the default width covers it.
+    cid_font.widths().consecutive(1, used.advances.iter().skip(1).map(|&a| f32::from(a) * scale));
     cid_font.finish();
 
     let [x_min, y_min, x_max, y_max] = font.bbox;
@@ -193,7 +211,7 @@ fn write_font(pdf: &mut Pdf, font: &Font, used: &UsedGlyphs, subset: &Subset, re
         .stem_v(80.0)
         .font_file2(refs.file);
 
-    let (data, filter) = encode(&subset.data, compression);
+    let (data, filter) = encoder.encode(&subset.data)?;
     let mut file = pdf.stream(refs.file, &data);
     file.pair(Name(b"Length1"), i32::try_from(subset.data.len()).unwrap_or(i32::MAX));
     if let Some(filter) = filter {
@@ -208,9 +226,10 @@ fn write_font(pdf: &mut Pdf, font: &Font, used: &UsedGlyphs, subset: &Subset, re
         }
     }
     let cmap = cmap.finish();
-    let (data, filter) = encode(&cmap, compression);
+    let (data, filter) = encoder.encode(&cmap)?;
     let mut stream = pdf.stream(refs.to_unicode, &data);
     if let Some(filter) = filter {
         stream.filter(filter);
     }
+    Ok(())
 }

@@ -28,14 +28,11 @@ pub(crate) fn stamp_pages(canvas: &mut Canvas, fonts: &Fonts, stamp: &PageStamp)
         shape(fonts.get(Face::Gothic), PREVIEW_MARKER, Place::PreviewMarker, &mut marker)?;
     }
     let mut footer = Vec::with_capacity(64);
-    let mut text = String::with_capacity(96);
     for index in 0..total {
         canvas.select_page(index);
 
-        text.clear();
-        text.push_str(&footer_text(stamp, index + 1, total));
         footer.clear();
-        shape(fonts.get(Face::Gothic), &text, Place::Footer, &mut footer)?;
+        shape(fonts.get(Face::Gothic), &footer_text(stamp, index + 1, total), Place::Footer, &mut footer)?;
         footer.retain(|g| !g.is_break());
         // A long issuance number shrinks the footer rather than run off the page.
         let mut size = TextSize::Small.points();

@@ -22,6 +22,7 @@ impl Line {
 }
 
 /// Characters that may not start a line (行頭禁則).
+#[rustfmt::skip]
 fn no_start(c: char) -> bool {
     matches!(
         c,
@@ -36,6 +37,7 @@ fn no_start(c: char) -> bool {
 }
 
 /// Characters that may not end a line (行末禁則).
+#[rustfmt::skip]
 fn no_end(c: char) -> bool {
     matches!(
         c,

@@ -17,7 +17,10 @@ fn render(document: &Document, preview: bool) -> kofu_render::RenderedPdf {
 /// With KOFU_RENDER_DUMP_DIR set, keep every rendering for a human to look at.
 fn dump(bytes: &[u8]) {
     if let Some(dir) = std::env::var_os("KOFU_RENDER_DUMP_DIR") {
-        let name = format!("{:016x}.pdf", bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3)));
+        let name = format!(
+            "{:016x}.pdf",
+            bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+        );
         std::fs::write(std::path::Path::new(&dir).join(name), bytes).expect("dump PDF");
     }
 }
@@ -119,7 +122,8 @@ fn renders_deterministically() {
     let b = Renderer::new().expect("renderer").render(&document, &stamp(false)).expect("render");
     assert_eq!(a.bytes, b.bytes);
 
-    let flate = Renderer::with_options(RenderOptions { compression: Compression::Flate { level: 6 } }).expect("renderer");
+    let flate =
+        Renderer::with_options(RenderOptions { compression: Compression::Flate { level: 6 } }).expect("renderer");
     let c = flate.render(&document, &stamp(false)).expect("render");
     let d = flate.render(&document, &stamp(false)).expect("render");
     assert_eq!(c.bytes, d.bytes);
@@ -172,7 +176,10 @@ fn unprintable_characters_are_refused_with_their_place() {
         other => panic!("unexpected error {other:?}"),
     }
     let message = error.to_string();
-    assert!(message.contains("U+E000") && message.contains("block 1 (key-values)") && message.contains("IPAex Mincho"), "{message}");
+    assert!(
+        message.contains("U+E000") && message.contains("block 1 (key-values)") && message.contains("IPAex Mincho"),
+        "{message}"
+    );
     assert!(message.contains("cannot be printed at a kiosk"), "{message}");
 
     let mut document = residence_certificate();
@@ -208,7 +215,12 @@ fn unprintable_characters_are_refused_with_their_place() {
 fn ascii_and_supplementary_characters_render() {
     // 𠮟 (U+20B9F) is in IPAex; ASCII and U+3000 must work everywhere.
     let mut document = residence_certificate();
-    document.blocks.push(Block::Paragraph(text("Address: 1-2-3 Hon-cho, Mihon City　𠮟る", Face::Gothic, TextSize::Normal, Align::Right)));
+    document.blocks.push(Block::Paragraph(text(
+        "Address: 1-2-3 Hon-cho, Mihon City　𠮟る",
+        Face::Gothic,
+        TextSize::Normal,
+        Align::Right,
+    )));
     let pdf = render(&document, false);
     let text = pdftotext(&pdf.bytes, None);
     assert_contains(&text, "Address: 1-2-3 Hon-cho, Mihon City　𠮟る", "paragraph");
@@ -256,7 +268,10 @@ fn hostile_documents_do_not_panic() {
                     columns: vec![column("", 0, Align::Left); 40],
                     rows: vec![vec!["ａ".repeat(50)], vec![]],
                 }),
-                Block::Table(Table { columns: vec![column(&"見出し".repeat(300), 1, Align::Left); 8], rows: vec![vec![huge_cell.clone(); 8]] }),
+                Block::Table(Table {
+                    columns: vec![column(&"見出し".repeat(300), 1, Align::Left); 8],
+                    rows: vec![vec![huge_cell.clone(); 8]],
+                }),
                 Block::KeyValues(vec![]),
                 Block::KeyValues(vec![kv(&huge_cell, &huge_cell)]),
                 Block::Spacing(255),

@@ -17,10 +17,11 @@ pub enum LoadError {
     )]
     NotAComponent { detail: String },
     #[error(
-        "the component imports `{import}`, which kofu plugins may not use: plugins get no filesystem, network, HTTP or environment; \
-         remove the code that needs it (allowed: kofu:certificate/* and the WASI interfaces Rust's standard library needs to start)"
+        "the component imports {}, which kofu plugins may not use: plugins get no filesystem, network, HTTP or environment; \
+         remove the code that needs it (allowed: kofu:certificate/* and the WASI interfaces Rust's standard library needs to start)",
+        .imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
     )]
-    ForbiddenImport { import: String },
+    ForbiddenImport { imports: Vec<String> },
     #[error(
         "the component does not implement the kofu:certificate/certificate@0.1.0 world: {detail}; \
          build it against the WIT in wit/ (the kofu-plugin-sdk crate does this for you)"

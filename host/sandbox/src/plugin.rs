@@ -117,21 +117,23 @@ fn unversioned(name: &str) -> &str {
     name.split('@').next().unwrap_or(name)
 }
 
-/// Reject any import outside the allow-list, naming it.
+/// Reject any import outside the allow-list, naming every one.
 pub(crate) fn check_imports(engine: &Engine, component: &Component) -> Result<Vec<String>, LoadError> {
     let mut imports = Vec::new();
+    let mut forbidden = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
         // Type imports (e.g. the world's `use resident.{subject}`) only name
         // types of the allowed interfaces; they reach nothing by themselves.
         if matches!(item.ty, ComponentItem::Type(_) | ComponentItem::Resource(_)) {
             continue;
         }
-        if !ALLOWED_IMPORTS.contains(&unversioned(name)) {
-            return Err(LoadError::ForbiddenImport { import: name.to_owned() });
+        if ALLOWED_IMPORTS.contains(&unversioned(name)) {
+            imports.push(name.to_owned());
+        } else {
+            forbidden.push(name.to_owned());
         }
-        imports.push(name.to_owned());
     }
-    Ok(imports)
+    if forbidden.is_empty() { Ok(imports) } else { Err(LoadError::ForbiddenImport { imports: forbidden }) }
 }
 
 /// Link the component against the certificate world, or explain why it

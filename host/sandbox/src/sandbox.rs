@@ -253,9 +253,40 @@ fn error_with(
     EvaluationError { plugin: id.clone(), stage, cause, backtrace, logs }
 }
 
+/// Most frames a backtrace shows; recursion repeats are folded first.
+const BACKTRACE_FRAMES: usize = 24;
+
+/// One line per frame, innermost first, runs of the same function folded
+/// (a stack overflow is thousands of one frame).
+fn format_backtrace(backtrace: &WasmBacktrace) -> String {
+    let mut lines: Vec<(String, usize)> = Vec::new();
+    for frame in backtrace.frames() {
+        let module = frame.module().name().unwrap_or("<plugin>");
+        let function = match frame.func_name() {
+            // `{:#}` drops the hash suffix Rust adds to symbol names.
+            Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+            None => format!("<wasm function {}>", frame.func_index()),
+        };
+        let line = format!("{module}!{function}");
+        match lines.last_mut() {
+            Some((last, count)) if *last == line => *count += 1,
+            _ => lines.push((line, 1)),
+        }
+    }
+    let shown = lines.len().min(BACKTRACE_FRAMES);
+    let mut out: Vec<String> = lines[..shown]
+        .iter()
+        .map(|(line, count)| if *count > 1 { format!("{line} (× {count})") } else { line.clone() })
+        .collect();
+    if lines.len() > shown {
+        out.push(format!("… {} more frames", lines.len() - shown));
+    }
+    out.join("\n")
+}
+
 /// Explain a trap or error from inside the sandbox.
 fn failure(store: &mut Store<StoreState>, err: wasmtime::Error, id: &PluginId, stage: Stage, limits: &Limits) -> EvaluationError {
-    let backtrace = err.downcast_ref::<WasmBacktrace>().map(|bt| bt.to_string());
+    let backtrace = err.downcast_ref::<WasmBacktrace>().map(format_backtrace);
     let state = store.data_mut();
     let cause = if let Some(cause) = state.violation.take() {
         cause

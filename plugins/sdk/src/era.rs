@@ -141,7 +141,8 @@ pub fn format_fiscal_year_or_western(fiscal_year: u16) -> String {
 }
 
 fn is_valid(date: Date) -> bool {
-    let leap = (date.year.is_multiple_of(4) && !date.year.is_multiple_of(100)) || date.year.is_multiple_of(400);
+    let leap = (date.year.is_multiple_of(4) && !date.year.is_multiple_of(100))
+        || date.year.is_multiple_of(400);
     let days = match date.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -135,12 +135,8 @@ fn tool(name: &str) -> Command {
 }
 
 fn run_with_pdf(mut command: Command, pdf: &[u8]) -> (bool, String, String) {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start PDF tool");
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start PDF tool");
     child.stdin.take().expect("stdin").write_all(pdf).expect("write PDF to tool");
     let output = child.wait_with_output().expect("wait for PDF tool");
     (

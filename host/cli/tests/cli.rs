@@ -1,0 +1,152 @@
+//! The `kofu` binary as a plugin author uses it: `plugin check`,
+//! `plugin render` and `demo`, with their exit codes and messages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use kofu_tests::{fixtures_dir, guests, normalize, pdf_text};
+
+fn kofu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kofu")).args(args).output().expect("run kofu")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn resident(stem: &str) -> String {
+    fixtures_dir().join(format!("{stem}.json")).display().to_string()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn check_prints_the_manifest() {
+    let output = kofu(&["plugin", "check", guests::RESIDENCE]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for expected in ["residence-certificate", "1.0.0", "住民票の写し", "--option include-household=<true|false>", "sha256:"] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    let json = kofu(&["plugin", "check", "--json", guests::TAX]);
+    assert!(json.status.success());
+    assert!(stdout(&json).contains("\"kind\": \"tax-certificate\""), "{}", stdout(&json));
+}
+
+#[test]
+fn check_rejects_a_component_for_another_world() {
+    let output = kofu(&["plugin", "check", guests::OTHER_WORLD]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("does not implement the kofu:certificate/certificate@0.1.0 world"), "{text}");
+    assert!(text.contains("greet"), "{text}");
+}
+
+#[test]
+fn check_names_forbidden_imports_and_missing_files() {
+    let output = kofu(&["plugin", "check", guests::FORBIDDEN_IMPORT]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("wasi:sockets/"), "{}", stderr(&output));
+
+    let output = kofu(&["plugin", "check", "/nonexistent/plugin.wasm"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("cannot read /nonexistent/plugin.wasm"), "{}", stderr(&output));
+}
+
+#[test]
+fn render_writes_a_readable_deterministic_pdf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a.pdf"), dir.path().join("b.pdf"));
+    let yamada = resident("yamada-taro");
+    for out in [&a, &b] {
+        let output = kofu(&[
+            "plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--option", "include-household=true",
+            "--date", "2025-11-21", "--out", path(out),
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stdout(&output).contains("verification code"), "{}", stdout(&output));
+        assert!(stderr(&output).contains("plugin log [info]"), "plugin logs are shown: {}", stderr(&output));
+    }
+    let (pdf_a, pdf_b) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    assert_eq!(pdf_a, pdf_b, "two previews of the same input differ");
+    let text = normalize(&pdf_text(&pdf_a, None));
+    for name in ["山田太郎", "山田花子", "山田一郎", "山田さくら", "見本市桜町一丁目2番3号", "令和7年11月21日"] {
+        assert!(text.contains(name), "{name} missing");
+    }
+    assert!(text.contains(&normalize(kofu_certify::PREVIEW_ISSUANCE_NUMBER)));
+}
+
+#[test]
+fn render_with_an_issuance_number_is_not_a_preview() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("real.pdf");
+    let output = kofu(&[
+        "plugin", "render", guests::SEAL, "--resident", &resident("yamada-taro"), "--issuance", "2025-000123",
+        "--date", "2025-11-21", "--out", path(&out),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = normalize(&pdf_text(&std::fs::read(&out).expect("pdf"), None));
+    assert!(text.contains("発行番号2025-000123"), "{text}");
+    assert!(!text.contains(&normalize("見本（プレビュー）")));
+}
+
+#[test]
+fn refusal_exits_3_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("refused.pdf");
+    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &resident("takahashi-jiro"), "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stdout(&output).contains("refused (moved-out)"), "{}", stdout(&output));
+    assert!(!out.exists());
+}
+
+#[test]
+fn plugin_failure_explains_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("loop.pdf");
+    let output = kofu(&["plugin", "render", guests::INFINITE_LOOP, "--resident", &resident("yamada-taro"), "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("plugin hostile-infinite-loop 0.1.0"), "{text}");
+    assert!(text.contains("instruction budget"), "{text}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("x.pdf");
+    let yamada = resident("yamada-taro");
+
+    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--option", "colour=red", "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("unknown option `colour`"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`include-household`"), "{}", stderr(&output));
+
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"name": "見本 花子", "favourite_colour": "red"}"#).expect("write");
+    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", path(&broken), "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a valid resident"), "{}", stderr(&output));
+
+    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--date", "2025-02-30", "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(2), "clap reports usage errors with 2");
+    assert!(stderr(&output).contains("YYYY-MM-DD"), "{}", stderr(&output));
+    assert!(!out.exists());
+}
+
+#[test]
+fn demo_renders_the_demo_certificates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = kofu(&["demo", "--out-dir", path(dir.path())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let pdf = std::fs::read(dir.path().join("residence-yamada-taro.pdf")).expect("demo pdf");
+    assert!(normalize(&pdf_text(&pdf, None)).contains("山田太郎"));
+    assert!(stdout(&output).contains("refused"), "the demo shows refusals too");
+}

@@ -1,0 +1,254 @@
+//! Bordered grids: key-value rows and tables. A row moves whole to the next
+//! page when it does not fit, and a table repeats its header row there.
+
+use std::ops::Range;
+
+use kofu_model::{Align, Face, KeyValue, Table};
+
+use super::{BLOCK_GAP, BOTTOM, EPSILON, LEFT, Layout, MM, TOP, WIDTH, aligned_x, baseline_offset};
+use crate::RenderError;
+use crate::canvas::Color;
+use crate::fonts::Fonts;
+use crate::text::{Glyph, Place, shape};
+use crate::wrap::{Line, wrap};
+
+/// Tighter leading inside grid cells, where borders already separate rows.
+const CELL_LEADING: f32 = 1.45;
+const CELL_PAD_X: f32 = 2.0 * MM;
+const CELL_PAD_Y: f32 = 1.2 * MM;
+const BORDER: f32 = 0.6;
+/// Share of the width given to the labels of a key-value grid.
+const KEY_SHARE: f32 = 0.28;
+const KEY_FILL: Color = Color::Gray(0.93);
+const HEADER_FILL: Color = Color::Gray(0.87);
+/// One cell of a grid row: where it sits and which of the row's lines it
+/// shows.
+struct Cell {
+    x: f32,
+    width: f32,
+    face: Face,
+    align: Align,
+    fill: Option<Color>,
+    lines: Range<usize>,
+}
+
+/// A row of a key-value grid or table, shaped and wrapped, ready to place.
+/// Buffers are kept between rows to avoid allocating per row.
+#[derive(Default)]
+struct Row {
+    glyphs: Vec<Glyph>,
+    lines: Vec<Line>,
+    cells: Vec<Cell>,
+}
+
+impl Row {
+    fn clear(&mut self) {
+        self.glyphs.clear();
+        self.lines.clear();
+        self.cells.clear();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_cell(
+        &mut self,
+        fonts: &Fonts,
+        text: &str,
+        face: Face,
+        align: Align,
+        x: f32,
+        width: f32,
+        fill: Option<Color>,
+        place: Place,
+    ) -> Result<(), RenderError> {
+        let font = fonts.get(face);
+        let first_glyph = self.glyphs.len();
+        shape(font, text, place, &mut self.glyphs)?;
+        let first_line = self.lines.len();
+        let max_units = (width - 2.0 * CELL_PAD_X).max(0.0) / font.scale(CELL_SIZE);
+        wrap(&self.glyphs[first_glyph..], first_glyph, max_units, &mut self.lines);
+        self.cells.push(Cell { x, width, face, align, fill, lines: first_line..self.lines.len() });
+        Ok(())
+    }
+
+    fn line_count(&self) -> usize {
+        self.cells.iter().map(|c| c.lines.len()).max().unwrap_or(0).max(1)
+    }
+
+    fn height(&self) -> f32 {
+        row_height(self.line_count())
+    }
+}
+
+/// All grid text is body size.
+const CELL_SIZE: f32 = 10.5;
+
+fn cell_line_height() -> f32 {
+    CELL_SIZE * CELL_LEADING
+}
+
+fn row_height(lines: usize) -> f32 {
+    lines as f32 * cell_line_height() + 2.0 * CELL_PAD_Y
+}
+
+impl Layout<'_> {
+    pub(super) fn key_values(&mut self, rows: &[KeyValue], place: Place) -> Result<(), RenderError> {
+        let key_width = (WIDTH * KEY_SHARE).round();
+        let mut row = Row::default();
+        for entry in rows {
+            row.clear();
+            let fonts = self.fonts;
+            row.add_cell(fonts, &entry.key, Face::Gothic, Align::Left, LEFT, key_width, Some(KEY_FILL), place)?;
+            let value_x = LEFT + key_width;
+            row.add_cell(fonts, &entry.value, Face::Mincho, Align::Left, value_x, WIDTH - key_width, None, place)?;
+            self.place_row(&row, None);
+        }
+        self.y -= BLOCK_GAP;
+        Ok(())
+    }
+
+    pub(super) fn table(&mut self, table: &Table, place: Place) -> Result<(), RenderError> {
+        if table.columns.is_empty() {
+            return Ok(());
+        }
+        // A weight of 0 is refused by validation; here it counts as 1 so a
+        // column never collapses to nothing.
+        let weights = || table.columns.iter().map(|c| f32::from(c.weight.max(1)));
+        let total: f32 = weights().sum();
+        let mut edges = Vec::with_capacity(table.columns.len() + 1);
+        let mut x = LEFT;
+        edges.push(x);
+        for weight in weights() {
+            x += WIDTH * weight / total;
+            edges.push(x);
+        }
+        let column_x = |i: usize| (edges[i], edges[i + 1] - edges[i]);
+
+        let mut header = Row::default();
+        for (i, column) in table.columns.iter().enumerate() {
+            let (x, width) = column_x(i);
+            header.add_cell(
+                self.fonts,
+                &column.header,
+                Face::Gothic,
+                Align::Center,
+                x,
+                width,
+                Some(HEADER_FILL),
+                place,
+            )?;
+        }
+
+        let fonts = self.fonts;
+        let mut row = Row::default();
+        let fill_row = |row: &mut Row, cells: &[String]| -> Result<(), RenderError> {
+            row.clear();
+            for (i, column) in table.columns.iter().enumerate() {
+                let (x, width) = column_x(i);
+                let text = cells.get(i).map_or("", String::as_str);
+                row.add_cell(fonts, text, Face::Mincho, column.align, x, width, None, place)?;
+            }
+            Ok(())
+        };
+
+        // The header never ends a page on its own: it moves with the first row.
+        let first_height = match table.rows.first() {
+            Some(cells) => {
+                fill_row(&mut row, cells)?;
+                row.height()
+            }
+            None => 0.0,
+        };
+        self.ensure(header.height() + first_height);
+        let was_fresh = self.is_fresh();
+        self.place_row(&header, None);
+        if was_fresh {
+            self.fresh_y = self.y;
+        }
+        for (index, cells) in table.rows.iter().enumerate() {
+            if index > 0 {
+                fill_row(&mut row, cells)?;
+            }
+            self.place_row(&row, Some(&header));
+        }
+        self.y -= BLOCK_GAP;
+        Ok(())
+    }
+
+    /// Place a grid row below `y`. A row moves whole to the next page when it
+    /// does not fit; only a row taller than a page is split between lines.
+    /// On every new page the table's header row is repeated first.
+    fn place_row(&mut self, row: &Row, header: Option<&Row>) {
+        let total = row.line_count();
+        let line_height = cell_line_height();
+        let header_height = header.map_or(0.0, Row::height);
+        let lines_fitting = |space: f32| ((space - 2.0 * CELL_PAD_Y + EPSILON) / line_height).floor().max(0.0) as usize;
+        let fresh_capacity = lines_fitting(TOP - BOTTOM - header_height);
+        let mut first = 0;
+        while first < total {
+            let remaining = total - first;
+            let available = lines_fitting(self.y - BOTTOM);
+            if available >= remaining {
+                self.draw_row_part(row, first, remaining);
+                return;
+            }
+            if first == 0 && !self.is_fresh() && remaining <= fresh_capacity {
+                self.page_break_with(header);
+                continue;
+            }
+            // The row cannot fit whole anywhere: fill this page with as much
+            // as fits (at least a line, so layout always progresses).
+            let count = if available > 0 {
+                available
+            } else if self.is_fresh() {
+                1
+            } else {
+                self.page_break_with(header);
+                continue;
+            };
+            self.draw_row_part(row, first, count.min(remaining));
+            first += count;
+            if first < total {
+                self.page_break_with(header);
+            }
+        }
+    }
+
+    fn page_break_with(&mut self, header: Option<&Row>) {
+        self.new_page();
+        if let Some(header) = header {
+            self.place_row(header, None);
+            self.fresh_y = self.y;
+        }
+    }
+
+    /// Draw lines `first..first + count` of every cell of `row` as one band
+    /// of the grid.
+    fn draw_row_part(&mut self, row: &Row, first: usize, count: usize) {
+        let line_height = cell_line_height();
+        let height = row_height(count);
+        let top = self.y;
+        let bottom = top - height;
+        for cell in &row.cells {
+            if let Some(fill) = cell.fill {
+                self.canvas.fill_rect(cell.x, bottom, cell.width, height, fill);
+            }
+        }
+        for cell in &row.cells {
+            let baseline = baseline_offset(self.fonts, cell.face, CELL_SIZE, line_height);
+            let scale = self.fonts.get(cell.face).scale(CELL_SIZE);
+            let lines = row.lines.get(cell.lines.clone()).unwrap_or_default();
+            for (k, line) in lines.iter().skip(first).take(count).enumerate() {
+                let line_width = line.units as f32 * scale;
+                let inner = cell.width - 2.0 * CELL_PAD_X;
+                let x = aligned_x(cell.x + CELL_PAD_X, inner, line_width, cell.align);
+                let y = top - CELL_PAD_Y - k as f32 * line_height - baseline;
+                let run = row.glyphs.get(line.range()).unwrap_or_default();
+                self.canvas.text(cell.face, CELL_SIZE, x, y, run, Color::Black);
+            }
+        }
+        for cell in &row.cells {
+            self.canvas.stroke_rect(cell.x, bottom, cell.width, height, BORDER, Color::Black);
+        }
+        self.y = bottom;
+    }
+}
