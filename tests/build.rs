@@ -16,6 +16,7 @@ const GUESTS: &[&str] = &[
     "kofu-hostile-bad-manifest",
     "kofu-hostile-other-world",
     "kofu-hostile-filesystem",
+    "kofu-hostile-locked-field",
     "kofu-probe-environment",
 ];
 

@@ -1,9 +1,9 @@
 //! Shared test support: guest component paths (built by `build.rs`), the
 //! resident fixtures, and an independent PDF text reader.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::io::Write;
 
 use kofu_model::Resident;
 
@@ -23,6 +23,7 @@ pub mod guests {
     pub const BAD_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_BAD_MANIFEST");
     pub const OTHER_WORLD: &str = env!("KOFU_GUEST_HOSTILE_OTHER_WORLD");
     pub const FILESYSTEM: &str = env!("KOFU_GUEST_HOSTILE_FILESYSTEM");
+    pub const LOCKED_FIELD: &str = env!("KOFU_GUEST_HOSTILE_LOCKED_FIELD");
     pub const ENVIRONMENT_PROBE: &str = env!("KOFU_GUEST_PROBE_ENVIRONMENT");
 }
 
@@ -55,11 +56,7 @@ pub fn fixtures() -> Vec<(String, Resident)> {
 }
 
 pub fn fixture(stem: &str) -> Resident {
-    fixtures()
-        .into_iter()
-        .find(|(name, _)| name == stem)
-        .unwrap_or_else(|| panic!("no fixture named {stem}"))
-        .1
+    fixtures().into_iter().find(|(name, _)| name == stem).unwrap_or_else(|| panic!("no fixture named {stem}")).1
 }
 
 /// Extract a PDF's text with poppler's `pdftotext`, an implementation

@@ -26,6 +26,18 @@ fn same_input_same_bytes() {
 }
 
 #[test]
+fn compiled_plugins_are_cached_by_content_hash() {
+    let sandbox = common::certifier().sandbox();
+    let bytes = component(guests::SEAL);
+    let first = sandbox.load(&bytes).expect("load");
+    let second = sandbox.load(&bytes.clone()).expect("load again");
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "the same component was compiled twice");
+    assert_eq!(first.id().hash, kofu_sandbox::ContentHash::of(&bytes));
+    let other = sandbox.load(&component(guests::TAX)).expect("load tax");
+    assert_ne!(other.id().hash, first.id().hash);
+}
+
+#[test]
 fn a_fresh_sandbox_renders_the_same_bytes() {
     let plugin = load(guests::TAX);
     let req = request(&plugin, fixture("yamada-taro"), &[]);

@@ -108,6 +108,33 @@ fn reading_an_undeclared_field_traps() {
 }
 
 #[test]
+fn option_gates_are_enforced_by_the_host() {
+    let plugin = load(guests::LOCKED_FIELD);
+    let yamada = fixture("yamada-taro");
+    let closed = request(&plugin, yamada.clone(), &[]);
+    let err = certifier().sandbox().evaluate(&plugin, &closed).expect_err("household is locked");
+    assert_eq!(err.cause, FailureCause::UndeclaredField { field: Field::Household, declared_but_locked: true });
+    assert!(err.to_string().contains("only readable when the option unlocking it is chosen"), "{err}");
+
+    let open = request(&plugin, yamada.clone(), &[("include-household", "true")]);
+    let evaluation = certifier().sandbox().evaluate(&plugin, &open).expect("household is unlocked");
+    assert!(evaluation.fields_read.contains(&Field::Household));
+    let kofu_sandbox::Outcome::Document(document) = evaluation.outcome else { panic!("refused") };
+    let text: String = document
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            kofu_model::Block::KeyValues(rows) => Some(rows.iter().map(|r| r.value.clone()).collect::<String>()),
+            _ => None,
+        })
+        .collect();
+    for member in &yamada.household {
+        assert!(text.contains(&member.name), "{} missing", member.name);
+    }
+    good_plugin_still_renders();
+}
+
+#[test]
 fn malformed_document_is_rejected() {
     let err = failure_of(guests::MALFORMED_DOCUMENT);
     match &err.cause {

@@ -64,10 +64,8 @@ fn check_plugin(name: &str, path: &str, options: &[(&str, &str)], household_form
                         assert!(!text.contains(&needle), "{name} × {stem}: holds `{needle}` of {other_stem}");
                     }
                 }
-                let resident_members = resident
-                    .household
-                    .iter()
-                    .filter(|m| m.residency.state == kofu_model::ResidencyState::Resident);
+                let resident_members =
+                    resident.household.iter().filter(|m| m.residency.state == kofu_model::ResidencyState::Resident);
                 for member in resident_members {
                     let present = text.contains(&normalize(&member.name));
                     let is_head = member.relationship == "世帯主";
@@ -77,8 +75,14 @@ fn check_plugin(name: &str, path: &str, options: &[(&str, &str)], household_form
                         assert!(!present, "{name} × {stem}: individual form lists {}", member.name);
                     }
                 }
-                for member in resident.household.iter().filter(|m| m.residency.state != kofu_model::ResidencyState::Resident) {
-                    assert!(!text.contains(&normalize(&member.name)), "{stem}: lists {} who left the household", member.name);
+                for member in
+                    resident.household.iter().filter(|m| m.residency.state != kofu_model::ResidencyState::Resident)
+                {
+                    assert!(
+                        !text.contains(&normalize(&member.name)),
+                        "{stem}: lists {} who left the household",
+                        member.name
+                    );
                 }
                 assert_pages_stamped(&certificate, &number);
                 assert!(evaluation.fuel_used > 0 && evaluation.fuel_used < certifier().sandbox().limits().fuel);

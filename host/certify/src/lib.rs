@@ -7,7 +7,7 @@ mod verification;
 
 use kofu_model::Refusal;
 use kofu_render::{PageStamp, RenderError, RenderOptions, Renderer};
-use kofu_sandbox::{Evaluation, EvaluationError, LoadError, Limits, Outcome, Plugin, Request, Sandbox};
+use kofu_sandbox::{Evaluation, EvaluationError, Limits, LoadError, Outcome, Plugin, Request, Sandbox};
 
 pub use verification::verification_code;
 

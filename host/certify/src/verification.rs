@@ -14,9 +14,9 @@ pub fn verification_code(issuance_number: &str, document_hash: &[u8; 32]) -> Str
     hasher.update(b"\0");
     hasher.update(document_hash);
     let digest = hasher.finalize();
-    let mut bits = u64::from_be_bytes([
-        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-    ]) >> 4;
+    let mut bits =
+        u64::from_be_bytes([digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]])
+            >> 4;
     let mut chars = [0u8; 12];
     for slot in chars.iter_mut().rev() {
         *slot = ALPHABET[(bits & 31) as usize];

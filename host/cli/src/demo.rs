@@ -60,11 +60,20 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                     println!("{:<10} {:<16} issued   {}", bundled.name, stem, path.display());
                 }
                 Certified::Refused { refusal, .. } => {
-                    println!("{:<10} {:<16} refused  {} ({})", bundled.name, stem, refusal.message_ja, refusal.code.as_str());
+                    println!(
+                        "{:<10} {:<16} refused  {} ({})",
+                        bundled.name,
+                        stem,
+                        refusal.message_ja,
+                        refusal.code.as_str()
+                    );
                 }
             }
         }
     }
-    println!("\nThe PDFs are in {}. Preview a plugin of your own with `kofu plugin render` (see README).", args.out_dir.display());
+    println!(
+        "\nThe PDFs are in {}. Preview a plugin of your own with `kofu plugin render` (see README).",
+        args.out_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

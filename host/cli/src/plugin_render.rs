@@ -118,8 +118,7 @@ fn parse_options(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 fn validate_number(number: &str) -> anyhow::Result<String> {
-    let ok = (1..=40).contains(&number.len())
-        && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ok = (1..=40).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !ok {
         bail!("--issuance `{number}` must be 1 to 40 letters, digits or hyphens");
     }

@@ -31,7 +31,9 @@ fn check_prints_the_manifest() {
     let output = kofu(&["plugin", "check", guests::RESIDENCE]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    for expected in ["residence-certificate", "1.0.0", "住民票の写し", "--option include-household=<true|false>", "sha256:"] {
+    for expected in
+        ["residence-certificate", "1.0.0", "住民票の写し", "--option include-household=<true|false>", "sha256:"]
+    {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
     let json = kofu(&["plugin", "check", "--json", guests::TAX]);
@@ -66,8 +68,17 @@ fn render_writes_a_readable_deterministic_pdf() {
     let yamada = resident("yamada-taro");
     for out in [&a, &b] {
         let output = kofu(&[
-            "plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--option", "include-household=true",
-            "--date", "2025-11-21", "--out", path(out),
+            "plugin",
+            "render",
+            guests::RESIDENCE,
+            "--resident",
+            &yamada,
+            "--option",
+            "include-household=true",
+            "--date",
+            "2025-11-21",
+            "--out",
+            path(out),
         ]);
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stdout(&output).contains("verification code"), "{}", stdout(&output));
@@ -76,7 +87,8 @@ fn render_writes_a_readable_deterministic_pdf() {
     let (pdf_a, pdf_b) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
     assert_eq!(pdf_a, pdf_b, "two previews of the same input differ");
     let text = normalize(&pdf_text(&pdf_a, None));
-    for name in ["山田太郎", "山田花子", "山田一郎", "山田さくら", "見本市桜町一丁目2番3号", "令和7年11月21日"] {
+    for name in ["山田太郎", "山田花子", "山田一郎", "山田さくら", "見本市桜町一丁目2番3号", "令和7年11月21日"]
+    {
         assert!(text.contains(name), "{name} missing");
     }
     assert!(text.contains(&normalize(kofu_certify::PREVIEW_ISSUANCE_NUMBER)));
@@ -87,8 +99,17 @@ fn render_with_an_issuance_number_is_not_a_preview() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("real.pdf");
     let output = kofu(&[
-        "plugin", "render", guests::SEAL, "--resident", &resident("yamada-taro"), "--issuance", "2025-000123",
-        "--date", "2025-11-21", "--out", path(&out),
+        "plugin",
+        "render",
+        guests::SEAL,
+        "--resident",
+        &resident("yamada-taro"),
+        "--issuance",
+        "2025-000123",
+        "--date",
+        "2025-11-21",
+        "--out",
+        path(&out),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = normalize(&pdf_text(&std::fs::read(&out).expect("pdf"), None));
@@ -100,7 +121,8 @@ fn render_with_an_issuance_number_is_not_a_preview() {
 fn refusal_exits_3_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("refused.pdf");
-    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &resident("takahashi-jiro"), "--out", path(&out)]);
+    let output =
+        kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &resident("takahashi-jiro"), "--out", path(&out)]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stdout(&output).contains("refused (moved-out)"), "{}", stdout(&output));
     assert!(!out.exists());
@@ -110,7 +132,8 @@ fn refusal_exits_3_and_writes_nothing() {
 fn plugin_failure_explains_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("loop.pdf");
-    let output = kofu(&["plugin", "render", guests::INFINITE_LOOP, "--resident", &resident("yamada-taro"), "--out", path(&out)]);
+    let output =
+        kofu(&["plugin", "render", guests::INFINITE_LOOP, "--resident", &resident("yamada-taro"), "--out", path(&out)]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(text.contains("plugin hostile-infinite-loop 0.1.0"), "{text}");
@@ -124,7 +147,17 @@ fn bad_input_gets_a_clear_error() {
     let out = dir.path().join("x.pdf");
     let yamada = resident("yamada-taro");
 
-    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--option", "colour=red", "--out", path(&out)]);
+    let output = kofu(&[
+        "plugin",
+        "render",
+        guests::RESIDENCE,
+        "--resident",
+        &yamada,
+        "--option",
+        "colour=red",
+        "--out",
+        path(&out),
+    ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("unknown option `colour`"), "{}", stderr(&output));
     assert!(stderr(&output).contains("`include-household`"), "{}", stderr(&output));
@@ -135,7 +168,17 @@ fn bad_input_gets_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("is not a valid resident"), "{}", stderr(&output));
 
-    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &yamada, "--date", "2025-02-30", "--out", path(&out)]);
+    let output = kofu(&[
+        "plugin",
+        "render",
+        guests::RESIDENCE,
+        "--resident",
+        &yamada,
+        "--date",
+        "2025-02-30",
+        "--out",
+        path(&out),
+    ]);
     assert_eq!(output.status.code(), Some(2), "clap reports usage errors with 2");
     assert!(stderr(&output).contains("YYYY-MM-DD"), "{}", stderr(&output));
     assert!(!out.exists());

@@ -7,11 +7,7 @@ use std::process::Command;
 
 fn code_blocks(markdown: &str, language: &str) -> Vec<String> {
     let fence = format!("```{language}\n");
-    markdown
-        .split(&fence)
-        .skip(1)
-        .filter_map(|rest| rest.split("```").next().map(str::to_owned))
-        .collect()
+    markdown.split(&fence).skip(1).filter_map(|rest| rest.split("```").next().map(str::to_owned)).collect()
 }
 
 #[test]
@@ -25,8 +21,8 @@ fn readme_plugin_walkthrough_builds_and_previews() {
     // The crate lives outside the workspace here, so point it at the SDK and
     // make it a workspace of its own.
     let sdk = root.join("plugins/sdk").canonicalize().expect("sdk path");
-    let manifest = manifest.replace("path = \"../sdk\"", &format!("path = {:?}", sdk.display().to_string()))
-        + "\n[workspace]\n";
+    let manifest =
+        manifest.replace("path = \"../sdk\"", &format!("path = {:?}", sdk.display().to_string())) + "\n[workspace]\n";
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("src")).expect("src");
     std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("Cargo.toml");

@@ -12,16 +12,12 @@ mod resident;
 
 pub use context::{Municipality, RequestContext};
 pub use date::{Date, DateError};
-pub use document::{
-    Align, Block, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text,
-    TextSize,
-};
+pub use document::{Align, Block, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize};
 pub use manifest::{
-    Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind,
-    OptionSpec, OptionValue,
+    Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind, OptionSpec, OptionValue,
 };
 pub use refusal::{Refusal, RefusalCode};
 pub use resident::{
-    RegisteredDomicile, Resident, ResidentError, Residency, ResidencyState, SealRegistration,
-    SealState, Sex, TaxItem, TaxYear,
+    RegisteredDomicile, Residency, ResidencyState, Resident, ResidentError, SealRegistration, SealState, Sex, TaxItem,
+    TaxYear,
 };

@@ -130,17 +130,13 @@ pub enum ManifestError {
     EmptyName(&'static str),
     #[error("field `{0}` is declared twice in `reads`")]
     DuplicateField(Field),
-    #[error(
-        "option key `{0}` is not valid: use lowercase letters, digits and hyphens, e.g. `include-my-number`"
-    )]
+    #[error("option key `{0}` is not valid: use lowercase letters, digits and hyphens, e.g. `include-my-number`")]
     BadOptionKey(String),
     #[error("option `{0}` is declared twice")]
     DuplicateOption(String),
     #[error("option `{key}`: {problem}")]
     BadOption { key: String, problem: String },
-    #[error(
-        "option `{key}` unlocks field `{field}`, which `reads` does not declare: add it to `reads`"
-    )]
+    #[error("option `{key}` unlocks field `{field}`, which `reads` does not declare: add it to `reads`")]
     UnlocksUndeclared { key: String, field: Field },
     #[error("fee of {0} yen is implausible: certificate fees are at most 10000 yen")]
     BadFee(u32),
@@ -172,9 +168,9 @@ fn is_semver(text: &str) -> bool {
     let core = text.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts.iter().all(|p| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0'))
-        })
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
         && text.len() <= 64
 }
 
@@ -216,10 +212,7 @@ impl Manifest {
             validate_option(option)?;
             for field in &option.unlocks {
                 if !self.reads.contains(field) {
-                    return Err(ManifestError::UnlocksUndeclared {
-                        key: option.key.clone(),
-                        field: *field,
-                    });
+                    return Err(ManifestError::UnlocksUndeclared { key: option.key.clone(), field: *field });
                 }
             }
         }
@@ -262,18 +255,11 @@ impl Manifest {
     pub fn field_access(&self, options: &[ChosenOption]) -> FieldAccess {
         let unlocked_by_choice = |field: &Field| {
             self.options.iter().filter(|spec| spec.unlocks.contains(field)).any(|spec| {
-                options
-                    .iter()
-                    .any(|chosen| chosen.key == spec.key && chosen.value == OptionValue::Flag(true))
+                options.iter().any(|chosen| chosen.key == spec.key && chosen.value == OptionValue::Flag(true))
             })
         };
         let gated = |field: &Field| self.options.iter().any(|spec| spec.unlocks.contains(field));
-        let readable = self
-            .reads
-            .iter()
-            .copied()
-            .filter(|field| !gated(field) || unlocked_by_choice(field))
-            .collect();
+        let readable = self.reads.iter().copied().filter(|field| !gated(field) || unlocked_by_choice(field)).collect();
         FieldAccess { readable, declared: self.reads.iter().copied().collect() }
     }
 }
@@ -292,10 +278,7 @@ fn validate_option(option: &OptionSpec) -> Result<(), ManifestError> {
             let mut values = BTreeSet::new();
             for choice in choices {
                 if !is_slug(&choice.value, 1, 48) || !values.insert(choice.value.as_str()) {
-                    return Err(bad(format!(
-                        "choice value `{}` must be unique lowercase kebab-case",
-                        choice.value
-                    )));
+                    return Err(bad(format!("choice value `{}` must be unique lowercase kebab-case", choice.value)));
                 }
             }
             if !values.contains(default.as_str()) {
@@ -316,11 +299,7 @@ fn validate_option(option: &OptionSpec) -> Result<(), ManifestError> {
 }
 
 fn parse_value(spec: &OptionSpec, text: &str) -> Result<OptionValue, OptionError> {
-    let bad = |expected: String| OptionError::BadValue {
-        key: spec.key.clone(),
-        value: text.to_owned(),
-        expected,
-    };
+    let bad = |expected: String| OptionError::BadValue { key: spec.key.clone(), value: text.to_owned(), expected };
     match &spec.kind {
         OptionKind::Flag => match text {
             "true" | "yes" | "1" => Ok(OptionValue::Flag(true)),

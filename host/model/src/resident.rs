@@ -194,10 +194,7 @@ impl Resident {
         let position = if self.relationship == HEAD_OF_HOUSEHOLD {
             0
         } else {
-            self.household
-                .iter()
-                .position(|m| m.relationship == HEAD_OF_HOUSEHOLD)
-                .map_or(0, |head| head + 1)
+            self.household.iter().position(|m| m.relationship == HEAD_OF_HOUSEHOLD).map_or(0, |head| head + 1)
         };
         order.insert(position, None);
         order

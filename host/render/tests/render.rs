@@ -115,6 +115,33 @@ fn rows_never_split_across_pages() {
 }
 
 #[test]
+fn key_value_groups_stay_on_one_page_when_they_fit() {
+    // Twelve people of six rows each: a household certificate. No person may
+    // start on one page and end on the next.
+    let mut document = residence_certificate();
+    document.blocks = (1..=12)
+        .map(|i| {
+            Block::KeyValues(vec![
+                kv("氏名", &format!("見本　{i}郎")),
+                kv("生年月日", "昭和60年4月1日"),
+                kv("性別", "男"),
+                kv("続柄", "子"),
+                kv("住民となった年月日", "平成22年4月1日"),
+                kv("住所を定めた年月日", &format!("令和3年10月{i}日終")),
+            ])
+        })
+        .collect();
+    let pdf = render(&document, false);
+    assert!(pdf.pages >= 2, "twelve groups should need several pages");
+    for page in 1..=pdf.pages {
+        let text = squash(&pdftotext(&pdf.bytes, Some(page)));
+        let starts = text.matches("見本").count() - text.matches("見本市長").count() - text.matches("見本一郎").count();
+        let ends = text.matches("日終").count();
+        assert_eq!(starts, ends, "page {page} splits a group:\n{text}");
+    }
+}
+
+#[test]
 fn renders_deterministically() {
     let document = long_table(50);
     let renderer = Renderer::new().expect("renderer");

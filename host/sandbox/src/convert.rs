@@ -194,9 +194,9 @@ fn block(b: wit::Block) -> model::Block {
     match b {
         wit::Block::Heading(t) => model::Block::Heading(text(t)),
         wit::Block::Paragraph(t) => model::Block::Paragraph(text(t)),
-        wit::Block::KeyValues(rows) => model::Block::KeyValues(
-            rows.into_iter().map(|r| model::KeyValue { key: r.key, value: r.value }).collect(),
-        ),
+        wit::Block::KeyValues(rows) => {
+            model::Block::KeyValues(rows.into_iter().map(|r| model::KeyValue { key: r.key, value: r.value }).collect())
+        }
         wit::Block::Table(t) => model::Block::Table(model::Table {
             columns: t
                 .columns

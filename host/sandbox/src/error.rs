@@ -10,7 +10,9 @@ use crate::plugin::PluginId;
 /// says what is wrong and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("the component is {size} bytes, over the limit of {limit} bytes: build it with --release and strip debug info")]
+    #[error(
+        "the component is {size} bytes, over the limit of {limit} bytes: build it with --release and strip debug info"
+    )]
     TooLarge { size: usize, limit: usize },
     #[error(
         "this is not a WebAssembly component ({detail}); build the plugin with `cargo build --release --target wasm32-wasip2`"
@@ -95,9 +97,7 @@ impl fmt::Display for FailureCause {
                 "it tried to use more than its memory limit of {} MiB; look for data that grows without bound",
                 limit >> 20
             ),
-            FailureCause::StackOverflow => {
-                f.write_str("its stack overflowed; look for recursion without an end")
-            }
+            FailureCause::StackOverflow => f.write_str("its stack overflowed; look for recursion without an end"),
             FailureCause::Panic { message: Some(message) } => write!(f, "it panicked: {message}"),
             FailureCause::Panic { message: None } => {
                 f.write_str("it aborted (a panic or an explicit abort, with no message)")
@@ -110,10 +110,9 @@ impl fmt::Display for FailureCause {
                 f,
                 "it read the field `{field}`, which is only readable when the option unlocking it is chosen; check the option before reading the field"
             ),
-            FailureCause::OutputTooLarge { size, limit } => write!(
-                f,
-                "it returned a document of {size} bytes, over the output limit of {limit} bytes"
-            ),
+            FailureCause::OutputTooLarge { size, limit } => {
+                write!(f, "it returned a document of {size} bytes, over the output limit of {limit} bytes")
+            }
             FailureCause::MalformedDocument(error) => write!(f, "it returned a malformed document: {error}"),
             FailureCause::Trap { message } => write!(f, "it trapped: {message}"),
         }

@@ -72,7 +72,10 @@ impl LogSink {
         if self.dropped > 0 {
             self.entries.push(LogEntry {
                 level: LogLevel::Warn,
-                message: format!("{} further log messages dropped: over the log budget of {} bytes", self.dropped, self.budget),
+                message: format!(
+                    "{} further log messages dropped: over the log budget of {} bytes",
+                    self.dropped, self.budget
+                ),
             });
         }
         self.entries
@@ -80,10 +83,7 @@ impl LogSink {
 
     /// The last panic message the plugin reported, if any.
     pub fn panic_message(&self) -> Option<String> {
-        self.entries
-            .iter()
-            .rev()
-            .find_map(|entry| entry.message.strip_prefix(PANIC_PREFIX).map(str::to_owned))
+        self.entries.iter().rev().find_map(|entry| entry.message.strip_prefix(PANIC_PREFIX).map(str::to_owned))
     }
 }
 

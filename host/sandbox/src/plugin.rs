@@ -5,9 +5,9 @@ use std::fmt;
 
 use kofu_model::Manifest;
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::Engine;
 
 use crate::bindings::CertificatePre;
 use crate::error::LoadError;
@@ -170,9 +170,7 @@ pub(crate) fn link(
 /// Explain why bytes are not a component.
 pub(crate) fn not_a_component(bytes: &[u8], err: &wasmtime::Error) -> LoadError {
     let detail = match bytes.get(..8) {
-        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
-            "it is a core WebAssembly module, not a component".to_owned()
-        }
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => "it is a core WebAssembly module, not a component".to_owned(),
         Some([0, b'a', b's', b'm', ..]) => format!("it could not be parsed: {}", root_message(err)),
         _ => "it does not start with the WebAssembly magic bytes".to_owned(),
     };

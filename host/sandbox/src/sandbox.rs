@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use kofu_model::{Date, Document, DocumentError, Field, RequestContext, Refusal, Resident};
+use kofu_model::{Date, Document, DocumentError, Field, Refusal, RequestContext, Resident};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace,
+};
 use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
 
 use crate::bindings::{Certificate, wit};
@@ -69,7 +71,8 @@ impl Sandbox {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         Certificate::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
             .map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
-        spawn_epoch_ticker(&engine);
+        spawn_epoch_ticker(&engine)
+            .map_err(|e| LoadError::Engine(format!("could not start the wall-clock ticker thread: {e}")))?;
         Ok(Sandbox { engine, linker, limits, cache: Mutex::new(HashMap::new()) })
     }
 
@@ -103,9 +106,7 @@ impl Sandbox {
         let imports = plugin::check_imports(&self.engine, &component)?;
         let pre = plugin::link(&self.engine, &self.linker, &component)?;
         let unknown = PluginId { kind: "(unnamed plugin)".into(), version: "?".into(), hash };
-        let manifest = self
-            .read_manifest(&pre, &unknown)
-            .map_err(|err| LoadError::ManifestFailed(Box::new(err)))?;
+        let manifest = self.read_manifest(&pre, &unknown).map_err(|err| LoadError::ManifestFailed(Box::new(err)))?;
         manifest.validate()?;
         let id = PluginId { kind: manifest.kind.clone(), version: manifest.version.clone(), hash };
         Ok(Plugin { id, manifest, pre, imports })
@@ -135,13 +136,15 @@ impl Sandbox {
 
         let instance = plugin.pre.instantiate(&mut store).map_err(|e| fail(&mut store, e, Stage::Check))?;
         let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Check))?;
-        let checked = instance.call_check(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let checked =
+            instance.call_check(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Check))?;
         let outcome = match checked {
             Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
             Ok(()) => {
                 let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Render))?;
-                let rendered =
-                    instance.call_render(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Render))?;
+                let rendered = instance
+                    .call_render(&mut store, subject, &context)
+                    .map_err(|e| fail(&mut store, e, Stage::Render))?;
                 match rendered {
                     Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
                     Ok(document) => Outcome::Document(self.accept(document, &mut store, id)?),
@@ -162,7 +165,12 @@ impl Sandbox {
         })
     }
 
-    fn accept(&self, document: wit::Document, store: &mut Store<StoreState>, id: &PluginId) -> Result<Document, EvaluationError> {
+    fn accept(
+        &self,
+        document: wit::Document,
+        store: &mut Store<StoreState>,
+        id: &PluginId,
+    ) -> Result<Document, EvaluationError> {
         let document = convert::document(document);
         document.validate(self.limits.output_bytes).map_err(|err| {
             let cause = match err {
@@ -227,19 +235,18 @@ fn engine_config(limits: &Limits) -> Config {
     config
 }
 
-/// Advance the engine's epoch until the engine is gone.
-fn spawn_epoch_ticker(engine: &Engine) {
+/// Advance the engine's epoch until the engine is gone. Without the ticker,
+/// wall-clock limits would never fire, so a sandbox is not built without it.
+fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
-    let spawned = thread::Builder::new().name("kofu-epoch".into()).spawn(move || {
+    thread::Builder::new().name("kofu-epoch".into()).spawn(move || {
         while let Some(engine) = weak.upgrade() {
             engine.increment_epoch();
             drop(engine);
             thread::sleep(EPOCH_TICK);
         }
-    });
-    // Without a ticker, wall-clock limits would never fire; fuel still bounds
-    // every evaluation, so the sandbox stays safe.
-    debug_assert!(spawned.is_ok());
+    })?;
+    Ok(())
 }
 
 fn error_with(
@@ -285,7 +292,13 @@ fn format_backtrace(backtrace: &WasmBacktrace) -> String {
 }
 
 /// Explain a trap or error from inside the sandbox.
-fn failure(store: &mut Store<StoreState>, err: wasmtime::Error, id: &PluginId, stage: Stage, limits: &Limits) -> EvaluationError {
+fn failure(
+    store: &mut Store<StoreState>,
+    err: wasmtime::Error,
+    id: &PluginId,
+    stage: Stage,
+    limits: &Limits,
+) -> EvaluationError {
     let backtrace = err.downcast_ref::<WasmBacktrace>().map(format_backtrace);
     let state = store.data_mut();
     let cause = if let Some(cause) = state.violation.take() {

@@ -151,7 +151,10 @@ impl resident::HostSubject for StoreState {
         Ok(self.read(&this, Field::Relationship)?.relationship.clone())
     }
 
-    fn registered_domicile(&mut self, this: Resource<SubjectHandle>) -> wasmtime::Result<Option<wit::RegisteredDomicile>> {
+    fn registered_domicile(
+        &mut self,
+        this: Resource<SubjectHandle>,
+    ) -> wasmtime::Result<Option<wit::RegisteredDomicile>> {
         let person = self.read(&this, Field::RegisteredDomicile)?;
         Ok(person.registered_domicile.as_ref().map(convert::domicile))
     }
@@ -177,10 +180,7 @@ impl resident::HostSubject for StoreState {
         // members, reached only through a handle the request started from.
         self.read(&this, Field::Household)?;
         let order = self.request.as_ref().map(|r| r.subject.household_order()).unwrap_or_default();
-        order
-            .into_iter()
-            .map(|slot| Ok(self.table.push(SubjectHandle { slot })?))
-            .collect()
+        order.into_iter().map(|slot| Ok(self.table.push(SubjectHandle { slot })?)).collect()
     }
 
     fn drop(&mut self, this: Resource<SubjectHandle>) -> wasmtime::Result<()> {

@@ -12,13 +12,11 @@ mod options;
 mod person;
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, OptionSpec, Refusal, RefusalCode,
-    Request, ResidencyState, Subject, export_certificate, log, refuse, require_resident,
+    Certificate, Document, DocumentBuilder, Field, Manifest, OptionSpec, Refusal, RefusalCode, Request, ResidencyState,
+    Subject, export_certificate, log, refuse, require_resident,
 };
 
-use options::{
-    INCLUDE_DOMICILE, INCLUDE_HOUSEHOLD, INCLUDE_MY_NUMBER, INCLUDE_RELATIONSHIP, Options,
-};
+use options::{INCLUDE_DOMICILE, INCLUDE_HOUSEHOLD, INCLUDE_MY_NUMBER, INCLUDE_RELATIONSHIP, Options};
 
 const TITLE: &str = "住民票の写し";
 
@@ -26,65 +24,54 @@ struct Residence;
 
 impl Certificate for Residence {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "residence-certificate",
-            TITLE,
-            "Residence certificate",
-            "1.0.0",
-            300,
-        )
-        .reads(&[
-            Field::Name,
-            Field::NameKana,
-            Field::BirthDate,
-            Field::Sex,
-            Field::Address,
-            Field::AddressSince,
-            Field::ResidentSince,
-            Field::PreviousAddress,
-            Field::HouseholdHead,
-            Field::Relationship,
-            Field::RegisteredDomicile,
-            Field::MyNumber,
-            Field::Residency,
-            Field::Household,
-        ])
-        .option(
-            OptionSpec::flag(
-                INCLUDE_HOUSEHOLD,
-                "世帯全員を記載する",
-                "List every member of the household",
-                false,
+        Manifest::new("residence-certificate", TITLE, "Residence certificate", "1.0.0", 300)
+            .reads(&[
+                Field::Name,
+                Field::NameKana,
+                Field::BirthDate,
+                Field::Sex,
+                Field::Address,
+                Field::AddressSince,
+                Field::ResidentSince,
+                Field::PreviousAddress,
+                Field::HouseholdHead,
+                Field::Relationship,
+                Field::RegisteredDomicile,
+                Field::MyNumber,
+                Field::Residency,
+                Field::Household,
+            ])
+            .option(
+                OptionSpec::flag(INCLUDE_HOUSEHOLD, "世帯全員を記載する", "List every member of the household", false)
+                    .unlocks(&[Field::Household]),
             )
-            .unlocks(&[Field::Household]),
-        )
-        .option(
-            OptionSpec::flag(
-                INCLUDE_RELATIONSHIP,
-                "世帯主・続柄を記載する",
-                "Include the head of household and relationships",
-                true,
+            .option(
+                OptionSpec::flag(
+                    INCLUDE_RELATIONSHIP,
+                    "世帯主・続柄を記載する",
+                    "Include the head of household and relationships",
+                    true,
+                )
+                .unlocks(&[Field::HouseholdHead, Field::Relationship]),
             )
-            .unlocks(&[Field::HouseholdHead, Field::Relationship]),
-        )
-        .option(
-            OptionSpec::flag(
-                INCLUDE_DOMICILE,
-                "本籍・筆頭者を記載する",
-                "Include the registered domicile and its head",
-                false,
+            .option(
+                OptionSpec::flag(
+                    INCLUDE_DOMICILE,
+                    "本籍・筆頭者を記載する",
+                    "Include the registered domicile and its head",
+                    false,
+                )
+                .unlocks(&[Field::RegisteredDomicile]),
             )
-            .unlocks(&[Field::RegisteredDomicile]),
-        )
-        .option(
-            OptionSpec::flag(
-                INCLUDE_MY_NUMBER,
-                "個人番号を記載する",
-                "Include the individual number (My Number)",
-                false,
+            .option(
+                OptionSpec::flag(
+                    INCLUDE_MY_NUMBER,
+                    "個人番号を記載する",
+                    "Include the individual number (My Number)",
+                    false,
+                )
+                .unlocks(&[Field::MyNumber]),
             )
-            .unlocks(&[Field::MyNumber]),
-        )
     }
 
     fn check(subject: &Subject, request: &Request) -> Result<(), Refusal> {
@@ -93,11 +80,7 @@ impl Certificate for Residence {
             // The household form prints the other members' records too, so a
             // support measure on any member keeps it away from kiosks. The
             // refusal is the same as for the subject: it names no one.
-            if subject
-                .household()
-                .iter()
-                .any(|member| member.residency().restricted)
-            {
+            if subject.household().iter().any(|member| member.residency().restricted) {
                 return Err(Refusal::access_restricted());
             }
         }
@@ -108,18 +91,11 @@ impl Certificate for Residence {
         let options = Options::of(request);
         // `household()` is readable only with `include-household` on, so the
         // individual form never calls it.
-        let household = if options.household {
-            subject.household()
-        } else {
-            Vec::new()
-        };
+        let household = if options.household { subject.household() } else { Vec::new() };
         let listed: Vec<&Subject> = if options.household {
             // Members who moved out or died stay in the register but are not
             // listed on a copy of the current household.
-            household
-                .iter()
-                .filter(|m| m.residency().state == ResidencyState::Resident)
-                .collect()
+            household.iter().filter(|m| m.residency().state == ResidencyState::Resident).collect()
         } else {
             vec![subject]
         };
@@ -131,37 +107,25 @@ impl Certificate for Residence {
             );
         }
 
-        let mut document = DocumentBuilder::new(if options.household {
-            "住民票の写し（世帯全員）"
-        } else {
-            TITLE
-        })
-        .row("住所", subject.address());
+        let mut document =
+            DocumentBuilder::new(if options.household { "住民票の写し（世帯全員）" } else { TITLE })
+                .row("住所", subject.address());
         if options.relationship {
             document = document.row("世帯主", subject.household_head());
         }
         for person in &listed {
-            document = document
-                .spacing(4)
-                .key_values(person::rows(person, &options));
+            document = document.spacing(4).key_values(person::rows(person, &options));
         }
         let certification = if options.household {
             "この写しは、世帯全員の住民票の原本と相違ないことを証明する。"
         } else {
             "この写しは、住民票の原本と相違ないことを証明する。"
         };
-        let document = document
-            .spacing(2)
-            .paragraph("以下余白")
-            .certification(certification)
-            .signed_by(request)
-            .build();
+        let document =
+            document.spacing(2).paragraph("以下余白").certification(certification).signed_by(request).build();
 
         if options.household {
-            log::info(&format!(
-                "rendered household form, {} members",
-                listed.len()
-            ));
+            log::info(&format!("rendered household form, {} members", listed.len()));
         } else {
             log::info("rendered individual form");
         }

@@ -8,24 +8,15 @@ use crate::options::Options;
 /// Gated fields are read only when their option is on.
 pub fn rows(person: &Subject, options: &Options) -> Vec<(&'static str, String)> {
     let mut rows = vec![
-        (
-            "氏名",
-            format!("{}（{}）", person.name(), person.name_kana()),
-        ),
+        ("氏名", format!("{}（{}）", person.name(), person.name_kana())),
         ("生年月日", era::format_date_or_western(person.birth_date())),
         ("性別", sex_label(person.sex()).to_owned()),
     ];
     if options.relationship {
         rows.push(("続柄", person.relationship()));
     }
-    rows.push((
-        "住民となった年月日",
-        era::format_date_or_western(person.resident_since()),
-    ));
-    rows.push((
-        "住所を定めた年月日",
-        era::format_date_or_western(person.address_since()),
-    ));
+    rows.push(("住民となった年月日", era::format_date_or_western(person.resident_since())));
+    rows.push(("住所を定めた年月日", era::format_date_or_western(person.address_since())));
     if let Some(previous) = person.previous_address() {
         rows.push(("前住所", previous));
     }

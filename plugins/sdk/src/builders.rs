@@ -2,8 +2,7 @@
 //! facts rather than nested struct literals.
 
 use crate::{
-    Align, Choice, Column, Face, Field, IntegerRange, Manifest, OptionKind, OptionSpec,
-    OptionValue, Text, TextSize,
+    Align, Choice, Column, Face, Field, IntegerRange, Manifest, OptionKind, OptionSpec, OptionValue, Text, TextSize,
 };
 
 impl Manifest {
@@ -110,39 +109,22 @@ impl OptionSpec {
 
 impl Choice {
     /// A choice: stable kebab-case `value` and its labels.
-    pub fn new(
-        value: impl Into<String>,
-        label_ja: impl Into<String>,
-        label_en: impl Into<String>,
-    ) -> Choice {
-        Choice {
-            value: value.into(),
-            label_ja: label_ja.into(),
-            label_en: label_en.into(),
-        }
+    pub fn new(value: impl Into<String>, label_ja: impl Into<String>, label_en: impl Into<String>) -> Choice {
+        Choice { value: value.into(), label_ja: label_ja.into(), label_en: label_en.into() }
     }
 }
 
 impl Column {
     /// A table column: header, relative width (1 or more) and cell alignment.
     pub fn new(header: impl Into<String>, weight: u8, align: Align) -> Column {
-        Column {
-            header: header.into(),
-            weight,
-            align,
-        }
+        Column { header: header.into(), weight, align }
     }
 }
 
 impl Text {
     /// A run of text in the given style.
     pub fn new(content: impl Into<String>, face: Face, size: TextSize, align: Align) -> Text {
-        Text {
-            content: content.into(),
-            face,
-            size,
-            align,
-        }
+        Text { content: content.into(), face, size, align }
     }
 }
 
@@ -152,53 +134,26 @@ mod tests {
 
     #[test]
     fn manifest_collects_reads_and_options() {
-        let manifest = Manifest::new(
-            "residence-certificate",
-            "住民票の写し",
-            "Residence certificate",
-            "1.0.0",
-            300,
-        )
-        .reads(&[Field::Name, Field::MyNumber])
-        .option(
-            OptionSpec::flag(
-                "include-my-number",
-                "個人番号を記載する",
-                "Include My Number",
-                false,
+        let manifest = Manifest::new("residence-certificate", "住民票の写し", "Residence certificate", "1.0.0", 300)
+            .reads(&[Field::Name, Field::MyNumber])
+            .option(
+                OptionSpec::flag("include-my-number", "個人番号を記載する", "Include My Number", false)
+                    .unlocks(&[Field::MyNumber]),
             )
-            .unlocks(&[Field::MyNumber]),
-        )
-        .option(OptionSpec::integer(
-            "fiscal-year",
-            "年度",
-            "Fiscal year",
-            0,
-            2099,
-            0,
-        ))
-        .option(OptionSpec::choice(
-            "form",
-            "様式",
-            "Form",
-            vec![
-                Choice::new("individual", "個人", "Individual"),
-                Choice::new("household", "世帯", "Household"),
-            ],
-            "individual",
-        ));
+            .option(OptionSpec::integer("fiscal-year", "年度", "Fiscal year", 0, 2099, 0))
+            .option(OptionSpec::choice(
+                "form",
+                "様式",
+                "Form",
+                vec![Choice::new("individual", "個人", "Individual"), Choice::new("household", "世帯", "Household")],
+                "individual",
+            ));
         assert_eq!(manifest.reads, vec![Field::Name, Field::MyNumber]);
         assert_eq!(manifest.options.len(), 3);
         assert_eq!(manifest.options[0].unlocks, vec![Field::MyNumber]);
         assert_eq!(manifest.options[0].default, OptionValue::Flag(false));
-        assert_eq!(
-            manifest.options[1].kind,
-            OptionKind::Integer(IntegerRange { min: 0, max: 2099 })
-        );
-        assert_eq!(
-            manifest.options[2].default,
-            OptionValue::Choice("individual".into())
-        );
+        assert_eq!(manifest.options[1].kind, OptionKind::Integer(IntegerRange { min: 0, max: 2099 }));
+        assert_eq!(manifest.options[2].default, OptionValue::Choice("individual".into()));
         assert_eq!(manifest.fee_yen, 300);
     }
 }

@@ -1,9 +1,6 @@
 //! [`DocumentBuilder`]: the certificate's layout, top to bottom.
 
-use crate::{
-    Align, Block, Column, Document, Face, KeyValue, Request, Sex, Signature, Table, Text, TextSize,
-    era,
-};
+use crate::{Align, Block, Column, Document, Face, KeyValue, Request, Sex, Signature, Table, Text, TextSize, era};
 
 /// Most characters the host draws in a seal outline (a seal impression block
 /// or the signature's official seal); longer seals fail the document.
@@ -22,7 +19,9 @@ pub fn sex_label(sex: Sex) -> &'static str {
 
 /// Builds a [`Document`] block by block.
 ///
-/// ```ignore
+/// ```
+/// # use kofu_plugin_sdk::{Document, DocumentBuilder, Request};
+/// # fn layout(request: &Request) -> Document {
 /// let document = DocumentBuilder::new("住民票の写し")
 ///     .row("氏名", "見本 太郎")
 ///     .row("住所", "見本市中央一丁目1番1号")
@@ -30,6 +29,8 @@ pub fn sex_label(sex: Sex) -> &'static str {
 ///     .certification("この写しは、住民票の原本と相違ないことを証明する。")
 ///     .signed_by(request)
 ///     .build();
+/// # document
+/// # }
 /// ```
 ///
 /// The host checks the result: a document needs a certification sentence and
@@ -47,12 +48,7 @@ pub struct DocumentBuilder {
 impl DocumentBuilder {
     /// An empty document with its title, e.g. 住民票の写し.
     pub fn new(title: impl Into<String>) -> DocumentBuilder {
-        DocumentBuilder {
-            title: title.into(),
-            blocks: Vec::new(),
-            certification: String::new(),
-            signature: None,
-        }
+        DocumentBuilder { title: title.into(), blocks: Vec::new(), certification: String::new(), signature: None }
     }
 
     /// Append any block.
@@ -63,22 +59,12 @@ impl DocumentBuilder {
 
     /// A heading: Gothic, large, flush left. One line.
     pub fn heading(self, content: impl Into<String>) -> DocumentBuilder {
-        self.block(Block::Heading(Text::new(
-            content,
-            Face::Gothic,
-            TextSize::Large,
-            Align::Left,
-        )))
+        self.block(Block::Heading(Text::new(content, Face::Gothic, TextSize::Large, Align::Left)))
     }
 
     /// A paragraph: Mincho, normal size, flush left. `\n` breaks lines.
     pub fn paragraph(self, content: impl Into<String>) -> DocumentBuilder {
-        self.text(Text::new(
-            content,
-            Face::Mincho,
-            TextSize::Normal,
-            Align::Left,
-        ))
+        self.text(Text::new(content, Face::Mincho, TextSize::Normal, Align::Left))
     }
 
     /// A paragraph in a style of your own.
@@ -93,13 +79,8 @@ impl DocumentBuilder {
         K: Into<String>,
         V: Into<String>,
     {
-        let rows: Vec<KeyValue> = rows
-            .into_iter()
-            .map(|(key, value)| KeyValue {
-                key: key.into(),
-                value: value.into(),
-            })
-            .collect();
+        let rows: Vec<KeyValue> =
+            rows.into_iter().map(|(key, value)| KeyValue { key: key.into(), value: value.into() }).collect();
         if rows.is_empty() {
             return self;
         }
@@ -110,10 +91,7 @@ impl DocumentBuilder {
     /// starting a group when the last block is something else. Separate two
     /// groups with another block, e.g. [`spacing`](Self::spacing).
     pub fn row(mut self, key: impl Into<String>, value: impl Into<String>) -> DocumentBuilder {
-        let row = KeyValue {
-            key: key.into(),
-            value: value.into(),
-        };
+        let row = KeyValue { key: key.into(), value: value.into() };
         match self.blocks.last_mut() {
             Some(Block::KeyValues(rows)) => rows.push(row),
             _ => self.blocks.push(Block::KeyValues(vec![row])),
@@ -182,12 +160,7 @@ impl DocumentBuilder {
             name: String::new(),
             seal: String::new(),
         });
-        Document {
-            title: self.title,
-            blocks: self.blocks,
-            certification: self.certification,
-            signature,
-        }
+        Document { title: self.title, blocks: self.blocks, certification: self.certification, signature }
     }
 }
 
@@ -198,11 +171,7 @@ mod tests {
 
     fn request() -> Request {
         Request::new(RequestContext {
-            issue_date: Date {
-                year: 2025,
-                month: 11,
-                day: 21,
-            },
+            issue_date: Date { year: 2025, month: 11, day: 21 },
             municipality: Municipality {
                 code: "999999".into(),
                 name: "見本市".into(),
@@ -228,34 +197,18 @@ mod tests {
 
     #[test]
     fn empty_groups_and_oversized_spacing_are_avoided() {
-        let document = DocumentBuilder::new("t")
-            .key_values(Vec::<(String, String)>::new())
-            .spacing(250)
-            .build();
+        let document = DocumentBuilder::new("t").key_values(Vec::<(String, String)>::new()).spacing(250).build();
         assert_eq!(document.blocks, vec![Block::Spacing(MAX_SPACING_MM)]);
     }
 
     #[test]
     fn default_styles() {
-        let document = DocumentBuilder::new("t")
-            .heading("見出し")
-            .paragraph("本文")
-            .build();
+        let document = DocumentBuilder::new("t").heading("見出し").paragraph("本文").build();
         assert_eq!(
             document.blocks,
             vec![
-                Block::Heading(Text::new(
-                    "見出し",
-                    Face::Gothic,
-                    TextSize::Large,
-                    Align::Left
-                )),
-                Block::Paragraph(Text::new(
-                    "本文",
-                    Face::Mincho,
-                    TextSize::Normal,
-                    Align::Left
-                )),
+                Block::Heading(Text::new("見出し", Face::Gothic, TextSize::Large, Align::Left)),
+                Block::Paragraph(Text::new("本文", Face::Mincho, TextSize::Normal, Align::Left)),
             ]
         );
     }
@@ -275,9 +228,6 @@ mod tests {
                 seal: "見本市長之印".into(),
             }
         );
-        assert_eq!(
-            document.certification,
-            "この写しは、住民票の原本と相違ないことを証明する。"
-        );
+        assert_eq!(document.certification, "この写しは、住民票の原本と相違ないことを証明する。");
     }
 }

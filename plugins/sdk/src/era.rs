@@ -16,28 +16,13 @@ struct Era {
 
 /// Newest first, so the first era that started on or before a date is its era.
 const ERAS: [Era; 5] = [
-    Era {
-        name: "令和",
-        start: (2019, 5, 1),
-    },
-    Era {
-        name: "平成",
-        start: (1989, 1, 8),
-    },
-    Era {
-        name: "昭和",
-        start: (1926, 12, 25),
-    },
-    Era {
-        name: "大正",
-        start: (1912, 7, 30),
-    },
+    Era { name: "令和", start: (2019, 5, 1) },
+    Era { name: "平成", start: (1989, 1, 8) },
+    Era { name: "昭和", start: (1926, 12, 25) },
+    Era { name: "大正", start: (1912, 7, 30) },
     // Meiji began in 1868, but dates are supported only from the calendar
     // reform; Meiji's year 1 is still 1868, so its offset stays right.
-    Era {
-        name: "明治",
-        start: (1868, 1, 1),
-    },
+    Era { name: "明治", start: (1868, 1, 1) },
 ];
 
 /// First supported date: 明治6年1月1日, the Gregorian calendar's adoption.
@@ -60,11 +45,7 @@ impl fmt::Display for EraError {
                 "{:04}-{:02}-{:02} is before 1873-01-01, when Japan adopted the Gregorian calendar",
                 d.year, d.month, d.day
             ),
-            EraError::InvalidDate(d) => write!(
-                f,
-                "{:04}-{:02}-{:02} is not a calendar date",
-                d.year, d.month, d.day
-            ),
+            EraError::InvalidDate(d) => write!(f, "{:04}-{:02}-{:02} is not a calendar date", d.year, d.month, d.day),
         }
     }
 }
@@ -82,11 +63,7 @@ pub struct JapaneseYear {
 
 impl fmt::Display for JapaneseYear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.year == 1 {
-            write!(f, "{}元年", self.era)
-        } else {
-            write!(f, "{}{}年", self.era, self.year)
-        }
+        if self.year == 1 { write!(f, "{}元年", self.era) } else { write!(f, "{}{}年", self.era, self.year) }
     }
 }
 
@@ -102,10 +79,7 @@ pub fn japanese_year(date: Date) -> Result<JapaneseYear, EraError> {
     ERAS.iter()
         .find(|era| era.start <= key)
         // Year 1 is the start year, so the offset is start year - 1.
-        .map(|era| JapaneseYear {
-            era: era.name,
-            year: date.year - era.start.0 + 1,
-        })
+        .map(|era| JapaneseYear { era: era.name, year: date.year - era.start.0 + 1 })
         .ok_or(EraError::BeforeGregorian(date))
 }
 
@@ -127,11 +101,7 @@ pub fn format_date_or_western(date: Date) -> String {
 /// A fiscal year begins on April 1 and is named after the era of that day,
 /// so FY2019 is 平成31年度 (Reiwa began on May 1, 2019) and FY2020 is 令和2年度.
 pub fn format_fiscal_year(fiscal_year: u16) -> Result<String, EraError> {
-    let year = japanese_year(Date {
-        year: fiscal_year,
-        month: 4,
-        day: 1,
-    })?;
+    let year = japanese_year(Date { year: fiscal_year, month: 4, day: 1 })?;
     Ok(format!("{year}度"))
 }
 
@@ -141,8 +111,7 @@ pub fn format_fiscal_year_or_western(fiscal_year: u16) -> String {
 }
 
 fn is_valid(date: Date) -> bool {
-    let leap = (date.year.is_multiple_of(4) && !date.year.is_multiple_of(100))
-        || date.year.is_multiple_of(400);
+    let leap = (date.year.is_multiple_of(4) && !date.year.is_multiple_of(100)) || date.year.is_multiple_of(400);
     let days = match date.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -188,29 +157,17 @@ mod tests {
     fn before_the_calendar_reform_is_an_error() {
         let early = date(1872, 12, 31);
         assert_eq!(format_date(early), Err(EraError::BeforeGregorian(early)));
-        assert_eq!(
-            format_date(date(0, 1, 1)),
-            Err(EraError::BeforeGregorian(date(0, 1, 1)))
-        );
+        assert_eq!(format_date(date(0, 1, 1)), Err(EraError::BeforeGregorian(date(0, 1, 1))));
         assert_eq!(format_date_or_western(early), "1872年12月31日");
     }
 
     #[test]
     fn impossible_dates_are_an_error() {
-        for bad in [
-            date(2025, 2, 29),
-            date(2025, 13, 1),
-            date(2025, 0, 1),
-            date(2025, 4, 31),
-            date(2025, 1, 0),
-        ] {
+        for bad in [date(2025, 2, 29), date(2025, 13, 1), date(2025, 0, 1), date(2025, 4, 31), date(2025, 1, 0)] {
             assert_eq!(format_date(bad), Err(EraError::InvalidDate(bad)));
         }
         assert_eq!(ja(2024, 2, 29), "令和6年2月29日");
-        assert_eq!(
-            format_date(date(1900, 2, 29)),
-            Err(EraError::InvalidDate(date(1900, 2, 29)))
-        );
+        assert_eq!(format_date(date(1900, 2, 29)), Err(EraError::InvalidDate(date(1900, 2, 29))));
         assert_eq!(ja(2000, 2, 29), "平成12年2月29日");
     }
 
@@ -234,20 +191,7 @@ mod tests {
 
     #[test]
     fn japanese_year_parts() {
-        assert_eq!(
-            japanese_year(date(2019, 5, 1)),
-            Ok(JapaneseYear {
-                era: "令和",
-                year: 1
-            })
-        );
-        assert_eq!(
-            JapaneseYear {
-                era: "昭和",
-                year: 64
-            }
-            .to_string(),
-            "昭和64年"
-        );
+        assert_eq!(japanese_year(date(2019, 5, 1)), Ok(JapaneseYear { era: "令和", year: 1 }));
+        assert_eq!(JapaneseYear { era: "昭和", year: 64 }.to_string(), "昭和64年");
     }
 }

@@ -28,7 +28,16 @@ pub trait Certificate {
 ///
 /// Use it once per plugin crate, at module level:
 ///
-/// ```ignore
+/// ```no_run
+/// # use kofu_plugin_sdk::{Certificate, Document, DocumentBuilder, Manifest, Refusal, Request, Subject};
+/// # struct MyPlugin;
+/// # impl Certificate for MyPlugin {
+/// #     fn manifest() -> Manifest { Manifest::new("my-plugin", "見本", "Sample", "1.0.0", 0) }
+/// #     fn check(_: &Subject, _: &Request) -> Result<(), Refusal> { Ok(()) }
+/// #     fn render(_: &Subject, request: &Request) -> Result<Document, Refusal> {
+/// #         Ok(DocumentBuilder::new("見本").certification("証明する。").signed_by(request).build())
+/// #     }
+/// # }
 /// kofu_plugin_sdk::export_certificate!(MyPlugin);
 /// ```
 #[macro_export]
@@ -81,10 +90,7 @@ pub fn check<P: Certificate>(subject: &Subject, context: RequestContext) -> Resu
 }
 
 /// `render` export: wrap the context in a [`Request`] and ask the plugin.
-pub fn render<P: Certificate>(
-    subject: &Subject,
-    context: RequestContext,
-) -> Result<Document, Refusal> {
+pub fn render<P: Certificate>(subject: &Subject, context: RequestContext) -> Result<Document, Refusal> {
     panic::install_hook();
     P::render(subject, &Request::new(context))
 }

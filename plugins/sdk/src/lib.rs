@@ -95,10 +95,9 @@ pub use bindings::kofu::certificate::resident::Subject;
 /// A refusal to issue; build one with [`Refusal::new`] or [`refuse`].
 pub use bindings::kofu::certificate::types::Refusal;
 pub use bindings::kofu::certificate::types::{
-    Align, Block, Choice, Column, Date, Document, Face, Field, IntegerRange, KeyValue, LogLevel,
-    Manifest, Municipality, OptionKind, OptionSpec, OptionValue, RefusalCode, RegisteredDomicile,
-    Residency, ResidencyState, SealRegistration, SealState, Sex, Signature, Table, TaxItem,
-    TaxYear, Text, TextSize,
+    Align, Block, Choice, Column, Date, Document, Face, Field, IntegerRange, KeyValue, LogLevel, Manifest,
+    Municipality, OptionKind, OptionSpec, OptionValue, RefusalCode, RegisteredDomicile, Residency, ResidencyState,
+    SealRegistration, SealState, Sex, Signature, Table, TaxItem, TaxYear, Text, TextSize,
 };
 /// What the host tells the plugin about a request; plugins use [`Request`].
 pub use bindings::kofu::certificate::types::{ChosenOption, RequestContext};

@@ -18,16 +18,9 @@ static INSTALL: Once = Once::new();
 pub(crate) fn install_hook() {
     INSTALL.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let message = info
-                .payload_as_str()
-                .unwrap_or("(a panic payload that is not text)");
+            let message = info.payload_as_str().unwrap_or("(a panic payload that is not text)");
             let report = match info.location() {
-                Some(at) => format!(
-                    "panic: {message} (at {}:{}:{})",
-                    at.file(),
-                    at.line(),
-                    at.column()
-                ),
+                Some(at) => format!("panic: {message} (at {}:{}:{})", at.file(), at.line(), at.column()),
                 None => format!("panic: {message}"),
             };
             log::error(crate::numbers::truncate(&report, MAX_MESSAGE_BYTES));

@@ -5,16 +5,8 @@ use crate::{Refusal, RefusalCode, Residency, ResidencyState};
 impl Refusal {
     /// A refusal with its machine-readable code and the messages shown to
     /// the resident, in Japanese and English.
-    pub fn new(
-        code: RefusalCode,
-        message_ja: impl Into<String>,
-        message_en: impl Into<String>,
-    ) -> Refusal {
-        Refusal {
-            code,
-            message_ja: message_ja.into(),
-            message_en: message_en.into(),
-        }
+    pub fn new(code: RefusalCode, message_ja: impl Into<String>, message_en: impl Into<String>) -> Refusal {
+        Refusal { code, message_ja: message_ja.into(), message_en: message_en.into() }
     }
 
     /// A support measure restricts kiosk issuance. The message names no
@@ -51,8 +43,14 @@ impl Refusal {
 
 /// Shorthand for `Err(Refusal::new(code, ja, en))`, for `check`/`render`:
 ///
-/// ```ignore
-/// return refuse(RefusalCode::NoRecord, "該当する記録がありません。", "No record was found.");
+/// ```
+/// # use kofu_plugin_sdk::{refuse, Refusal, RefusalCode};
+/// # fn check(found: bool) -> Result<(), Refusal> {
+/// if !found {
+///     return refuse(RefusalCode::NoRecord, "該当する記録がありません。", "No record was found.");
+/// }
+/// # Ok(())
+/// # }
 /// ```
 pub fn refuse<T>(
     code: RefusalCode,
@@ -85,24 +83,13 @@ mod tests {
     use crate::Date;
 
     fn residency(state: ResidencyState, restricted: bool) -> Residency {
-        let since = (state != ResidencyState::Resident).then_some(Date {
-            year: 2024,
-            month: 3,
-            day: 31,
-        });
-        Residency {
-            state,
-            since,
-            restricted,
-        }
+        let since = (state != ResidencyState::Resident).then_some(Date { year: 2024, month: 3, day: 31 });
+        Residency { state, since, restricted }
     }
 
     #[test]
     fn residents_pass() {
-        assert_eq!(
-            require_resident(&residency(ResidencyState::Resident, false)),
-            Ok(())
-        );
+        assert_eq!(require_resident(&residency(ResidencyState::Resident, false)), Ok(()));
     }
 
     #[test]
@@ -114,11 +101,7 @@ mod tests {
 
     #[test]
     fn a_restriction_wins_and_reveals_nothing() {
-        for state in [
-            ResidencyState::Resident,
-            ResidencyState::MovedOut,
-            ResidencyState::Deceased,
-        ] {
+        for state in [ResidencyState::Resident, ResidencyState::MovedOut, ResidencyState::Deceased] {
             let Err(refusal) = require_resident(&residency(state, true)) else {
                 panic!("a restricted record must be refused");
             };
@@ -127,11 +110,7 @@ mod tests {
                 assert!(!refusal.message_ja.contains(word), "{}", refusal.message_ja);
             }
             for word in ["support", "violence", "moved", "death"] {
-                assert!(
-                    !refusal.message_en.to_lowercase().contains(word),
-                    "{}",
-                    refusal.message_en
-                );
+                assert!(!refusal.message_en.to_lowercase().contains(word), "{}", refusal.message_en);
             }
         }
     }

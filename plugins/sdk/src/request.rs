@@ -36,11 +36,7 @@ impl Request {
 
     /// The value of option `key`, if the request carries it.
     pub fn option(&self, key: &str) -> Option<&OptionValue> {
-        self.context
-            .options
-            .iter()
-            .find(|chosen| chosen.key == key)
-            .map(|chosen| &chosen.value)
+        self.context.options.iter().find(|chosen| chosen.key == key).map(|chosen| &chosen.value)
     }
 
     /// Whether flag option `key` is on; `false` when missing or not a flag.
@@ -76,16 +72,9 @@ mod tests {
     use crate::ChosenOption;
 
     fn request() -> Request {
-        let chosen = |key: &str, value| ChosenOption {
-            key: key.into(),
-            value,
-        };
+        let chosen = |key: &str, value| ChosenOption { key: key.into(), value };
         Request::new(RequestContext {
-            issue_date: Date {
-                year: 2025,
-                month: 11,
-                day: 21,
-            },
+            issue_date: Date { year: 2025, month: 11, day: 21 },
             municipality: Municipality {
                 code: "999999".into(),
                 name: "見本市".into(),
@@ -108,14 +97,7 @@ mod tests {
         assert!(!r.flag("include-my-number"));
         assert_eq!(r.choice("form"), Some("individual"));
         assert_eq!(r.integer("fiscal-year"), Some(2024));
-        assert_eq!(
-            r.issue_date(),
-            Date {
-                year: 2025,
-                month: 11,
-                day: 21
-            }
-        );
+        assert_eq!(r.issue_date(), Date { year: 2025, month: 11, day: 21 });
         assert_eq!(r.municipality().mayor_title, "見本市長");
     }
 

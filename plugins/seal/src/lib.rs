@@ -3,9 +3,8 @@
 //! registrant's particulars.
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, MAX_SEAL_CHARS, Manifest, Refusal, RefusalCode,
-    Request, SealRegistration, SealState, Subject, era, export_certificate, log, refuse,
-    require_resident, sex_label,
+    Certificate, Document, DocumentBuilder, Field, MAX_SEAL_CHARS, Manifest, Refusal, RefusalCode, Request,
+    SealRegistration, SealState, Subject, era, export_certificate, log, refuse, require_resident, sex_label,
 };
 
 const TITLE: &str = "印鑑登録証明書";
@@ -35,14 +34,7 @@ fn active_registration(subject: &Subject) -> Result<SealRegistration, Refusal> {
 
 impl Certificate for Seal {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "seal-registration-certificate",
-            TITLE,
-            "Seal registration certificate",
-            "1.0.0",
-            300,
-        )
-        .reads(&[
+        Manifest::new("seal-registration-certificate", TITLE, "Seal registration certificate", "1.0.0", 300).reads(&[
             Field::Name,
             Field::NameKana,
             Field::BirthDate,
@@ -62,9 +54,7 @@ impl Certificate for Seal {
 
     fn render(subject: &Subject, request: &Request) -> Result<Document, Refusal> {
         let registration = active_registration(subject)?;
-        if registration.impression.trim().is_empty()
-            || registration.impression.chars().count() > MAX_SEAL_CHARS
-        {
+        if registration.impression.trim().is_empty() || registration.impression.chars().count() > MAX_SEAL_CHARS {
             // The kiosk draws the impression from its characters; one it
             // cannot draw must be certified from the original at the counter.
             return refuse(
@@ -77,14 +67,8 @@ impl Certificate for Seal {
         let document = DocumentBuilder::new(TITLE)
             .seal_impression(registration.impression)
             .spacing(4)
-            .row(
-                "氏名",
-                format!("{}（{}）", subject.name(), subject.name_kana()),
-            )
-            .row(
-                "生年月日",
-                era::format_date_or_western(subject.birth_date()),
-            )
+            .row("氏名", format!("{}（{}）", subject.name(), subject.name_kana()))
+            .row("生年月日", era::format_date_or_western(subject.birth_date()))
             .row("性別", sex_label(subject.sex()))
             .row("住所", subject.address())
             .row("登録番号", registration.number)

@@ -5,8 +5,8 @@
 mod records;
 
 use kofu_plugin_sdk::{
-    Align, Certificate, Column, Document, DocumentBuilder, Field, Manifest, OptionSpec, Refusal,
-    Request, Subject, era, export_certificate, log, numbers::format_yen, require_resident,
+    Align, Certificate, Column, Document, DocumentBuilder, Field, Manifest, OptionSpec, Refusal, Request, Subject, era,
+    export_certificate, log, numbers::format_yen, require_resident,
 };
 
 use records::{FISCAL_YEAR, paid_year};
@@ -17,27 +17,16 @@ struct Tax;
 
 impl Certificate for Tax {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "tax-certificate",
-            TITLE,
-            "Tax payment certificate",
-            "1.0.0",
-            300,
-        )
-        .reads(&[
-            Field::Name,
-            Field::Address,
-            Field::Residency,
-            Field::TaxRecords,
-        ])
-        .option(OptionSpec::integer(
-            FISCAL_YEAR,
-            "年度（0は最新の年度）",
-            "Fiscal year (0 for the latest on record)",
-            0,
-            2099,
-            0,
-        ))
+        Manifest::new("tax-certificate", TITLE, "Tax payment certificate", "1.0.0", 300)
+            .reads(&[Field::Name, Field::Address, Field::Residency, Field::TaxRecords])
+            .option(OptionSpec::integer(
+                FISCAL_YEAR,
+                "年度（0は最新の年度）",
+                "Fiscal year (0 for the latest on record)",
+                0,
+                2099,
+                0,
+            ))
     }
 
     fn check(subject: &Subject, request: &Request) -> Result<(), Refusal> {
@@ -77,20 +66,14 @@ impl Certificate for Tax {
             .row("氏名", subject.name())
             .row("住所", subject.address())
             .spacing(4)
-            .heading(format!(
-                "{}分",
-                era::format_fiscal_year_or_western(year.fiscal_year)
-            ))
+            .heading(format!("{}分", era::format_fiscal_year_or_western(year.fiscal_year)))
             .table(columns, rows)
             .spacing(2)
             .paragraph("以下余白")
             .certification("上記のとおり納付済であることを証明する。")
             .signed_by(request)
             .build();
-        log::info(&format!(
-            "rendered tax certificate, {} items",
-            year.items.len()
-        ));
+        log::info(&format!("rendered tax certificate, {} items", year.items.len()));
         Ok(document)
     }
 }

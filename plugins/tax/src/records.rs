@@ -15,9 +15,7 @@ pub fn paid_year(subject: &Subject, request: &Request) -> Result<TaxYear, Refusa
     let year = if requested == 0 {
         records.into_iter().max_by_key(|year| year.fiscal_year)
     } else {
-        records
-            .into_iter()
-            .find(|year| i64::from(year.fiscal_year) == requested)
+        records.into_iter().find(|year| i64::from(year.fiscal_year) == requested)
     };
     // A year without items has nothing to certify: treat it as no record.
     let Some(year) = year.filter(|year| !year.items.is_empty()) else {
@@ -46,9 +44,7 @@ fn no_record(requested: i64) -> Refusal {
             let label = era::format_fiscal_year_or_western(fiscal_year);
             Refusal::new(
                 RefusalCode::NoRecord,
-                format!(
-                    "{label}分の課税記録がないため、納税証明書を発行できません。窓口でお問い合わせください。"
-                ),
+                format!("{label}分の課税記録がないため、納税証明書を発行できません。窓口でお問い合わせください。"),
                 format!(
                     "There is no tax record for fiscal year {fiscal_year} ({label}), so the certificate cannot be \
                      issued. Please ask at the municipal office."

@@ -93,14 +93,22 @@ fn row_height(lines: usize) -> f32 {
 impl Layout<'_> {
     pub(super) fn key_values(&mut self, rows: &[KeyValue], place: Place) -> Result<(), RenderError> {
         let key_width = (WIDTH * KEY_SHARE).round();
-        let mut row = Row::default();
+        let value_x = LEFT + key_width;
+        let mut laid_out = Vec::with_capacity(rows.len());
         for entry in rows {
-            row.clear();
-            let fonts = self.fonts;
-            row.add_cell(fonts, &entry.key, Face::Gothic, Align::Left, LEFT, key_width, Some(KEY_FILL), place)?;
-            let value_x = LEFT + key_width;
-            row.add_cell(fonts, &entry.value, Face::Mincho, Align::Left, value_x, WIDTH - key_width, None, place)?;
-            self.place_row(&row, None);
+            let mut row = Row::default();
+            row.add_cell(self.fonts, &entry.key, Face::Gothic, Align::Left, LEFT, key_width, Some(KEY_FILL), place)?;
+            row.add_cell(self.fonts, &entry.value, Face::Mincho, Align::Left, value_x, WIDTH - key_width, None, place)?;
+            laid_out.push(row);
+        }
+        // A group is one person on a household certificate: keep it on one
+        // page when it fits on one, so no page starts mid-person.
+        let group_height: f32 = laid_out.iter().map(Row::height).sum();
+        if group_height <= TOP - BOTTOM {
+            self.ensure(group_height);
+        }
+        for row in &laid_out {
+            self.place_row(row, None);
         }
         self.y -= BLOCK_GAP;
         Ok(())

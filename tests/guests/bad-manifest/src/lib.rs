@@ -5,22 +5,14 @@
 //! naming the problem. Everything else here is valid.
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 struct BadManifest;
 
 impl Certificate for BadManifest {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "Residence Certificate!",
-            "不正マニフェスト",
-            "Bad manifest",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("Residence Certificate!", "不正マニフェスト", "Bad manifest", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

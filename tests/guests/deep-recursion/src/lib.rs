@@ -6,9 +6,7 @@
 
 use std::hint::black_box;
 
-use kofu_plugin_sdk::{
-    Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate,
-};
+use kofu_plugin_sdk::{Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate};
 
 /// Never returns in practice. The call is not in tail position (its result
 /// is combined with a local afterwards), so no frame is reused, and the
@@ -27,14 +25,7 @@ struct DeepRecursion;
 
 impl Certificate for DeepRecursion {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-deep-recursion",
-            "無限再帰",
-            "Deep recursion",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-deep-recursion", "無限再帰", "Deep recursion", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {
@@ -44,11 +35,7 @@ impl Certificate for DeepRecursion {
     fn render(_subject: &Subject, _request: &Request) -> Result<Document, Refusal> {
         let depth = dive(0);
         // Unreachable in practice; a document only to satisfy the signature.
-        Err(Refusal::new(
-            kofu_plugin_sdk::RefusalCode::Other,
-            format!("深さ{depth}"),
-            format!("depth {depth}"),
-        ))
+        Err(Refusal::new(kofu_plugin_sdk::RefusalCode::Other, format!("深さ{depth}"), format!("depth {depth}")))
     }
 }
 

@@ -9,22 +9,14 @@ use std::hash::BuildHasher;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 struct EnvironmentProbe;
 
 impl Certificate for EnvironmentProbe {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "probe-environment",
-            "環境確認",
-            "Environment probe",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("probe-environment", "環境確認", "Environment probe", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {
@@ -32,9 +24,7 @@ impl Certificate for EnvironmentProbe {
     }
 
     fn render(subject: &Subject, request: &Request) -> Result<Document, Refusal> {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let start = Instant::now();
         let elapsed = start.elapsed().as_nanos();
         let hash = RandomState::new().hash_one("kofu");

@@ -5,22 +5,14 @@
 //! import.
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 struct Filesystem;
 
 impl Certificate for Filesystem {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-filesystem",
-            "ファイル読み取り",
-            "Filesystem",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-filesystem", "ファイル読み取り", "Filesystem", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

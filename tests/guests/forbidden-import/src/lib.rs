@@ -5,22 +5,15 @@
 //! certificate world and the WASI it grants, rather than giving it a network.
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 struct ForbiddenImport;
 
 impl Certificate for ForbiddenImport {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-forbidden-import",
-            "禁止インポート",
-            "Forbidden import",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-forbidden-import", "禁止インポート", "Forbidden import", "0.1.0", 0)
+            .reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

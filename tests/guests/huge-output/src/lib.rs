@@ -5,8 +5,7 @@
 //! rejects it by its output limit (before laying it out).
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 /// "あ" is 3 bytes in UTF-8: this many make about 4 MiB.
@@ -16,8 +15,7 @@ struct HugeOutput;
 
 impl Certificate for HugeOutput {
     fn manifest() -> Manifest {
-        Manifest::new("hostile-huge-output", "巨大出力", "Huge output", "0.1.0", 0)
-            .reads(&[Field::Name])
+        Manifest::new("hostile-huge-output", "巨大出力", "Huge output", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

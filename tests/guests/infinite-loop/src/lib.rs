@@ -5,22 +5,13 @@
 
 use std::hint::black_box;
 
-use kofu_plugin_sdk::{
-    Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate,
-};
+use kofu_plugin_sdk::{Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate};
 
 struct InfiniteLoop;
 
 impl Certificate for InfiniteLoop {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-infinite-loop",
-            "無限ループ",
-            "Infinite loop",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-infinite-loop", "無限ループ", "Infinite loop", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

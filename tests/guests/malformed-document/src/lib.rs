@@ -5,22 +5,15 @@
 //! garbage or panicking in the layout.
 
 use kofu_plugin_sdk::{
-    Align, Certificate, Column, Document, DocumentBuilder, Field, Manifest, Refusal, Request,
-    Subject, export_certificate,
+    Align, Certificate, Column, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
+    export_certificate,
 };
 
 struct MalformedDocument;
 
 impl Certificate for MalformedDocument {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-malformed-document",
-            "不正文書",
-            "Malformed document",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-malformed-document", "不正文書", "Malformed document", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {
@@ -30,15 +23,8 @@ impl Certificate for MalformedDocument {
     fn render(subject: &Subject, request: &Request) -> Result<Document, Refusal> {
         Ok(DocumentBuilder::new("不正文書")
             .table(
-                vec![
-                    Column::new("項目", 1, Align::Left),
-                    Column::new("内容", 2, Align::Left),
-                ],
-                vec![vec![
-                    "氏名".to_owned(),
-                    subject.name(),
-                    "余分なセル".to_owned(),
-                ]],
+                vec![Column::new("項目", 1, Align::Left), Column::new("内容", 2, Align::Left)],
+                vec![vec!["氏名".to_owned(), subject.name(), "余分なセル".to_owned()]],
             )
             .certification("上記のとおり証明する。")
             .signed_by(request)

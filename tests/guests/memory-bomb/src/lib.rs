@@ -7,9 +7,7 @@
 
 use std::hint::black_box;
 
-use kofu_plugin_sdk::{
-    Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate,
-};
+use kofu_plugin_sdk::{Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate};
 
 const CHUNK: usize = 1 << 20;
 
@@ -17,14 +15,7 @@ struct MemoryBomb;
 
 impl Certificate for MemoryBomb {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-memory-bomb",
-            "メモリ爆弾",
-            "Memory bomb",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-memory-bomb", "メモリ爆弾", "Memory bomb", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {

@@ -3,9 +3,7 @@
 //! Tests that the host fails the issuance on the resulting trap and shows the
 //! panic message, which the SDK's panic hook sends through `log.write`.
 
-use kofu_plugin_sdk::{
-    Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate,
-};
+use kofu_plugin_sdk::{Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate};
 
 struct Panic;
 

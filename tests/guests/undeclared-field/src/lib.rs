@@ -5,22 +5,14 @@
 //! reaches a document.
 
 use kofu_plugin_sdk::{
-    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject,
-    export_certificate,
+    Certificate, Document, DocumentBuilder, Field, Manifest, Refusal, Request, Subject, export_certificate,
 };
 
 struct UndeclaredField;
 
 impl Certificate for UndeclaredField {
     fn manifest() -> Manifest {
-        Manifest::new(
-            "hostile-undeclared-field",
-            "未宣言項目",
-            "Undeclared field",
-            "0.1.0",
-            0,
-        )
-        .reads(&[Field::Name])
+        Manifest::new("hostile-undeclared-field", "未宣言項目", "Undeclared field", "0.1.0", 0).reads(&[Field::Name])
     }
 
     fn check(_subject: &Subject, _request: &Request) -> Result<(), Refusal> {
