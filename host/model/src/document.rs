@@ -187,7 +187,8 @@ impl Document {
 }
 
 impl Block {
-    fn kind_name(&self) -> &'static str {
+    /// The block's WIT case name, e.g. `key-values`, for messages.
+    pub fn kind_name(&self) -> &'static str {
         match self {
             Block::Heading(_) => "heading",
             Block::Paragraph(_) => "paragraph",

@@ -32,20 +32,6 @@ const BLOCK_GAP: f32 = 3.0 * MM;
 /// Rounding slack for comparisons of accumulated positions.
 const EPSILON: f32 = 0.01;
 
-/// Block kind names for error messages, as the model's validation uses them.
-fn kind_name(block: &Block) -> &'static str {
-    match block {
-        Block::Heading(_) => "heading",
-        Block::Paragraph(_) => "paragraph",
-        Block::KeyValues(_) => "key-values",
-        Block::Table(_) => "table",
-        Block::Rule => "rule",
-        Block::Spacing(_) => "spacing",
-        Block::SealImpression(_) => "seal-impression",
-        Block::PageBreak => "page-break",
-    }
-}
-
 /// Offset of the baseline below the top of a line box of height `leading`,
 /// with the em box centred in it.
 fn baseline_offset(fonts: &Fonts, face: Face, size: f32, leading: f32) -> f32 {
@@ -88,7 +74,7 @@ impl<'f> Layout<'f> {
     pub fn document(&mut self, document: &Document) -> Result<(), RenderError> {
         self.title(&document.title)?;
         for (index, block) in document.blocks.iter().enumerate() {
-            let place = Place::Block { number: index + 1, kind: kind_name(block) };
+            let place = Place::Block { number: index + 1, kind: block.kind_name() };
             self.block(block, place)?;
         }
         self.closing(document)
