@@ -98,7 +98,7 @@ impl Renderer {
         // The footer needs the page count, known only once layout is done.
         let mut canvas = layout.canvas;
         stamp::stamp_pages(&mut canvas, &self.fonts, stamp)?;
-        pdf::write(canvas, &self.fonts, self.options.compression)
+        pdf::write(canvas, &self.fonts, self.options.compression, &stamp::file_id(stamp))
     }
 }
 

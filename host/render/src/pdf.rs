@@ -57,7 +57,12 @@ impl Encoder {
     }
 }
 
-pub(crate) fn write(canvas: Canvas, fonts: &Fonts, compression: Compression) -> Result<RenderedPdf, RenderError> {
+pub(crate) fn write(
+    canvas: Canvas,
+    fonts: &Fonts,
+    compression: Compression,
+    file_id: &[u8; 16],
+) -> Result<RenderedPdf, RenderError> {
     let Canvas { pages, used, .. } = canvas;
 
     let mut encoder = Encoder::new(compression);
@@ -94,6 +99,9 @@ pub(crate) fn write(canvas: Canvas, fonts: &Fonts, compression: Compression) -> 
     let mut pdf = Pdf::with_capacity(estimate);
     pdf.catalog(catalog).pages(page_tree);
     pdf.document_info(info).producer(TextStr("kofu"));
+    // PDF 2.0 requires a file identifier; ours names the issuance, so equal
+    // inputs still give equal bytes.
+    pdf.set_file_id((file_id.to_vec(), file_id.to_vec()));
     pdf.pages(page_tree)
         .kids(page_refs.iter().map(|&(page, _)| page))
         .count(i32::try_from(page_refs.len()).map_err(|_| RenderError::Internal("too many pages".into()))?);

@@ -54,3 +54,18 @@ pub(crate) fn stamp_pages(canvas: &mut Canvas, fonts: &Fonts, stamp: &PageStamp)
     }
     Ok(())
 }
+
+/// The PDF file identifier: derived from the issuance number and the
+/// verification code (which covers the document), never from the clock.
+pub(crate) fn file_id(stamp: &PageStamp) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"kofu pdf file id v1\0");
+    hasher.update(stamp.issuance_number.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(stamp.verification_code.as_bytes());
+    let digest = hasher.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
+}
