@@ -18,6 +18,7 @@ mod log;
 mod plugin;
 mod sandbox;
 mod state;
+mod wasi;
 
 pub use error::{EvaluationError, FailureCause, LoadError, Stage};
 pub use limits::Limits;

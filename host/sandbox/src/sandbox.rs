@@ -68,7 +68,7 @@ impl Sandbox {
     pub fn new(limits: Limits) -> Result<Sandbox, LoadError> {
         let engine = Engine::new(&engine_config(&limits)).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        crate::wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         Certificate::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
             .map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         spawn_epoch_ticker(&engine)
