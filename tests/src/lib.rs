@@ -1,9 +1,7 @@
 //! Shared test support: guest component paths (built by `build.rs`), the
-//! resident fixtures, and an independent PDF text reader.
+//! resident fixtures, and (re-exported) the independent PDF text reader.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use kofu_model::Resident;
 
@@ -59,39 +57,7 @@ pub fn fixture(stem: &str) -> Resident {
     fixtures().into_iter().find(|(name, _)| name == stem).unwrap_or_else(|| panic!("no fixture named {stem}")).1
 }
 
-/// Extract a PDF's text with poppler's `pdftotext`, an implementation
-/// independent of ours. `page` limits it to one page (1-based).
-pub fn pdf_text(pdf: &[u8], page: Option<u32>) -> String {
-    let mut command = Command::new("pdftotext");
-    if let Some(page) = page {
-        command.args(["-f", &page.to_string(), "-l", &page.to_string()]);
-    }
-    let mut child = command
-        .args(["-layout", "-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| {
-            panic!("pdftotext is needed to check PDFs independently ({err}); install poppler-utils (scripts/test does)")
-        });
-    child.stdin.take().expect("stdin").write_all(pdf).expect("write pdf to pdftotext");
-    let output = child.wait_with_output().expect("pdftotext output");
-    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).expect("pdftotext prints UTF-8")
-}
-
-/// Text for comparison: no white space, full-width ASCII folded to ASCII,
-/// so "山田　太郎" matches "山田 太郎" and "２番" matches "2番".
-pub fn normalize(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
-}
+pub use kofu_pdf_check::{normalize, pdf_text};
 
 /// The strings that identify a fixture's household in a document: every
 /// member's name, and the address.

@@ -1,8 +1,6 @@
-//! Sample documents and PDF tool wrappers shared by the tests and examples.
+//! Sample documents shared by the tests and examples; the PDF tools come
+//! from `kofu-pdf-check`.
 #![allow(dead_code)]
-
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use kofu_model::{Align, Block, Column, Document, Face, KeyValue, Signature, Table, Text, TextSize};
 use kofu_render::PageStamp;
@@ -128,69 +126,6 @@ pub fn long_table(rows: usize) -> Document {
     }
 }
 
-fn tool(name: &str) -> Command {
-    let found = Command::new(name).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    assert!(found, "`{name}` is not installed: install poppler-utils and qpdf (apt-get install poppler-utils qpdf)");
-    Command::new(name)
-}
-
-fn run_with_pdf(mut command: Command, pdf: &[u8]) -> (bool, String, String) {
-    let mut child =
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start PDF tool");
-    child.stdin.take().expect("stdin").write_all(pdf).expect("write PDF to tool");
-    let output = child.wait_with_output().expect("wait for PDF tool");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Text of the whole PDF, or of one page (1-based).
-pub fn pdftotext(pdf: &[u8], page: Option<u32>) -> String {
-    let mut command = tool("pdftotext");
-    if let Some(page) = page {
-        command.args(["-f", &page.to_string(), "-l", &page.to_string()]);
-    }
-    command.args(["-enc", "UTF-8", "-", "-"]);
-    let (ok, out, err) = run_with_pdf(command, pdf);
-    assert!(ok, "pdftotext failed: {err}");
-    out
-}
-
-/// pdffonts reads only files.
-pub fn pdffonts(pdf: &[u8]) -> String {
-    let path = temp_file(pdf);
-    let mut command = tool("pdffonts");
-    command.arg(&path);
-    let (ok, out, err) = run_with_pdf(command, &[]);
-    let _ = std::fs::remove_file(&path);
-    assert!(ok, "pdffonts failed: {err}");
-    out
-}
-
-/// `qpdf --check`: (passed, report).
-pub fn qpdf_check(pdf: &[u8]) -> (bool, String) {
-    let found = Command::new("qpdf").arg("--version").stdout(Stdio::null()).status().is_ok();
-    assert!(found, "`qpdf` is not installed: install it (apt-get install qpdf)");
-    let path = temp_file(pdf);
-    let output = Command::new("qpdf").arg("--check").arg(&path).output().expect("run qpdf");
-    let _ = std::fs::remove_file(&path);
-    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    // Exit 3 means warnings, which also fail the check here.
-    (output.status.code() == Some(0), report)
-}
-
-fn temp_file(pdf: &[u8]) -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("kofu-render-test-{}-{n}.pdf", std::process::id()));
-    std::fs::write(&path, pdf).expect("write temporary PDF");
-    path
-}
-
-/// Text without any whitespace, for comparing extracted text.
-pub fn squash(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
-}
+// The render_loop example shares this module but needs only the documents.
+#[allow(unused_imports)]
+pub use kofu_pdf_check::{pdf_text as pdftotext, pdffonts, qpdf_check, squash};
