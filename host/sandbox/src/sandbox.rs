@@ -151,7 +151,9 @@ impl Sandbox {
                 }
             }
         };
-        // Even a plugin that caught a denied read and carried on fails.
+        // A denied read traps, so this cannot be reached with a violation
+        // today; it keeps the rule "no violation, no outcome" independent of
+        // how the host functions report one.
         if let Some(cause) = store.data_mut().violation.take() {
             return Err(error_with(&mut store, id, Stage::Render, cause, None));
         }

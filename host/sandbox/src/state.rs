@@ -2,9 +2,9 @@
 //!
 //! The `subject` capability is checked on every call: the field must be
 //! declared by the manifest and, when an option gates it, unlocked by the
-//! request's options. A violation traps the plugin on the spot and is
-//! remembered here, so the evaluation fails even if the plugin would have
-//! carried on.
+//! request's options. A violation traps the plugin on the spot (a trap is
+//! not something WebAssembly can catch), and is remembered here so the
+//! failure names the field.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -64,23 +64,25 @@ impl StoreState {
 
     /// The resident behind `handle`, if the plugin may read `field`.
     fn read(&mut self, handle: &Resource<SubjectHandle>, field: Field) -> wasmtime::Result<&Resident> {
-        let slot = self.table.get(handle)?.slot;
-        let Some(request) = &self.request else {
-            return Err(self.deny(field, false));
-        };
-        if !request.access.allows(field) {
-            let locked = request.access.is_declared(field);
-            return Err(self.deny(field, locked));
+        // Disjoint borrows: the answer borrows `request` while the read is
+        // recorded in `fields_read` or the denial in `violation`.
+        let StoreState { table, request, fields_read, violation, .. } = self;
+        let slot = table.get(handle)?.slot;
+        match request.as_ref() {
+            Some(request) if request.access.allows(field) => {
+                fields_read.insert(field);
+                request.subject.member(slot).ok_or_else(|| format_err!("stale subject handle"))
+            }
+            // No request (while the manifest is read): nothing is readable.
+            Some(request) => Err(deny(violation, field, request.access.is_declared(field))),
+            None => Err(deny(violation, field, false)),
         }
-        self.fields_read.insert(field);
-        let request = self.request.as_ref().ok_or_else(|| format_err!("request data vanished"))?;
-        request.subject.member(slot).ok_or_else(|| format_err!("stale subject handle"))
     }
+}
 
-    fn deny(&mut self, field: Field, declared_but_locked: bool) -> wasmtime::Error {
-        self.violation = Some(FailureCause::UndeclaredField { field, declared_but_locked });
-        format_err!("capability violation: field `{field}` is not readable by this plugin in this request")
-    }
+fn deny(violation: &mut Option<FailureCause>, field: Field, declared_but_locked: bool) -> wasmtime::Error {
+    *violation = Some(FailureCause::UndeclaredField { field, declared_but_locked });
+    format_err!("capability violation: field `{field}` is not readable by this plugin in this request")
 }
 
 impl WasiView for StoreState {
