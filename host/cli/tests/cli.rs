@@ -18,6 +18,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `kofu plugin render PLUGIN --resident RESIDENT [EXTRA...] --out OUT`.
+fn render(plugin: &str, resident: &str, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["plugin", "render", plugin, "--resident", resident];
+    args.extend_from_slice(extra);
+    args.extend(["--out", path(out)]);
+    kofu(&args)
+}
+
 fn resident(stem: &str) -> String {
     fixtures_dir().join(format!("{stem}.json")).display().to_string()
 }
@@ -67,19 +75,8 @@ fn render_writes_a_readable_deterministic_pdf() {
     let (a, b) = (dir.path().join("a.pdf"), dir.path().join("b.pdf"));
     let yamada = resident("yamada-taro");
     for out in [&a, &b] {
-        let output = kofu(&[
-            "plugin",
-            "render",
-            guests::RESIDENCE,
-            "--resident",
-            &yamada,
-            "--option",
-            "include-household=true",
-            "--date",
-            "2025-11-21",
-            "--out",
-            path(out),
-        ]);
+        let output =
+            render(guests::RESIDENCE, &yamada, &["--option", "include-household=true", "--date", "2025-11-21"], out);
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stdout(&output).contains("verification code"), "{}", stdout(&output));
         assert!(stderr(&output).contains("plugin log [info]"), "plugin logs are shown: {}", stderr(&output));
@@ -98,19 +95,8 @@ fn render_writes_a_readable_deterministic_pdf() {
 fn render_with_an_issuance_number_is_not_a_preview() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("real.pdf");
-    let output = kofu(&[
-        "plugin",
-        "render",
-        guests::SEAL,
-        "--resident",
-        &resident("yamada-taro"),
-        "--issuance",
-        "2025-000123",
-        "--date",
-        "2025-11-21",
-        "--out",
-        path(&out),
-    ]);
+    let output =
+        render(guests::SEAL, &resident("yamada-taro"), &["--issuance", "2025-000123", "--date", "2025-11-21"], &out);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = normalize(&pdf_text(&std::fs::read(&out).expect("pdf"), None));
     assert!(text.contains("発行番号2025-000123"), "{text}");
@@ -121,8 +107,7 @@ fn render_with_an_issuance_number_is_not_a_preview() {
 fn refusal_exits_3_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("refused.pdf");
-    let output =
-        kofu(&["plugin", "render", guests::RESIDENCE, "--resident", &resident("takahashi-jiro"), "--out", path(&out)]);
+    let output = render(guests::RESIDENCE, &resident("takahashi-jiro"), &[], &out);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stdout(&output).contains("refused (moved-out)"), "{}", stdout(&output));
     assert!(!out.exists());
@@ -132,8 +117,7 @@ fn refusal_exits_3_and_writes_nothing() {
 fn plugin_failure_explains_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("loop.pdf");
-    let output =
-        kofu(&["plugin", "render", guests::INFINITE_LOOP, "--resident", &resident("yamada-taro"), "--out", path(&out)]);
+    let output = render(guests::INFINITE_LOOP, &resident("yamada-taro"), &[], &out);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(text.contains("plugin hostile-infinite-loop 0.1.0"), "{text}");
@@ -147,38 +131,18 @@ fn bad_input_gets_a_clear_error() {
     let out = dir.path().join("x.pdf");
     let yamada = resident("yamada-taro");
 
-    let output = kofu(&[
-        "plugin",
-        "render",
-        guests::RESIDENCE,
-        "--resident",
-        &yamada,
-        "--option",
-        "colour=red",
-        "--out",
-        path(&out),
-    ]);
+    let output = render(guests::RESIDENCE, &yamada, &["--option", "colour=red"], &out);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("unknown option `colour`"), "{}", stderr(&output));
     assert!(stderr(&output).contains("`include-household`"), "{}", stderr(&output));
 
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, r#"{"name": "見本 花子", "favourite_colour": "red"}"#).expect("write");
-    let output = kofu(&["plugin", "render", guests::RESIDENCE, "--resident", path(&broken), "--out", path(&out)]);
+    let output = render(guests::RESIDENCE, path(&broken), &[], &out);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("is not a valid resident"), "{}", stderr(&output));
 
-    let output = kofu(&[
-        "plugin",
-        "render",
-        guests::RESIDENCE,
-        "--resident",
-        &yamada,
-        "--date",
-        "2025-02-30",
-        "--out",
-        path(&out),
-    ]);
+    let output = render(guests::RESIDENCE, &yamada, &["--date", "2025-02-30"], &out);
     assert_eq!(output.status.code(), Some(2), "clap reports usage errors with 2");
     assert!(stderr(&output).contains("YYYY-MM-DD"), "{}", stderr(&output));
     assert!(!out.exists());
