@@ -44,6 +44,8 @@ pub struct Certificate {
     /// SHA-256 of the document model the plugin returned.
     pub document_hash: [u8; 32],
     pub verification_code: String,
+    /// Time spent rendering the PDF.
+    pub render_time: std::time::Duration,
 }
 
 /// What a request came to.
@@ -94,8 +96,11 @@ impl Certifier {
             verification_code: verification_code.clone(),
             preview: stamp.preview,
         };
+        let started = std::time::Instant::now();
         let rendered = self.renderer.render(document, &page_stamp)?;
-        let certificate = Certificate { pdf: rendered.bytes, pages: rendered.pages, document_hash, verification_code };
+        let render_time = started.elapsed();
+        let certificate =
+            Certificate { pdf: rendered.bytes, pages: rendered.pages, document_hash, verification_code, render_time };
         Ok(Certified::Issued { certificate, evaluation })
     }
 }

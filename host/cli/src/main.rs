@@ -2,10 +2,12 @@
 //! do next; exit status 0 is success, 1 an error, 2 a usage error, 3 a
 //! refusal (the plugin declined to issue).
 
+mod audit;
 mod demo;
 mod plugin_check;
 mod plugin_render;
 mod report;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +28,17 @@ enum Command {
     Plugin(PluginCommand),
     /// Render the demo certificates with the bundled plugins and demo residents.
     Demo(demo::DemoArgs),
+    /// Run the issuance server.
+    Serve(serve::ServeArgs),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every hash chain and re-render a sample of issued documents.
+    Verify(audit::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +67,8 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Check(args)) => plugin_check::run(&args.plugin, args.json),
         Command::Plugin(PluginCommand::Render(args)) => plugin_render::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Serve(args) => serve::run(args),
+        Command::Audit(AuditCommand::Verify(args)) => audit::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,7 @@ mod canvas;
 mod deflate;
 mod error;
 mod fonts;
+mod inspect;
 mod layout;
 mod pdf;
 mod seal;
@@ -31,6 +32,7 @@ mod text;
 mod wrap;
 
 pub use error::RenderError;
+pub use inspect::{InspectError, check_stamps, page_texts};
 pub use stamp::{PREVIEW_MARKER, footer_text};
 
 /// How streams are written.

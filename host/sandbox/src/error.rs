@@ -80,6 +80,23 @@ pub enum FailureCause {
     Trap { message: String },
 }
 
+impl FailureCause {
+    /// A short stable name for metrics, logs and audit records.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            FailureCause::FuelExhausted { .. } => "fuel-exhausted",
+            FailureCause::Timeout { .. } => "timeout",
+            FailureCause::MemoryLimit { .. } => "memory-limit",
+            FailureCause::StackOverflow => "stack-overflow",
+            FailureCause::Panic { .. } => "panic",
+            FailureCause::UndeclaredField { .. } => "undeclared-field",
+            FailureCause::OutputTooLarge { .. } => "output-too-large",
+            FailureCause::MalformedDocument(_) => "malformed-document",
+            FailureCause::Trap { .. } => "trap",
+        }
+    }
+}
+
 impl fmt::Display for FailureCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,0 +1,393 @@
+//! Tokens of PDF syntax, shared by the readers of the file's objects, of
+//! content streams and of ToUnicode CMaps (which use the same token syntax).
+//! Tokens borrow the input; strings are decoded only when their text is
+//! needed, into a caller's buffer, so lexing a content stream allocates
+//! nothing.
+
+use std::borrow::Cow;
+
+/// Where the input stopped making sense, and why.
+#[derive(Debug)]
+pub(super) struct SyntaxError {
+    pub offset: usize,
+    pub reason: Cow<'static, str>,
+}
+
+impl SyntaxError {
+    pub fn new(offset: usize, reason: impl Into<Cow<'static, str>>) -> SyntaxError {
+        SyntaxError { offset, reason: reason.into() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Token<'a> {
+    /// An integer or real, as written; see [`int`].
+    Number(&'a [u8]),
+    /// A name without its '/'. `#xx` escapes are kept as written: our writer
+    /// uses none, and an escaped name then simply matches nothing.
+    Name(&'a [u8]),
+    /// The bytes between the parentheses of a literal string, undecoded.
+    Literal(&'a [u8]),
+    /// The digits between the angle brackets of a hex string.
+    Hex(&'a [u8]),
+    ArrayOpen,
+    ArrayClose,
+    DictOpen,
+    DictClose,
+    /// Any other run of regular characters: `obj`, `R`, `true`, operators.
+    Keyword(&'a [u8]),
+}
+
+/// Byte classes of PDF syntax, looked up rather than matched: lexing is
+/// most of the time a check takes.
+const REGULAR: u8 = 0;
+const WHITE: u8 = 1;
+const DELIMITER: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut class = [REGULAR; 256];
+    let white = [0u8, b'\t', b'\n', 0x0C, b'\r', b' '];
+    let mut i = 0;
+    while i < white.len() {
+        class[white[i] as usize] = WHITE;
+        i += 1;
+    }
+    let delimiters = *b"()<>[]{}/%";
+    let mut i = 0;
+    while i < delimiters.len() {
+        class[delimiters[i] as usize] = DELIMITER;
+        i += 1;
+    }
+    class
+};
+
+#[inline]
+pub(super) fn is_white(byte: u8) -> bool {
+    CLASS[usize::from(byte)] == WHITE
+}
+
+#[inline]
+fn is_regular(byte: u8) -> bool {
+    CLASS[usize::from(byte)] == REGULAR
+}
+
+/// Whether `raw` is a PDF number: a sign, digits, at most one point, and at
+/// least one digit.
+fn is_number(raw: &[u8]) -> bool {
+    let digits = raw.strip_prefix(b"-").or_else(|| raw.strip_prefix(b"+")).unwrap_or(raw);
+    let mut points = 0;
+    let mut count = 0;
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => count += 1,
+            b'.' => points += 1,
+            _ => return false,
+        }
+    }
+    count > 0 && points <= 1
+}
+
+/// The value of an integer token; `None` for a real, or one too large.
+pub(super) fn int(raw: &[u8]) -> Option<i64> {
+    let (negative, digits) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, raw),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(byte - b'0'))?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// A non-negative integer token that fits `T` (object numbers, offsets).
+pub(super) fn unsigned<T: TryFrom<i64>>(raw: &[u8]) -> Option<T> {
+    if raw.first().is_some_and(|b| !b.is_ascii_digit()) {
+        return None;
+    }
+    int(raw).and_then(|value| T::try_from(value).ok())
+}
+
+#[derive(Clone)]
+pub(super) struct Lexer<'a> {
+    data: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(data: &'a [u8], pos: usize) -> Lexer<'a> {
+        Lexer { data, pos }
+    }
+
+    /// Skip white space and comments.
+    #[inline]
+    pub fn skip_space(&mut self) {
+        let data = self.data;
+        let mut pos = self.pos;
+        while let Some(&byte) = data.get(pos) {
+            if is_white(byte) {
+                pos += 1;
+            } else if byte == b'%' {
+                pos += data.get(pos..).unwrap_or_default().iter().take_while(|&&b| b != b'\n' && b != b'\r').count();
+            } else {
+                break;
+            }
+        }
+        self.pos = pos;
+    }
+
+    /// Whether a reference's "G R" follows (after an object number): a
+    /// look at the bytes, cheaper than lexing two tokens ahead for every
+    /// number in an array. Moves past them if so.
+    pub fn take_reference_tail(&mut self) -> Option<&'a [u8]> {
+        let data = self.data;
+        let white = |from: usize| data.get(from..).unwrap_or_default().iter().take_while(|&&b| is_white(b)).count();
+        let start = self.pos + white(self.pos);
+        let digits = data.get(start..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
+        let gap = white(start + digits);
+        let r = start + digits + gap;
+        let after = data.get(r + 1).copied();
+        if digits == 0 || gap == 0 || data.get(r) != Some(&b'R') || after.is_some_and(is_regular) {
+            return None;
+        }
+        self.pos = r + 1;
+        data.get(start..start + digits)
+    }
+
+    /// The next token and where it starts; `None` at the end of the data.
+    pub fn next(&mut self) -> Result<Option<(usize, Token<'a>)>, SyntaxError> {
+        self.skip_space();
+        let start = self.pos;
+        let Some(&byte) = self.data.get(start) else { return Ok(None) };
+        self.pos += 1;
+        let token = match byte {
+            b'[' => Token::ArrayOpen,
+            b']' => Token::ArrayClose,
+            b'(' => self.literal(start)?,
+            b'<' if self.data.get(self.pos) == Some(&b'<') => {
+                self.pos += 1;
+                Token::DictOpen
+            }
+            b'<' => self.hex(start)?,
+            b'>' if self.data.get(self.pos) == Some(&b'>') => {
+                self.pos += 1;
+                Token::DictClose
+            }
+            b'/' => Token::Name(self.regular_run()),
+            b'>' | b')' | b'{' | b'}' => {
+                return Err(SyntaxError::new(start, format!("unexpected '{}'", char::from(byte))));
+            }
+            _ => {
+                self.pos = start;
+                let run = self.regular_run();
+                if matches!(byte, b'0'..=b'9' | b'+' | b'-' | b'.') {
+                    if !is_number(run) {
+                        return Err(SyntaxError::new(start, "malformed number"));
+                    }
+                    Token::Number(run)
+                } else {
+                    Token::Keyword(run)
+                }
+            }
+        };
+        Ok(Some((start, token)))
+    }
+
+    /// The next token, which must be there.
+    pub fn expect(&mut self) -> Result<(usize, Token<'a>), SyntaxError> {
+        self.next()?.ok_or_else(|| SyntaxError::new(self.pos, "the data ends too early"))
+    }
+
+    #[inline]
+    fn regular_run(&mut self) -> &'a [u8] {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let length = rest.iter().take_while(|&&b| is_regular(b)).count();
+        self.pos += length;
+        rest.get(..length).unwrap_or_default()
+    }
+
+    /// A literal string; `self.pos` is just past its '('. Balanced
+    /// parentheses may appear unescaped, so nesting is counted.
+    fn literal(&mut self, start: usize) -> Result<Token<'a>, SyntaxError> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let mut depth = 1u32;
+        let mut i = 0;
+        while let Some(&byte) = rest.get(i) {
+            match byte {
+                b'\\' => i += 1,
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos += i + 1;
+                        return Ok(Token::Literal(rest.get(..i).unwrap_or_default()));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Err(SyntaxError::new(start, "a string is not closed"))
+    }
+
+    /// A hex string; `self.pos` is just past its '<'.
+    fn hex(&mut self, start: usize) -> Result<Token<'a>, SyntaxError> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let length = rest.iter().take_while(|&&b| b.is_ascii_hexdigit() || is_white(b)).count();
+        match rest.get(length) {
+            Some(b'>') => {
+                self.pos += length + 1;
+                Ok(Token::Hex(rest.get(..length).unwrap_or_default()))
+            }
+            Some(_) => Err(SyntaxError::new(self.pos + length, "a hex string holds a character that is no hex digit")),
+            None => Err(SyntaxError::new(start, "a hex string is not closed")),
+        }
+    }
+}
+
+/// A name or keyword for a message.
+pub(super) fn ascii(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Append the bytes a literal string stands for to `out`.
+pub(super) fn decode_literal(raw: &[u8], out: &mut Vec<u8>) {
+    let mut bytes = raw.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'\\' => match bytes.next() {
+                Some(b'n') => out.push(b'\n'),
+                Some(b'r') => out.push(b'\r'),
+                Some(b't') => out.push(b'\t'),
+                Some(b'b') => out.push(0x08),
+                Some(b'f') => out.push(0x0C),
+                Some(digit @ b'0'..=b'7') => {
+                    let mut value = u32::from(digit - b'0');
+                    for _ in 0..2 {
+                        match bytes.peek() {
+                            Some(&next @ b'0'..=b'7') => {
+                                value = value * 8 + u32::from(next - b'0');
+                                bytes.next();
+                            }
+                            _ => break,
+                        }
+                    }
+                    // The spec says to ignore overflow of the high-order bits.
+                    out.push((value & 0xFF) as u8);
+                }
+                // A backslash at the end of a line continues the string.
+                Some(b'\r') => {
+                    bytes.next_if_eq(&b'\n');
+                }
+                Some(b'\n') | None => {}
+                // Any other escaped byte, '(' ')' '\' included, is itself.
+                Some(other) => out.push(other),
+            },
+            // An unescaped end of line of any kind reads as one LF.
+            b'\r' => {
+                bytes.next_if_eq(&b'\n');
+                out.push(b'\n');
+            }
+            _ => out.push(byte),
+        }
+    }
+}
+
+/// Append the bytes of a hex string's digits to `out`. The lexer has checked
+/// that only hex digits and white space are there; an odd last digit is
+/// followed by an implied 0, as the spec says.
+pub(super) fn decode_hex(raw: &[u8], out: &mut Vec<u8>) {
+    let mut high = None;
+    for &byte in raw {
+        let value = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => continue,
+        };
+        match high.take() {
+            None => high = Some(value),
+            Some(h) => out.push(h << 4 | value),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(data: &[u8]) -> Vec<Token<'_>> {
+        let mut lexer = Lexer::new(data, 0);
+        let mut out = Vec::new();
+        while let Some((_, token)) = lexer.next().unwrap() {
+            out.push(token);
+        }
+        out
+    }
+
+    #[test]
+    fn lexes_the_token_kinds() {
+        let data = b"%c\n1 0 obj<</A [1.5 -2 (a(b)\\)) <0A 1>]>> /N true T* ' \"";
+        assert_eq!(
+            tokens(data),
+            [
+                Token::Number(b"1"),
+                Token::Number(b"0"),
+                Token::Keyword(b"obj"),
+                Token::DictOpen,
+                Token::Name(b"A"),
+                Token::ArrayOpen,
+                Token::Number(b"1.5"),
+                Token::Number(b"-2"),
+                Token::Literal(b"a(b)\\)"),
+                Token::Hex(b"0A 1"),
+                Token::ArrayClose,
+                Token::DictClose,
+                Token::Name(b"N"),
+                Token::Keyword(b"true"),
+                Token::Keyword(b"T*"),
+                Token::Keyword(b"'"),
+                Token::Keyword(b"\""),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_broken_tokens() {
+        for data in [&b"(open"[..], b"<12", b"<1x>", b"1.2.3", b"-", b">", b"}"] {
+            assert!(Lexer::new(data, 0).next().is_err(), "{:?}", String::from_utf8_lossy(data));
+        }
+    }
+
+    #[test]
+    fn decodes_strings() {
+        let mut out = Vec::new();
+        decode_literal(b"a\\n\\101\\0\\\\\\(\\\r\nb\r\nc\\q\\777", &mut out);
+        assert_eq!(out, b"a\nA\0\\(b\ncq\xFF");
+        out.clear();
+        decode_hex(b"0A f 1", &mut out);
+        assert_eq!(out, [0x0A, 0xF1]);
+        out.clear();
+        decode_hex(b"ABC", &mut out);
+        assert_eq!(out, [0xAB, 0xC0]);
+    }
+
+    #[test]
+    fn reads_integers() {
+        assert_eq!(int(b"-12"), Some(-12));
+        assert_eq!(int(b"1.0"), None);
+        assert_eq!(int(b"99999999999999999999"), None);
+        assert_eq!(unsigned::<u32>(b"+3"), None);
+        assert_eq!(unsigned::<u32>(b"4294967296"), None);
+        assert_eq!(unsigned::<usize>(b"42"), Some(42));
+    }
+}

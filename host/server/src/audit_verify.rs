@@ -1,0 +1,111 @@
+//! `kofu audit verify`: check every municipality's hash chain, check that
+//! every recorded issuance has its audit entry, and re-render a sample of
+//! issued documents from their recorded inputs, comparing hashes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use kofu_certify::{Certified, Certifier, Stamp};
+use kofu_model::{RequestContext, Resident};
+use kofu_sandbox::Request;
+use kofu_store::{ChainReport, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::secrets::hex;
+use crate::state::HOST_BUILD;
+
+#[derive(Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub chain: ChainReport,
+    pub issuances_checked: u64,
+    pub rerendered: u64,
+    /// Re-renders compared by document hash only: they were issued by another
+    /// host build, whose PDF bytes may legitimately differ.
+    pub other_build: u64,
+    /// Everything wrong, in plain words. Empty means the log verifies.
+    pub problems: Vec<String>,
+}
+
+impl AuditReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.chain.problems.is_empty()
+    }
+}
+
+#[derive(Deserialize)]
+struct RecordedInput {
+    subject: Resident,
+    context: RequestContext,
+}
+
+pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> Result<AuditReport, StoreError> {
+    let mut report = AuditReport { chain: store.verify_chains().await?, ..AuditReport::default() };
+    for municipality in store.municipalities().await? {
+        let recorded: BTreeSet<String> = store.issuance_ids(&municipality.code).await?.into_iter().collect();
+        let audited: BTreeSet<String> = store.audited_issuances(&municipality.code).await?.into_iter().collect();
+        report.issuances_checked += recorded.len() as u64;
+        for missing in recorded.difference(&audited) {
+            report.problems.push(format!(
+                "municipality {}: issuance {missing} has no audit entry (entries were removed)",
+                municipality.code
+            ));
+        }
+        for unknown in audited.difference(&recorded) {
+            report.problems.push(format!(
+                "municipality {}: the audit log names issuance {unknown}, which is not in the issuance records",
+                municipality.code
+            ));
+        }
+    }
+    for (issuance, input) in store.issued_inputs(sample).await? {
+        let place = format!("issuance {} ({})", issuance.id, issuance.number);
+        let recorded: RecordedInput = match serde_json::from_str(&input) {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                report.problems.push(format!("{place}: its recorded input is unreadable: {e}"));
+                continue;
+            }
+        };
+        let Some(bytes) = store.plugin_component(&issuance.municipality, &issuance.plugin_hash).await? else {
+            report.problems.push(format!("{place}: plugin {} is no longer stored", issuance.plugin_hash));
+            continue;
+        };
+        let certifier = Arc::clone(certifier);
+        let number = issuance.number.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let plugin = certifier.sandbox().load(&bytes).map_err(|e| e.to_string())?;
+            let request = Request { subject: Arc::new(recorded.subject), context: recorded.context };
+            let stamp = Stamp { issuance_number: number, preview: false };
+            certifier.certify(&plugin, &request, &stamp).map_err(|e| e.to_string())
+        })
+        .await;
+        report.rerendered += 1;
+        let certificate = match result {
+            Ok(Ok(Certified::Issued { certificate, .. })) => certificate,
+            Ok(Ok(Certified::Refused { refusal, .. })) => {
+                report.problems.push(format!("{place}: re-evaluated, the plugin now refuses ({})", refusal.code.as_str()));
+                continue;
+            }
+            Ok(Err(e)) => {
+                report.problems.push(format!("{place}: could not be re-rendered: {e}"));
+                continue;
+            }
+            Err(e) => {
+                report.problems.push(format!("{place}: the re-render task failed: {e}"));
+                continue;
+            }
+        };
+        if issuance.document_hash.as_deref() != Some(hex(&certificate.document_hash).as_str()) {
+            report.problems.push(format!("{place}: the re-rendered document differs from the recorded document hash"));
+        }
+        if issuance.host_build == HOST_BUILD {
+            if issuance.pdf_hash.as_deref() != Some(hex(&Sha256::digest(&certificate.pdf)).as_str()) {
+                report.problems.push(format!("{place}: the re-rendered PDF differs from the recorded PDF hash"));
+            }
+        } else {
+            report.other_build += 1;
+        }
+    }
+    Ok(report)
+}

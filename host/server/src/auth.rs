@@ -1,0 +1,164 @@
+//! Who is calling. Every request is one of: the vendor operator (the admin
+//! token from configuration), a municipality (a token scoped to one
+//! municipality), a kiosk (its credential), or anonymous. Handlers state the
+//! role they need with the `require_*` methods; there is no other way in.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, token_hash};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Vendor,
+    Municipality { code: String, token_id: String, label: String },
+    Kiosk { id: String },
+    Anonymous,
+}
+
+impl Caller {
+    pub fn require_vendor(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Vendor => Ok(()),
+            Caller::Anonymous => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Forbidden("only the vendor operator may do this".into())),
+        }
+    }
+
+    /// The caller must be a token of municipality `code`. Returns who, for
+    /// the records.
+    pub fn require_municipality(&self, code: &str) -> Result<String, ApiError> {
+        match self {
+            Caller::Municipality { code: own, token_id, label } if own == code => {
+                Ok(format!("token {token_id} ({label})"))
+            }
+            Caller::Municipality { .. } => {
+                Err(ApiError::Forbidden("this token belongs to another municipality".into()))
+            }
+            Caller::Anonymous => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Forbidden("only the municipality's own tokens may do this".into())),
+        }
+    }
+
+    /// The vendor or municipality `code` itself.
+    pub fn require_vendor_or_municipality(&self, code: &str) -> Result<(), ApiError> {
+        match self {
+            Caller::Vendor => Ok(()),
+            _ => self.require_municipality(code).map(|_| ()),
+        }
+    }
+
+    pub fn require_kiosk(&self) -> Result<&str, ApiError> {
+        match self {
+            Caller::Kiosk { id } => Ok(id),
+            Caller::Anonymous => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Forbidden("only a registered kiosk may do this".into())),
+        }
+    }
+}
+
+/// Equality that takes the same time wherever the strings differ.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Caller::Anonymous);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let hash = token_hash(token);
+        if token.starts_with(MUNICIPALITY_TOKEN_PREFIX) {
+            let found = state.store.find_municipality_token(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            return Ok(Caller::Municipality { code: found.municipality, token_id: found.id, label: found.label });
+        }
+        if token.starts_with(KIOSK_TOKEN_PREFIX) {
+            let found = state.store.find_kiosk(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            return Ok(Caller::Kiosk { id: found.id });
+        }
+        match &state.admin_token_hash {
+            Some(admin) if constant_time_eq(admin, &hash) => Ok(Caller::Vendor),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// The vendor operator, checked before the request body is read.
+pub struct Vendor;
+
+impl FromRequestParts<AppState> for Vendor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Vendor, ApiError> {
+        Caller::from_request_parts(parts, state).await?.require_vendor()?;
+        Ok(Vendor)
+    }
+}
+
+/// A token of the municipality named by the `{code}` path segment.
+pub struct MunicipalityAccess {
+    pub code: String,
+    /// Who acted, for version and activation records.
+    pub actor: String,
+}
+
+async fn path_code(parts: &mut Parts, state: &AppState) -> Result<String, ApiError> {
+    let axum::extract::Path(params) =
+        axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the URL path is not valid: {e}")))?;
+    params.get("code").cloned().ok_or_else(|| ApiError::Internal("route without a {code} segment".into()))
+}
+
+impl FromRequestParts<AppState> for MunicipalityAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MunicipalityAccess, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let code = path_code(parts, state).await?;
+        let actor = caller.require_municipality(&code)?;
+        Ok(MunicipalityAccess { code, actor })
+    }
+}
+
+/// The vendor, or a token of the municipality named by `{code}`.
+pub struct VendorOrMunicipality {
+    pub code: String,
+}
+
+impl FromRequestParts<AppState> for VendorOrMunicipality {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<VendorOrMunicipality, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let code = path_code(parts, state).await?;
+        caller.require_vendor_or_municipality(&code)?;
+        Ok(VendorOrMunicipality { code })
+    }
+}
+
+/// A registered kiosk.
+pub struct Kiosk {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for Kiosk {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Kiosk, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Kiosk { id: caller.require_kiosk()?.to_owned() })
+    }
+}

@@ -1,0 +1,206 @@
+//! Server settings. Each comes, in increasing precedence, from its default,
+//! the TOML config file, a `KOFU_*` environment variable, and the command
+//! line (the CLI applies the last layer).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kofu_sandbox::Limits;
+use serde::Deserialize;
+
+/// Every setting, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Empty means a SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// The vendor operator's token. Without one, the vendor API answers 401.
+    pub admin_token: Option<String>,
+    /// Hex key for PIN MACs; without one, a key file in the data directory
+    /// (`secrets/pin.key`) is created on first start and reused.
+    pub pin_key: Option<String>,
+    /// A kiosk session closes after this long without a request.
+    pub session_idle: Duration,
+    /// An issued document not confirmed printed within this long is purged.
+    pub delivery_ttl: Duration,
+    /// How often the sweeper closes idle sessions and purges documents.
+    pub sweep_interval: Duration,
+    /// Largest request body other than a plugin upload.
+    pub max_body_bytes: usize,
+    /// SQLite `synchronous` mode.
+    pub sqlite_synchronous: String,
+    pub limits: Limits,
+    /// Emit logs as JSON lines.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("kofu-data"),
+            database_url: None,
+            admin_token: None,
+            pin_key: None,
+            session_idle: Duration::from_secs(180),
+            delivery_ttl: Duration::from_secs(600),
+            sweep_interval: Duration::from_secs(10),
+            max_body_bytes: 16 << 20,
+            sqlite_synchronous: "FULL".into(),
+            limits: Limits::default(),
+            log_json: false,
+        }
+    }
+}
+
+/// The config file: every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    admin_token: Option<String>,
+    pin_key: Option<String>,
+    session_idle_secs: Option<u64>,
+    delivery_ttl_secs: Option<u64>,
+    sweep_interval_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    sqlite_synchronous: Option<String>,
+    log_json: Option<bool>,
+    limits: Option<Limits>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read the config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}=`{value}` is not valid: {expected}")]
+    Env { name: String, value: String, expected: String },
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+            let file: FileConfig = toml::from_str(&text)
+                .map_err(|e| ConfigError::Parse { path: path.into(), message: e.message().to_owned() })?;
+            config.apply_file(file);
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) {
+        let secs = Duration::from_secs;
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        self.database_url = f.database_url.or(self.database_url.take());
+        self.admin_token = f.admin_token.or(self.admin_token.take());
+        self.pin_key = f.pin_key.or(self.pin_key.take());
+        if let Some(v) = f.session_idle_secs {
+            self.session_idle = secs(v);
+        }
+        if let Some(v) = f.delivery_ttl_secs {
+            self.delivery_ttl = secs(v);
+        }
+        if let Some(v) = f.sweep_interval_secs {
+            self.sweep_interval = secs(v);
+        }
+        if let Some(v) = f.max_body_bytes {
+            self.max_body_bytes = v;
+        }
+        if let Some(v) = f.sqlite_synchronous {
+            self.sqlite_synchronous = v;
+        }
+        if let Some(v) = f.log_json {
+            self.log_json = v;
+        }
+        if let Some(v) = f.limits {
+            self.limits = v;
+        }
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, value: String, expected: &str) -> Result<T, ConfigError> {
+            value.parse().map_err(|_| ConfigError::Env { name: name.into(), value, expected: expected.into() })
+        }
+        if let Some(v) = env("KOFU_LISTEN") {
+            self.listen = parse("KOFU_LISTEN", v, "an address such as 127.0.0.1:8080")?;
+        }
+        if let Some(v) = env("KOFU_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("KOFU_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = env("KOFU_ADMIN_TOKEN") {
+            self.admin_token = Some(v);
+        }
+        if let Some(v) = env("KOFU_PIN_KEY") {
+            self.pin_key = Some(v);
+        }
+        if let Some(v) = env("KOFU_SESSION_IDLE_SECS") {
+            self.session_idle = Duration::from_secs(parse("KOFU_SESSION_IDLE_SECS", v, "whole seconds")?);
+        }
+        if let Some(v) = env("KOFU_DELIVERY_TTL_SECS") {
+            self.delivery_ttl = Duration::from_secs(parse("KOFU_DELIVERY_TTL_SECS", v, "whole seconds")?);
+        }
+        if let Some(v) = env("KOFU_SQLITE_SYNCHRONOUS") {
+            self.sqlite_synchronous = v;
+        }
+        if let Some(v) = env("KOFU_LOG_JSON") {
+            self.log_json = parse("KOFU_LOG_JSON", v, "true or false")?;
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to `kofu.db` in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("kofu.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kofu.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsession_idle_secs = 60\n[limits]\nfuel = 5000000\n").unwrap();
+        let env = |name: &str| (name == "KOFU_SESSION_IDLE_SECS").then(|| "30".to_owned());
+        let config = Config::load(Some(&path), env).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.session_idle, Duration::from_secs(30));
+        assert_eq!(config.limits.fuel, 5_000_000);
+        assert_eq!(config.delivery_ttl, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_env_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kofu.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let env = |name: &str| (name == "KOFU_LISTEN").then(|| "nowhere".to_owned());
+        let err = Config::load(None, env).unwrap_err().to_string();
+        assert!(err.contains("KOFU_LISTEN"), "{err}");
+    }
+}

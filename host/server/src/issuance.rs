@@ -1,0 +1,362 @@
+//! One issuance, from a kiosk's request to a recorded outcome. The steps:
+//!
+//! 1. A retry (same kiosk, same `Idempotency-Key`) gets the recorded answer.
+//! 2. The active plugin for the kind is read from the database, the options
+//!    resolved against its manifest.
+//! 3. The subject and their household are read from the register.
+//! 4. The plugin runs in a fresh sandbox and the host renders the PDF with a
+//!    new random issuance number on every page.
+//! 5. Before anything is stored, the PDF is read back independently: every
+//!    page must carry this issuance's number, "n / N" and code.
+//! 6. One transaction records the issuance and its audit entry — and only if
+//!    the register rows evaluated are still current; otherwise it starts
+//!    over from step 3.
+//!
+//! Any error before step 6 commits leaves nothing behind; a plugin failure
+//! is recorded as a failed issuance with its reason, nothing to deliver and
+//! nothing charged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kofu_certify::{Certified, CertifyError, Stamp};
+use kofu_model::{Date, Manifest, RequestContext, Resident};
+use kofu_sandbox::Request;
+use kofu_store::{
+    Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, Session, Subject, now_millis, random_id,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::secrets::hex;
+use crate::state::{AppState, HOST_BUILD};
+
+/// How often a changing register may send an issuance back to step 3.
+const REGISTER_RETRIES: usize = 3;
+
+/// The body of `POST /v1/kiosk/sessions/{session}/issuances`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    pub kind: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, Value>,
+}
+
+/// An idempotency key: 1–128 visible ASCII characters.
+pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(
+            "the Idempotency-Key header must be 1 to 128 visible ASCII characters; send a new random value \
+             (e.g. a UUID) for each new request and the same value when retrying it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn fingerprint(request: &IssueRequest) -> String {
+    let canonical = json!({ "kind": request.kind, "options": request.options }).to_string();
+    hex(&Sha256::digest(canonical.as_bytes()))
+}
+
+/// The options as `key=text` pairs, for [`Manifest::resolve_options`].
+fn option_texts(options: &BTreeMap<String, Value>) -> Result<Vec<(String, String)>, ApiError> {
+    options
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => {
+                    return Err(ApiError::unprocessable(format!(
+                        "option `{key}` must be true/false, a number or a string"
+                    )));
+                }
+            };
+            Ok((key.clone(), text))
+        })
+        .collect()
+}
+
+/// A recorded answer for a retried key, if this is a faithful retry.
+fn replay(existing: Issuance, session: &Session, print: &str) -> Result<Issuance, ApiError> {
+    if existing.session != session.id {
+        return Err(ApiError::unprocessable(
+            "this Idempotency-Key was already used in another session of this kiosk; use a new key for a new request",
+        ));
+    }
+    if existing.request_fingerprint != print {
+        return Err(ApiError::unprocessable(
+            "this Idempotency-Key was already used for a different request; use a new key for a new request",
+        ));
+    }
+    Ok(existing)
+}
+
+/// Run one issuance to its recorded outcome.
+pub async fn issue(state: &AppState, session: &Session, key: &str, request: IssueRequest) -> Result<Issuance, ApiError> {
+    let started = Instant::now();
+    check_idempotency_key(key)?;
+    let print = fingerprint(&request);
+    if let Some(existing) = state.store.issuance_by_key(&session.kiosk, key).await? {
+        return replay(existing, session, &print);
+    }
+    let plugin_info = state.store.active_plugin(&session.municipality, &request.kind).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "your municipality does not issue `{}` at kiosks; list the available kinds with GET \
+             /v1/kiosk/sessions/{{session}}/certificates",
+            request.kind
+        ))
+    })?;
+    let manifest: Manifest = serde_json::from_value(plugin_info.manifest.clone())
+        .map_err(|e| ApiError::Internal(format!("stored manifest of {}: {e}", plugin_info.hash)))?;
+    let options = manifest
+        .resolve_options(&option_texts(&request.options)?)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let municipality = state
+        .store
+        .municipality(&session.municipality)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("municipality {} vanished", session.municipality)))?;
+    let plugin = state.plugins.get(&state.store, &state.certifier, &session.municipality, &plugin_info.hash).await?;
+
+    for _ in 0..REGISTER_RETRIES {
+        let subject = state.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
+            ApiError::Gone("the card's holder is no longer in the municipality's register; ask at the counter".into())
+        })?;
+        let resident = Arc::new(kofu_register::assemble(
+            &subject.subject.entry,
+            &subject.household.iter().map(|r| r.entry.clone()).collect::<Vec<_>>(),
+        ));
+        let now = now_millis();
+        let context = RequestContext {
+            issue_date: Date::in_japan_at((now / 1000) as u64),
+            municipality: municipality.clone(),
+            options: options.clone(),
+        };
+        let number = random_id(12)?;
+        let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
+        let input = json!({ "subject": &*resident, "context": &context }).to_string();
+        let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
+        let ids = Ids { id: random_id(20)?, number: number.clone() };
+        let new = build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
+        let audit = audit_data(&new);
+        let seen: Vec<RegisterVersion> = subject
+            .household
+            .iter()
+            .map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version })
+            .collect();
+        match state.store.record_issuance(&new, &subject.subject.entry.household, &seen, &audit).await? {
+            Recorded::New { issuance, .. } => {
+                state.metrics.issuance_outcome(&issuance.kind, &issuance.outcome);
+                if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == "failed") {
+                    state.metrics.plugin_failure(&issuance.kind, code);
+                }
+                state.metrics.issuance.observe(started.elapsed());
+                tracing::info!(
+                    issuance = %issuance.id,
+                    kind = %issuance.kind,
+                    outcome = %issuance.outcome,
+                    reason = issuance.reason_code.as_deref().unwrap_or(""),
+                    "issuance recorded"
+                );
+                return Ok(*issuance);
+            }
+            Recorded::Existing(existing) => return replay(*existing, session, &print),
+            Recorded::RegisterChanged => {
+                tracing::info!(number = %number, "the register changed during an issuance; evaluating again");
+            }
+        }
+    }
+    Err(ApiError::Conflict(
+        "the resident's register record kept changing while the certificate was being made; nothing was issued or \
+         charged — try again"
+            .into(),
+    ))
+}
+
+/// What evaluating and rendering came to, with its timings.
+pub struct Evaluated {
+    pub result: Result<Certified, CertifyError>,
+    /// The independent pre-delivery check of the PDF, when one was made.
+    pub stamp_check: Option<Result<u32, String>>,
+    pub sandbox_time: Duration,
+    pub render_time: Duration,
+}
+
+async fn evaluate(
+    state: &AppState,
+    plugin: &Arc<kofu_sandbox::Plugin>,
+    subject: Arc<Resident>,
+    context: RequestContext,
+    number: String,
+) -> Result<Evaluated, ApiError> {
+    let certifier = Arc::clone(&state.certifier);
+    let plugin = Arc::clone(plugin);
+    let evaluated = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let stamp = Stamp { issuance_number: number.clone(), preview: false };
+        let result = certifier.certify(&plugin, &Request { subject, context }, &stamp);
+        let total = started.elapsed();
+        let (render_time, stamp_check) = match &result {
+            Ok(Certified::Issued { certificate, .. }) => (
+                certificate.render_time,
+                Some(
+                    kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
+                        .map_err(|e| e.to_string()),
+                ),
+            ),
+            _ => (Duration::ZERO, None),
+        };
+        Evaluated { result, stamp_check, sandbox_time: total.saturating_sub(render_time), render_time }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the evaluation task failed: {e}")))?;
+    state.metrics.sandbox.observe(evaluated.sandbox_time);
+    if evaluated.render_time > Duration::ZERO {
+        state.metrics.render.observe(evaluated.render_time);
+    }
+    Ok(evaluated)
+}
+
+/// The random identifiers of one issuance attempt.
+struct Ids {
+    id: String,
+    number: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_record(
+    session: &Session,
+    key: &str,
+    print: &str,
+    request: &IssueRequest,
+    plugin: &kofu_store::PluginInfo,
+    subject: &Subject,
+    ids: Ids,
+    input: String,
+    now: i64,
+    evaluated: Evaluated,
+) -> NewIssuance {
+    let timings = json!({
+        "sandbox_us": evaluated.sandbox_time.as_micros() as u64,
+        "render_us": evaluated.render_time.as_micros() as u64,
+    });
+    let mut issuance = Issuance {
+        id: ids.id,
+        number: ids.number.clone(),
+        municipality: session.municipality.clone(),
+        kiosk: session.kiosk.clone(),
+        session: session.id.clone(),
+        card: session.card.clone(),
+        subject: subject.subject.entry.id.clone(),
+        kind: request.kind.clone(),
+        options: json!(request.options),
+        idempotency_key: key.to_owned(),
+        request_fingerprint: print.to_owned(),
+        plugin_hash: plugin.hash.clone(),
+        host_build: HOST_BUILD.to_owned(),
+        issue_date: Date::in_japan_at((now / 1000) as u64).to_string(),
+        outcome: String::new(),
+        reason_code: None,
+        reason: None,
+        fields_read: json!([]),
+        document_hash: None,
+        pdf_hash: None,
+        verification_code: None,
+        pages: None,
+        fee: None,
+        delivery: Delivery::None,
+        timings,
+        created_at: now,
+        printed_at: None,
+        purged_at: None,
+    };
+    let mut pdf = None;
+    match (evaluated.result, evaluated.stamp_check) {
+        (Ok(Certified::Issued { certificate, evaluation }), Some(Ok(pages))) if pages == certificate.pages => {
+            issuance.outcome = "issued".into();
+            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.document_hash = Some(hex(&certificate.document_hash));
+            issuance.pdf_hash = Some(hex(&Sha256::digest(&certificate.pdf)));
+            issuance.verification_code = Some(certificate.verification_code);
+            issuance.pages = Some(i64::from(certificate.pages));
+            issuance.fee = Some(i64::from(plugin.manifest.get("fee_yen").and_then(Value::as_i64).unwrap_or(0)));
+            issuance.delivery = Delivery::Ready;
+            pdf = Some(certificate.pdf);
+        }
+        (Ok(Certified::Issued { certificate, evaluation }), check) => {
+            // The renderer produced a PDF whose pages do not all carry this
+            // issuance: never deliver it.
+            let why = match check {
+                Some(Err(why)) => why,
+                Some(Ok(pages)) => format!("the PDF has {pages} pages but the renderer reported {}", certificate.pages),
+                None => "the PDF was not checked".into(),
+            };
+            issuance.outcome = "failed".into();
+            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.reason_code = Some("pre-delivery-check".into());
+            issuance.reason = Some(format!("the pre-delivery check rejected the document: {why}"));
+            tracing::error!(number = %ids.number, %why, "a rendered document failed the pre-delivery check");
+        }
+        (Ok(Certified::Refused { refusal, evaluation }), _) => {
+            issuance.outcome = "refused".into();
+            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.reason_code = Some(refusal.code.as_str().into());
+            issuance.reason = Some(json!({ "ja": refusal.message_ja, "en": refusal.message_en }).to_string());
+        }
+        (Err(err), _) => {
+            issuance.outcome = "failed".into();
+            let (code, reason) = match &err {
+                CertifyError::Evaluation(e) => {
+                    let mut reason = e.to_string();
+                    if let Some(backtrace) = &e.backtrace {
+                        reason.push_str("\nbacktrace:\n");
+                        reason.push_str(backtrace);
+                    }
+                    (e.cause.slug().to_owned(), reason)
+                }
+                CertifyError::Render(e) => ("render".to_owned(), e.to_string()),
+                CertifyError::Load(e) => ("load".to_owned(), e.to_string()),
+            };
+            issuance.reason_code = Some(code);
+            issuance.reason = Some(reason);
+        }
+    }
+    NewIssuance { issuance, input, pdf }
+}
+
+/// The audit entry's data: who asked, for whom, with what, and what came of
+/// it. No document bytes and no register content beyond the subject's id;
+/// the input is represented by its hash.
+fn audit_data(new: &NewIssuance) -> Value {
+    let i = &new.issuance;
+    json!({
+        "number": i.number,
+        "kiosk": i.kiosk,
+        "session": i.session,
+        "card": i.card,
+        "subject": i.subject,
+        "kind": i.kind,
+        "options": i.options,
+        "plugin_hash": i.plugin_hash,
+        "host_build": i.host_build,
+        "issue_date": i.issue_date,
+        "fields_read": i.fields_read,
+        "outcome": i.outcome,
+        "reason_code": i.reason_code,
+        "reason": i.reason,
+        "document_hash": i.document_hash,
+        "pdf_hash": i.pdf_hash,
+        "verification_code": i.verification_code,
+        "pages": i.pages,
+        "fee": i.fee,
+        "input_hash": hex(&Sha256::digest(new.input.as_bytes())),
+        "timings": i.timings,
+    })
+}

@@ -1,0 +1,137 @@
+//! Prometheus metrics, in the text exposition format. Small and
+//! dependency-free: a few labelled counters and latency histograms.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] =
+    [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new() -> Histogram {
+        Histogram {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn write(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Default)]
+struct Counters(Mutex<BTreeMap<Labels, u64>>);
+
+impl Counters {
+    fn add(&self, labels: Labels) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(labels).or_insert(0) += 1;
+    }
+
+    fn write(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for (labels, value) in map.iter() {
+            let labels: Vec<String> =
+                labels.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+            let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
+        }
+    }
+}
+
+pub struct Metrics {
+    issuances: Counters,
+    plugin_failures: Counters,
+    pub sandbox: Histogram,
+    pub render: Histogram,
+    pub issuance: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            issuances: Counters::default(),
+            plugin_failures: Counters::default(),
+            sandbox: Histogram::new(),
+            render: Histogram::new(),
+            issuance: Histogram::new(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn issuance_outcome(&self, kind: &str, outcome: &str) {
+        self.issuances.add(vec![("kind", kind.to_owned()), ("outcome", outcome.to_owned())]);
+    }
+
+    pub fn plugin_failure(&self, kind: &str, cause: &str) {
+        self.plugin_failures.add(vec![("cause", cause.to_owned()), ("kind", kind.to_owned())]);
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        self.issuances.write(&mut out, "kofu_issuances_total", "Issuances recorded, by certificate kind and outcome.");
+        self.plugin_failures.write(
+            &mut out,
+            "kofu_plugin_failures_total",
+            "Plugin evaluations that failed (trap, timeout, limit, invalid output), by kind and cause.",
+        );
+        self.sandbox.write(&mut out, "kofu_sandbox_seconds", "Time to evaluate a plugin in a fresh sandbox.");
+        self.render.write(&mut out, "kofu_render_seconds", "Time to render a document to PDF.");
+        self.issuance.write(&mut out, "kofu_issuance_seconds", "Time from request to recorded issuance.");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_format() {
+        let metrics = Metrics::default();
+        metrics.issuance_outcome("tax-certificate", "issued");
+        metrics.issuance_outcome("tax-certificate", "issued");
+        metrics.plugin_failure("x", "fuel \"exhausted\"");
+        metrics.sandbox.observe(Duration::from_micros(70));
+        metrics.sandbox.observe(Duration::from_millis(3));
+        let text = metrics.render_text();
+        assert!(text.contains("kofu_issuances_total{kind=\"tax-certificate\",outcome=\"issued\"} 2"), "{text}");
+        assert!(text.contains("cause=\"fuel \\\"exhausted\\\"\""), "{text}");
+        assert!(text.contains("kofu_sandbox_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
+        assert!(text.contains("kofu_sandbox_seconds_bucket{le=\"0.005\"} 2"), "{text}");
+        assert!(text.contains("kofu_sandbox_seconds_count 2"), "{text}");
+    }
+}

@@ -1,0 +1,152 @@
+//! The vendor operator's API: municipalities, their tokens, kiosks.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kofu_model::Municipality;
+use kofu_store::{KioskInfo, TokenInfo, now_millis, random_id};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Vendor, VendorOrMunicipality};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, new_token, token_hash};
+use crate::state::AppState;
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(format!(
+            "`{field}` must be 1 to {max} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A 6-digit local government code (全国地方公共団体コード).
+pub fn check_code(code: &str) -> Result<(), ApiError> {
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::unprocessable(format!(
+            "`{code}` is not a local government code: use the 6 digits, e.g. 131016"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn create_municipality(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiJson(m): ApiJson<Municipality>,
+) -> Result<(StatusCode, Json<Municipality>), ApiError> {
+    check_code(&m.code)?;
+    check_text("name", &m.name, 64)?;
+    check_text("mayor_title", &m.mayor_title, 64)?;
+    check_text("mayor_name", &m.mayor_name, 64)?;
+    state.store.create_municipality(&m, now_millis()).await?;
+    tracing::info!(municipality = %m.code, "municipality created");
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+pub async fn list_municipalities(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+) -> Result<Json<Vec<Municipality>>, ApiError> {
+    Ok(Json(state.store.municipalities().await?))
+}
+
+pub async fn get_municipality(
+    State(state): State<AppState>,
+    access: VendorOrMunicipality,
+) -> Result<Json<Municipality>, ApiError> {
+    let code = access.code;
+    let found = state.store.municipality(&code).await?;
+    Ok(Json(found.ok_or_else(|| ApiError::NotFound(format!("there is no municipality {code}")))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredential {
+    /// Who or what the credential is for, e.g. "register import job".
+    pub label: String,
+}
+
+/// A credential, shown once: only its hash is kept.
+#[derive(Serialize)]
+pub struct IssuedCredential {
+    pub id: String,
+    pub label: String,
+    pub token: String,
+}
+
+async fn existing_municipality(state: &AppState, code: &str) -> Result<(), ApiError> {
+    match state.store.municipality(code).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("there is no municipality {code}"))),
+    }
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(body): ApiJson<NewCredential>,
+) -> Result<(StatusCode, Json<IssuedCredential>), ApiError> {
+    check_text("label", &body.label, 100)?;
+    existing_municipality(&state, &code).await?;
+    let id = random_id(16)?;
+    let token = new_token(MUNICIPALITY_TOKEN_PREFIX)?;
+    state.store.create_municipality_token(&id, &code, &token_hash(&token), &body.label, now_millis()).await?;
+    tracing::info!(municipality = %code, token = %id, "municipality token issued");
+    Ok((StatusCode::CREATED, Json(IssuedCredential { id, label: body.label, token })))
+}
+
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    existing_municipality(&state, &code).await?;
+    Ok(Json(state.store.municipality_tokens(&code).await?))
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiPath((code, id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.revoke_municipality_token(&code, &id, now_millis()).await? {
+        tracing::info!(municipality = %code, token = %id, "municipality token revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("municipality {code} has no live token {id}")))
+    }
+}
+
+pub async fn create_kiosk(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiJson(body): ApiJson<NewCredential>,
+) -> Result<(StatusCode, Json<IssuedCredential>), ApiError> {
+    check_text("label", &body.label, 100)?;
+    let id = random_id(16)?;
+    let token = new_token(KIOSK_TOKEN_PREFIX)?;
+    state.store.create_kiosk(&id, &body.label, &token_hash(&token), now_millis()).await?;
+    tracing::info!(kiosk = %id, "kiosk registered");
+    Ok((StatusCode::CREATED, Json(IssuedCredential { id, label: body.label, token })))
+}
+
+pub async fn list_kiosks(State(state): State<AppState>, _vendor: Vendor) -> Result<Json<Vec<KioskInfo>>, ApiError> {
+    Ok(Json(state.store.kiosks().await?))
+}
+
+pub async fn revoke_kiosk(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.revoke_kiosk(&id, now_millis()).await? {
+        tracing::info!(kiosk = %id, "kiosk revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("there is no live kiosk {id}")))
+    }
+}

@@ -1,0 +1,123 @@
+//! Starting and stopping the server.
+
+use std::sync::Arc;
+
+use kofu_certify::Certifier;
+use kofu_render::RenderOptions;
+use kofu_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::plugins::PluginCache;
+use crate::secrets::{PinKey, token_hash};
+use crate::state::{AppState, Shared};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    PinKey(#[from] crate::secrets::PinKeyError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] kofu_store::StoreError),
+    #[error("cannot start the plugin sandbox or renderer: {0}")]
+    Certifier(#[from] kofu_certify::CertifyError),
+    #[error("cannot listen on {addr}: {source} (is another server running there? choose another with --listen)")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("cannot set up the demo: {0}")]
+    Demo(String),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A configured server, ready to serve or to hand its router to tests.
+pub struct Server {
+    pub state: AppState,
+}
+
+impl Server {
+    /// Open the data directory and database and build the shared state.
+    pub async fn start(mut config: Config) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let pin_key = match &config.pin_key {
+            Some(hex) => PinKey::from_hex(hex)?,
+            None => PinKey::load_or_create(&config.data_dir.join("secrets").join("pin.key"))?,
+        };
+        let mut options = StoreOptions::new(config.database_url());
+        options.sqlite_synchronous = config.sqlite_synchronous.clone();
+        let store = Store::open(&options).await?;
+        let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
+        let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
+        let shared = Shared {
+            config,
+            store,
+            certifier,
+            plugins: PluginCache::default(),
+            pin_key,
+            admin_token_hash,
+            metrics: Metrics::default(),
+            issuances: TaskTracker::new(),
+        };
+        Ok(Server { state: AppState(Arc::new(shared)) })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        crate::routes::app(self.state.clone())
+    }
+}
+
+/// Serve until SIGINT or SIGTERM, then stop taking requests, let in-flight
+/// requests and issuances finish, and close the database.
+pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartError> {
+    let state = server.state.clone();
+    let stop = CancellationToken::new();
+    let sweeper = tokio::spawn(crate::sweeper::run(state.clone(), stop.clone()));
+    let shutdown = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            stop.cancel();
+        }
+    };
+    let result = axum::serve(listener, server.router()).with_graceful_shutdown(shutdown).await;
+    stop.cancel();
+    state.issuances.close();
+    state.issuances.wait().await;
+    let _ = sweeper.await;
+    state.store.close().await;
+    tracing::info!("stopped");
+    result.map_err(StartError::Serve)
+}
+
+/// Bind the listen address from the configuration.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

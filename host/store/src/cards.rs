@@ -1,0 +1,211 @@
+//! Resident cards and PIN checks. The store never sees a PIN: the server
+//! passes a keyed MAC of it (see the server's `pin` module), and the store
+//! compares MACs and counts failures. Three wrong PINs lock the card until
+//! its municipality unlocks it.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::sessions::Session;
+use crate::{Millis, Store, StoreError};
+
+/// Wrong PINs in a row that lock a card.
+pub const MAX_PIN_FAILURES: i64 = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub id: String,
+    pub municipality: String,
+    pub resident: String,
+    #[serde(skip)]
+    pub pin_mac: String,
+    pub failed_attempts: i64,
+    pub locked_at: Option<Millis>,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+/// The outcome of a sign-in at a kiosk.
+#[derive(Debug, Clone)]
+pub enum PinCheck {
+    Opened(Session),
+    WrongPin { attempts_left: i64 },
+    /// Locked now or before; the municipality must unlock it.
+    Locked,
+    /// No such card, or it was revoked: the same answer for both, so a kiosk
+    /// cannot probe which card ids exist.
+    Unknown,
+}
+
+fn card(row: &AnyRow) -> Result<Card, sqlx::Error> {
+    Ok(Card {
+        id: row.try_get("id")?,
+        municipality: row.try_get("municipality")?,
+        resident: row.try_get("resident")?,
+        pin_mac: row.try_get("pin_mac")?,
+        failed_attempts: row.try_get("failed_attempts")?,
+        locked_at: row.try_get("locked_at")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+/// Equality that takes the same time wherever the strings differ.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Store {
+    /// Issue a card for a (non-test) resident.
+    pub async fn create_card(
+        &self,
+        id: &str,
+        municipality: &str,
+        resident: &str,
+        pin_mac: &str,
+        now: Millis,
+    ) -> Result<Card, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let test: Option<i64> = sqlx::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2")
+            .bind(municipality)
+            .bind(resident)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        match test {
+            None => return Err(StoreError::NotFound(format!("there is no resident `{resident}` in the register"))),
+            Some(1) => {
+                return Err(StoreError::Invalid(format!(
+                    "resident `{resident}` is a test resident: test residents are for dry-runs and get no card"
+                )));
+            }
+            Some(_) => {}
+        }
+        sqlx::query(
+            "INSERT INTO cards (id, municipality, resident, pin_mac, failed_attempts, created_at) VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(id)
+        .bind(municipality)
+        .bind(resident)
+        .bind(pin_mac)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Card {
+            id: id.into(),
+            municipality: municipality.into(),
+            resident: resident.into(),
+            pin_mac: pin_mac.into(),
+            failed_attempts: 0,
+            locked_at: None,
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+
+    pub async fn card(&self, municipality: &str, id: &str) -> Result<Option<Card>, StoreError> {
+        let row = sqlx::query("SELECT * FROM cards WHERE municipality = $1 AND id = $2")
+            .bind(municipality)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(card).transpose()?)
+    }
+
+    /// Clear the failure count and the lock.
+    pub async fn unlock_card(&self, municipality: &str, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(municipality)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn revoke_card(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(municipality)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Check a PIN and, if it is right, open a session bound to `kiosk`, all
+    /// in one transaction: concurrent wrong PINs each count, and a card
+    /// locked by one of them opens no session.
+    pub async fn sign_in(
+        &self,
+        kiosk: &str,
+        card_id: &str,
+        pin_mac: &str,
+        session_id: &str,
+        now: Millis,
+    ) -> Result<PinCheck, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *tx).await?;
+        let Some(found) = row.as_ref().map(card).transpose()? else {
+            return Ok(PinCheck::Unknown);
+        };
+        if found.revoked_at.is_some() {
+            return Ok(PinCheck::Unknown);
+        }
+        if found.locked_at.is_some() {
+            return Ok(PinCheck::Locked);
+        }
+        if !constant_time_eq(&found.pin_mac, pin_mac) {
+            let attempts: i64 = sqlx::query(
+                "UPDATE cards SET failed_attempts = failed_attempts + 1, \
+                 locked_at = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
+                 WHERE id = $3 RETURNING failed_attempts",
+            )
+            .bind(MAX_PIN_FAILURES)
+            .bind(now)
+            .bind(card_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            tx.commit().await?;
+            return Ok(if attempts >= MAX_PIN_FAILURES {
+                PinCheck::Locked
+            } else {
+                PinCheck::WrongPin { attempts_left: MAX_PIN_FAILURES - attempts }
+            });
+        }
+        if found.failed_attempts > 0 {
+            sqlx::query("UPDATE cards SET failed_attempts = 0 WHERE id = $1").bind(card_id).execute(&mut *tx).await?;
+        }
+        let session = Session {
+            id: session_id.into(),
+            kiosk: kiosk.into(),
+            card: found.id,
+            municipality: found.municipality,
+            resident: found.resident,
+            created_at: now,
+            last_seen_at: now,
+            closed_at: None,
+            close_reason: None,
+        };
+        sqlx::query(
+            "INSERT INTO sessions (id, kiosk, card, municipality, resident, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&session.id)
+        .bind(&session.kiosk)
+        .bind(&session.card)
+        .bind(&session.municipality)
+        .bind(&session.resident)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PinCheck::Opened(session))
+    }
+}

@@ -1,0 +1,46 @@
+/// What went wrong in the store. `Unavailable` means the database could not
+/// be reached or refused the write (disk full, locked, gone): callers answer
+/// 503 and change nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Config(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub(crate) fn unavailable(err: &sqlx::Error) -> StoreError {
+        StoreError::Unavailable(err.to_string())
+    }
+
+    pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt(format!("{what}: {err}"))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        match &err {
+            sqlx::Error::RowNotFound => StoreError::NotFound("no such record".into()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+                StoreError::corrupt("a row could not be read", &err)
+            }
+            _ => StoreError::Unavailable(err.to_string()),
+        }
+    }
+}
+
+/// True when the error is a unique-constraint violation: someone else
+/// inserted the same key first.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,23 @@
+use crate::StoreError;
+
+/// Crockford base32: no I, L, O or U, so ids read aloud and typed at a
+/// counter survive.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A random identifier of `chars` base32 characters (5 bits each) from the
+/// operating system's generator. Identifiers are never derived from time or
+/// counters: two requests can never be given the same one by accident.
+pub fn random_id(chars: usize) -> Result<String, StoreError> {
+    let mut bytes = vec![0u8; chars];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Unavailable(format!("the operating system's random generator failed: {e}")))?;
+    Ok(bytes.iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect())
+}
+
+/// Random bytes from the operating system, for secrets.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Unavailable(format!("the operating system's random generator failed: {e}")))?;
+    Ok(bytes)
+}

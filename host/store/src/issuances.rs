@@ -1,0 +1,368 @@
+//! Issuances: recorded once, atomically with their audit entry and a check
+//! that the register still holds what the plugin evaluated. The document
+//! bytes live here only until the kiosk confirms printing or they expire.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{self, AuditEntry, AuditEvent};
+use crate::error::is_unique_violation;
+use crate::{Millis, Store, StoreError};
+
+/// Where a document is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// Issued; the kiosk may fetch it.
+    Ready,
+    /// Printed and purged.
+    Printed,
+    /// Never confirmed printed; purged.
+    Expired,
+    /// Refused or failed: there was never a document.
+    None,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Ready => "ready",
+            Delivery::Printed => "printed",
+            Delivery::Expired => "expired",
+            Delivery::None => "none",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Delivery, StoreError> {
+        Ok(match text {
+            "ready" => Delivery::Ready,
+            "printed" => Delivery::Printed,
+            "expired" => Delivery::Expired,
+            "none" => Delivery::None,
+            other => return Err(StoreError::corrupt("an issuance's delivery state", other)),
+        })
+    }
+}
+
+/// An issuance as recorded (without the document and the evaluated input).
+#[derive(Debug, Clone, Serialize)]
+pub struct Issuance {
+    pub id: String,
+    pub number: String,
+    pub municipality: String,
+    pub kiosk: String,
+    pub session: String,
+    pub card: String,
+    pub subject: String,
+    pub kind: String,
+    pub options: serde_json::Value,
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+    pub plugin_hash: String,
+    pub host_build: String,
+    pub issue_date: String,
+    /// `issued`, `refused` or `failed`.
+    pub outcome: String,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+    pub fields_read: serde_json::Value,
+    pub document_hash: Option<String>,
+    pub pdf_hash: Option<String>,
+    pub verification_code: Option<String>,
+    pub pages: Option<i64>,
+    pub fee: Option<i64>,
+    pub delivery: Delivery,
+    pub timings: serde_json::Value,
+    pub created_at: Millis,
+    pub printed_at: Option<Millis>,
+    pub purged_at: Option<Millis>,
+}
+
+/// Everything needed to record an issuance.
+#[derive(Debug, Clone)]
+pub struct NewIssuance {
+    pub issuance: Issuance,
+    /// The subject and context exactly as evaluated (JSON), so that the
+    /// document can be re-rendered and compared later.
+    pub input: String,
+    pub pdf: Option<Vec<u8>>,
+}
+
+/// The register row versions an evaluation saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterVersion {
+    pub id: String,
+    pub version: i64,
+}
+
+/// What recording came to.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    New { issuance: Box<Issuance>, audit: AuditEntry },
+    /// This kiosk already used the idempotency key: here is that issuance.
+    Existing(Box<Issuance>),
+    /// The register changed after the plugin read it; evaluate again.
+    RegisterChanged,
+}
+
+/// A document with its issuance.
+#[derive(Debug, Clone)]
+pub struct StoredDocument {
+    pub issuance: Issuance,
+    pub pdf: Option<Vec<u8>>,
+}
+
+const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
+     request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
+     document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at";
+
+fn json(row: &AnyRow, column: &str) -> Result<serde_json::Value, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::corrupt(column, e))
+}
+
+fn issuance(row: &AnyRow) -> Result<Issuance, StoreError> {
+    Ok(Issuance {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        municipality: row.try_get("municipality")?,
+        kiosk: row.try_get("kiosk")?,
+        session: row.try_get("session")?,
+        card: row.try_get("card")?,
+        subject: row.try_get("subject")?,
+        kind: row.try_get("kind")?,
+        options: json(row, "options")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_fingerprint: row.try_get("request_fingerprint")?,
+        plugin_hash: row.try_get("plugin_hash")?,
+        host_build: row.try_get("host_build")?,
+        issue_date: row.try_get("issue_date")?,
+        outcome: row.try_get("outcome")?,
+        reason_code: row.try_get("reason_code")?,
+        reason: row.try_get("reason")?,
+        fields_read: json(row, "fields_read")?,
+        document_hash: row.try_get("document_hash")?,
+        pdf_hash: row.try_get("pdf_hash")?,
+        verification_code: row.try_get("verification_code")?,
+        pages: row.try_get("pages")?,
+        fee: row.try_get("fee")?,
+        delivery: Delivery::parse(&row.try_get::<String, _>("delivery")?)?,
+        timings: json(row, "timings")?,
+        created_at: row.try_get("created_at")?,
+        printed_at: row.try_get("printed_at")?,
+        purged_at: row.try_get("purged_at")?,
+    })
+}
+
+impl Store {
+    /// Record an issuance and its audit entry in one transaction, after
+    /// checking that the subject's household rows still have the versions
+    /// the plugin saw (no row changed, none added or removed).
+    pub async fn record_issuance(
+        &self,
+        new: &NewIssuance,
+        household: &str,
+        seen: &[RegisterVersion],
+        audit_data: &serde_json::Value,
+    ) -> Result<Recorded, StoreError> {
+        let i = &new.issuance;
+        let mut tx = self.write.begin().await?;
+        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+            .bind(&i.kiosk)
+            .bind(&i.idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            return Ok(Recorded::Existing(Box::new(issuance(&row)?)));
+        }
+        let rows = sqlx::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
+            .bind(&i.municipality)
+            .bind(household)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut current = rows
+            .iter()
+            .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let mut seen = seen.to_vec();
+        current.sort_by(|a, b| a.id.cmp(&b.id));
+        seen.sort_by(|a, b| a.id.cmp(&b.id));
+        if current != seen {
+            return Ok(Recorded::RegisterChanged);
+        }
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO issuances ({COLUMNS}, input, pdf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+        ))
+        .bind(&i.id)
+        .bind(&i.number)
+        .bind(&i.municipality)
+        .bind(&i.kiosk)
+        .bind(&i.session)
+        .bind(&i.card)
+        .bind(&i.subject)
+        .bind(&i.kind)
+        .bind(i.options.to_string())
+        .bind(&i.idempotency_key)
+        .bind(&i.request_fingerprint)
+        .bind(&i.plugin_hash)
+        .bind(&i.host_build)
+        .bind(&i.issue_date)
+        .bind(&i.outcome)
+        .bind(&i.reason_code)
+        .bind(&i.reason)
+        .bind(i.fields_read.to_string())
+        .bind(&i.document_hash)
+        .bind(&i.pdf_hash)
+        .bind(&i.verification_code)
+        .bind(i.pages)
+        .bind(i.fee)
+        .bind(i.delivery.as_str())
+        .bind(i.timings.to_string())
+        .bind(i.created_at)
+        .bind(i.printed_at)
+        .bind(i.purged_at)
+        .bind(&new.input)
+        .bind(new.pdf.clone())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                // Another host recorded this kiosk's key first.
+                return match self.issuance_by_key(&i.kiosk, &i.idempotency_key).await? {
+                    Some(existing) => Ok(Recorded::Existing(Box::new(existing))),
+                    None => Err(StoreError::Conflict("an issuance with the same number already exists".into())),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let audit = audit::append(&mut tx, &i.municipality, AuditEvent::Issuance, &i.id, audit_data, i.created_at).await?;
+        tx.commit().await?;
+        Ok(Recorded::New { issuance: Box::new(i.clone()), audit })
+    }
+
+    pub async fn issuance_by_key(&self, kiosk: &str, key: &str) -> Result<Option<Issuance>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+            .bind(kiosk)
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(issuance).transpose()
+    }
+
+    pub async fn issuance(&self, id: &str) -> Result<Option<Issuance>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(issuance).transpose()
+    }
+
+    /// The issuance and, while it is undelivered, its document.
+    pub async fn document(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, pdf FROM issuances WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(StoredDocument { issuance: issuance(&row)?, pdf: row.try_get("pdf")? }))
+    }
+
+    /// The issuance whose printed verification code is `code`.
+    pub async fn issuance_by_code(&self, code: &str) -> Result<Option<Issuance>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE verification_code = $1"))
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(issuance).transpose()
+    }
+
+    /// The kiosk printed the document: purge the bytes, keep the hash, and
+    /// audit it (the fee is charged now). Repeating it changes nothing.
+    pub async fn mark_printed(
+        &self,
+        id: &str,
+        audit_data: &serde_json::Value,
+        now: Millis,
+    ) -> Result<Option<Issuance>, StoreError> {
+        self.finish_delivery(id, Delivery::Printed, AuditEvent::Printed, audit_data, now).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        to: Delivery,
+        event: AuditEvent,
+        audit_data: &serde_json::Value,
+        now: Millis,
+    ) -> Result<Option<Issuance>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let printed_at = if to == Delivery::Printed { Some(now) } else { None };
+        let changed = sqlx::query(
+            "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = $3, pdf = NULL \
+             WHERE id = $4 AND delivery = 'ready' RETURNING municipality",
+        )
+        .bind(to.as_str())
+        .bind(printed_at)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = changed {
+            let municipality: String = row.try_get(0)?;
+            audit::append(&mut tx, &municipality, event, id, audit_data, now).await?;
+            tx.commit().await?;
+        } else {
+            drop(tx);
+        }
+        self.issuance(id).await
+    }
+
+    /// Purge documents issued before `cutoff` and never confirmed printed.
+    /// Returns the issuances purged.
+    pub async fn expire_undelivered(&self, cutoff: Millis, now: Millis) -> Result<Vec<Issuance>, StoreError> {
+        let ids: Vec<String> = sqlx::query(
+            "SELECT id FROM issuances WHERE delivery = 'ready' AND created_at <= $1 ORDER BY created_at LIMIT 1000",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let mut purged = Vec::new();
+        for id in ids {
+            let data = serde_json::json!({ "reason": "not confirmed printed in time" });
+            if let Some(issuance) = self.finish_delivery(&id, Delivery::Expired, AuditEvent::Expired, &data, now).await?
+                && issuance.purged_at == Some(now)
+            {
+                purged.push(issuance);
+            }
+        }
+        Ok(purged)
+    }
+
+    /// A random sample of issued documents with their recorded inputs, for
+    /// re-rendering.
+    pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, input FROM issuances WHERE outcome = 'issued' ORDER BY random() LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((issuance(row)?, row.try_get::<String, _>("input")?))).collect()
+    }
+
+    /// Ids of every issuance of a municipality, for cross-checking the audit.
+    pub async fn issuance_ids(&self, municipality: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM issuances WHERE municipality = $1 ORDER BY id")
+            .bind(municipality)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
+    }
+}

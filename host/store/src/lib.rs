@@ -1,0 +1,155 @@
+//! kofu's storage layer. Everything the server keeps lives behind [`Store`]:
+//! municipalities and their tokens, kiosks, the resident register, cards and
+//! kiosk sessions, plugin versions and activations, issuances and the
+//! hash-chained audit log.
+//!
+//! The SQL is portable (integer timestamps, `$n` parameters, `RETURNING`,
+//! `ON CONFLICT`) and runs through sqlx's `Any` driver, so the HTTP layer
+//! never knows which database it talks to. SQLite is the embedded default:
+//! one file in WAL mode, one writer connection (SQLite serialises writers
+//! anyway; one connection makes that explicit and avoids busy retries) and a
+//! small pool of readers.
+
+mod audit;
+mod cards;
+mod error;
+mod ids;
+mod issuances;
+mod migrate;
+mod municipalities;
+mod plugins;
+mod register;
+mod sessions;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash};
+pub use cards::{Card, PinCheck};
+pub use error::StoreError;
+pub use ids::{random_bytes, random_id};
+pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, StoredDocument};
+pub use municipalities::{KioskInfo, TokenInfo};
+pub use plugins::{Activation, PluginInfo, PluginVersion};
+pub use register::{ImportSummary, StoredResident, Subject};
+pub use sessions::{Session, SessionProblem};
+
+/// Milliseconds since the Unix epoch: every timestamp the store keeps.
+pub type Millis = i64;
+
+/// The current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// How the database is reached.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path/to/kofu.db` (created if missing).
+    pub url: String,
+    /// Reader connections.
+    pub readers: u32,
+    /// SQLite `synchronous`: `FULL` (the default) makes every committed
+    /// issuance survive power loss, not only a crash of the process.
+    pub sqlite_synchronous: String,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> StoreOptions {
+        StoreOptions { url: url.into(), readers: 8, sqlite_synchronous: "FULL".into() }
+    }
+}
+
+/// The database, with separate pools for reads and writes.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Store {
+    /// Connect, apply pending migrations, and return the store.
+    pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(&options.url)?;
+        let connect = AnyConnectOptions::from_str(&with_create_mode(&options.url))
+            .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", options.url)))?
+            .disable_statement_logging();
+        let synchronous = options.sqlite_synchronous.clone();
+        if !matches!(synchronous.as_str(), "FULL" | "NORMAL" | "EXTRA") {
+            return Err(StoreError::Config(format!(
+                "sqlite synchronous must be FULL, NORMAL or EXTRA, not `{synchronous}`"
+            )));
+        }
+        let pool = |max: u32| {
+            let synchronous = synchronous.clone();
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    let synchronous = synchronous.clone();
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                format!(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+                                )
+                                .as_str(),
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let write = pool(1).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
+        migrate::run(&write, backend).await?;
+        let read = pool(options.readers.max(1)).connect_with(connect).await.map_err(|e| StoreError::unavailable(&e))?;
+        Ok(Store { read, write })
+    }
+
+    /// A cheap query against both pools, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query("SELECT 1").execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// Close every connection, letting in-flight queries finish.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+}
+
+impl Backend {
+    fn of(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::Config(format!(
+                "the database URL `{url}` is not supported: use `sqlite://path/to/kofu.db`"
+            )))
+        }
+    }
+}
+
+/// SQLite opens read-only unless told to create; a data directory's first
+/// start must create the file.
+fn with_create_mode(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}

@@ -1,0 +1,248 @@
+//! Plugin versions (immutable, stored by content hash with their manifest)
+//! and activations (which version serves kiosks for each certificate kind).
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::is_unique_violation;
+use crate::{Millis, Store, StoreError};
+
+/// A stored version without its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    pub hash: String,
+    pub kind: String,
+    pub version: String,
+    /// The manifest as JSON (kofu_model::Manifest).
+    pub manifest: serde_json::Value,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: Millis,
+    pub active: bool,
+}
+
+/// A stored version with its component.
+#[derive(Debug, Clone)]
+pub struct PluginVersion {
+    pub info: PluginInfo,
+    pub component: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Activation {
+    pub seq: i64,
+    pub kind: String,
+    pub hash: String,
+    /// `activate` or `rollback`.
+    pub action: String,
+    pub actor: String,
+    pub at: Millis,
+}
+
+const INFO_COLUMNS: &str = "p.hash, p.kind, p.version, p.manifest, p.size, p.uploaded_by, p.uploaded_at, \
+     CASE WHEN a.hash IS NULL THEN 0 ELSE 1 END AS active";
+
+fn info(row: &AnyRow) -> Result<PluginInfo, StoreError> {
+    let manifest: String = row.try_get("manifest")?;
+    Ok(PluginInfo {
+        hash: row.try_get("hash")?,
+        kind: row.try_get("kind")?,
+        version: row.try_get("version")?,
+        manifest: serde_json::from_str(&manifest).map_err(|e| StoreError::corrupt("a plugin manifest", e))?,
+        size: row.try_get("size")?,
+        uploaded_by: row.try_get("uploaded_by")?,
+        uploaded_at: row.try_get("uploaded_at")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+fn activation(row: &AnyRow) -> Result<Activation, sqlx::Error> {
+    Ok(Activation {
+        seq: row.try_get("seq")?,
+        kind: row.try_get("kind")?,
+        hash: row.try_get("hash")?,
+        action: row.try_get("action")?,
+        actor: row.try_get("actor")?,
+        at: row.try_get("at")?,
+    })
+}
+
+impl Store {
+    /// Store a validated version. Versions are immutable: the same kind and
+    /// version with different bytes is a conflict.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_plugin(
+        &self,
+        municipality: &str,
+        hash: &str,
+        kind: &str,
+        version: &str,
+        manifest: &serde_json::Value,
+        component: &[u8],
+        uploaded_by: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        if self.plugin_info(municipality, hash).await?.is_some() {
+            return Ok(false);
+        }
+        let result = sqlx::query(
+            "INSERT INTO plugins (municipality, hash, kind, version, manifest, component, size, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(municipality)
+        .bind(hash)
+        .bind(kind)
+        .bind(version)
+        .bind(manifest.to_string())
+        .bind(component.to_vec())
+        .bind(component.len() as i64)
+        .bind(uploaded_by)
+        .bind(now)
+        .execute(&self.write)
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => {
+                if self.plugin_info(municipality, hash).await?.is_some() {
+                    // A concurrent upload of the same bytes won; same result.
+                    return Ok(false);
+                }
+                Err(StoreError::Conflict(format!(
+                    "{kind} version {version} already exists with different content: versions are immutable, \
+                     so give this build a new version number"
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn plugins(&self, municipality: &str) -> Result<Vec<PluginInfo>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS} FROM plugins p LEFT JOIN active_plugins a \
+             ON a.municipality = p.municipality AND a.kind = p.kind AND a.hash = p.hash \
+             WHERE p.municipality = $1 ORDER BY p.kind, p.uploaded_at, p.hash"
+        ))
+        .bind(municipality)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(info).collect()
+    }
+
+    pub async fn plugin_info(&self, municipality: &str, hash: &str) -> Result<Option<PluginInfo>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS} FROM plugins p LEFT JOIN active_plugins a \
+             ON a.municipality = p.municipality AND a.kind = p.kind AND a.hash = p.hash \
+             WHERE p.municipality = $1 AND p.hash = $2"
+        ))
+        .bind(municipality)
+        .bind(hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(info).transpose()
+    }
+
+    /// The component bytes of a stored version.
+    pub async fn plugin_component(&self, municipality: &str, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT component FROM plugins WHERE municipality = $1 AND hash = $2")
+            .bind(municipality)
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|row| row.try_get::<Vec<u8>, _>(0)).transpose()?)
+    }
+
+    /// The versions serving kiosks now, one per kind.
+    pub async fn active_plugins(&self, municipality: &str) -> Result<Vec<PluginInfo>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS} FROM active_plugins a JOIN plugins p \
+             ON a.municipality = p.municipality AND a.hash = p.hash \
+             WHERE a.municipality = $1 ORDER BY p.kind"
+        ))
+        .bind(municipality)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(info).collect()
+    }
+
+    pub async fn active_plugin(&self, municipality: &str, kind: &str) -> Result<Option<PluginInfo>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {INFO_COLUMNS} FROM active_plugins a JOIN plugins p \
+             ON a.municipality = p.municipality AND a.hash = p.hash \
+             WHERE a.municipality = $1 AND a.kind = $2"
+        ))
+        .bind(municipality)
+        .bind(kind)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(info).transpose()
+    }
+
+    /// Make `hash` the version serving its kind.
+    pub async fn activate_plugin(
+        &self,
+        municipality: &str,
+        hash: &str,
+        action: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<Activation, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let kind: String = sqlx::query("SELECT kind FROM plugins WHERE municipality = $1 AND hash = $2")
+            .bind(municipality)
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
+            .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO active_plugins (municipality, kind, hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash",
+        )
+        .bind(municipality)
+        .bind(&kind)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+        let seq: i64 = sqlx::query(
+            "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at) \
+             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), $2, $3, $4, $5, $6) \
+             RETURNING seq",
+        )
+        .bind(municipality)
+        .bind(&kind)
+        .bind(hash)
+        .bind(action)
+        .bind(actor)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        tx.commit().await?;
+        Ok(Activation { seq, kind, hash: hash.into(), action: action.into(), actor: actor.into(), at: now })
+    }
+
+    /// The activation history of a municipality, newest first.
+    pub async fn activations(&self, municipality: &str) -> Result<Vec<Activation>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM activations WHERE municipality = $1 ORDER BY seq DESC")
+            .bind(municipality)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(activation).collect::<Result<_, _>>()?)
+    }
+
+    /// The version that served `kind` before the current one, if any.
+    pub async fn previous_version(&self, municipality: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let current = self.active_plugin(municipality, kind).await?.map(|p| p.hash);
+        let Some(current) = current else { return Ok(None) };
+        let row = sqlx::query(
+            "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(municipality)
+        .bind(kind)
+        .bind(&current)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
+    }
+}

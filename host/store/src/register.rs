@@ -1,0 +1,170 @@
+//! The resident register: one row per person, with a version that every
+//! change bumps. An issuance records the versions it evaluated and commits
+//! only if they are still current, so a status change between evaluation and
+//! recording can never slip through (see `Store::record_issuance`).
+
+use kofu_model::Resident;
+use kofu_register::{RegisterEntry, StatusChange};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Millis, Store, StoreError};
+
+/// A register row with its version.
+#[derive(Debug, Clone)]
+pub struct StoredResident {
+    pub entry: RegisterEntry,
+    pub version: i64,
+    pub updated_at: Millis,
+}
+
+/// A request subject and every member of their household (the subject
+/// included), in register order.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub subject: StoredResident,
+    pub household: Vec<StoredResident>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub created: u64,
+    pub updated: u64,
+}
+
+fn stored(row: &AnyRow) -> Result<StoredResident, StoreError> {
+    let record: String = row.try_get("record")?;
+    let person: Resident = serde_json::from_str(&record).map_err(|e| StoreError::corrupt("a resident record", e))?;
+    Ok(StoredResident {
+        entry: RegisterEntry {
+            id: row.try_get("id")?,
+            household: row.try_get("household")?,
+            test: row.try_get::<i64, _>("test")? != 0,
+            person,
+        },
+        version: row.try_get("version")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn record_json(entry: &RegisterEntry) -> Result<String, StoreError> {
+    serde_json::to_string(&entry.person).map_err(|e| StoreError::Invalid(format!("resident {}: {e}", entry.id)))
+}
+
+const UPSERT: &str = "INSERT INTO residents (municipality, id, household, position, test, record, version, updated_at) \
+     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM residents WHERE municipality = $1), $4, $5, 1, $6) \
+     ON CONFLICT (municipality, id) DO UPDATE SET household = excluded.household, test = excluded.test, \
+     record = excluded.record, version = residents.version + 1, updated_at = excluded.updated_at \
+     RETURNING version";
+
+impl Store {
+    /// Insert or replace every entry, all or nothing. New people go to the
+    /// end of the register order; updated people keep their place.
+    pub async fn import_residents(
+        &self,
+        municipality: &str,
+        entries: &[RegisterEntry],
+        now: Millis,
+    ) -> Result<ImportSummary, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut summary = ImportSummary { created: 0, updated: 0 };
+        for entry in entries {
+            let version: i64 = sqlx::query(UPSERT)
+                .bind(municipality)
+                .bind(&entry.id)
+                .bind(&entry.household)
+                .bind(i64::from(entry.test))
+                .bind(record_json(entry)?)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if version == 1 {
+                summary.created += 1;
+            } else {
+                summary.updated += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    pub async fn resident(&self, municipality: &str, id: &str) -> Result<Option<StoredResident>, StoreError> {
+        let row = sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
+            .bind(municipality)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(stored).transpose()
+    }
+
+    /// Residents of a municipality in register order, a page at a time.
+    pub async fn residents(
+        &self,
+        municipality: &str,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, StoredResident)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3",
+        )
+        .bind(municipality)
+        .bind(after_position)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get::<i64, _>("position")?, stored(row)?))).collect()
+    }
+
+    /// Apply a status change in one transaction and return the new row.
+    pub async fn change_status(
+        &self,
+        municipality: &str,
+        id: &str,
+        change: &StatusChange,
+        now: Millis,
+    ) -> Result<StoredResident, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
+            .bind(municipality)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no resident `{id}` in the register")))?;
+        let mut current = stored(&row)?;
+        change.apply(&mut current.entry).map_err(|problem| StoreError::Invalid(problem.problem))?;
+        let version: i64 = sqlx::query(
+            "UPDATE residents SET record = $1, version = version + 1, updated_at = $2 \
+             WHERE municipality = $3 AND id = $4 RETURNING version",
+        )
+        .bind(record_json(&current.entry)?)
+        .bind(now)
+        .bind(municipality)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        tx.commit().await?;
+        current.version = version;
+        current.updated_at = now;
+        Ok(current)
+    }
+
+    /// The subject and their household, as the register holds them now.
+    pub async fn subject(&self, municipality: &str, id: &str) -> Result<Option<Subject>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM residents WHERE municipality = $1 AND household = \
+             (SELECT household FROM residents WHERE municipality = $1 AND id = $2) ORDER BY position",
+        )
+        .bind(municipality)
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let household = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+        let Some(subject) = household.iter().find(|r| r.entry.id == id).cloned() else {
+            return Ok(None);
+        };
+        Ok(Some(Subject { subject, household }))
+    }
+}
