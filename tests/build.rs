@@ -17,6 +17,7 @@ const GUESTS: &[&str] = &[
     "kofu-hostile-other-world",
     "kofu-hostile-filesystem",
     "kofu-hostile-locked-field",
+    "kofu-hostile-broken-release",
     "kofu-probe-environment",
 ];
 

@@ -22,6 +22,7 @@ pub mod guests {
     pub const OTHER_WORLD: &str = env!("KOFU_GUEST_HOSTILE_OTHER_WORLD");
     pub const FILESYSTEM: &str = env!("KOFU_GUEST_HOSTILE_FILESYSTEM");
     pub const LOCKED_FIELD: &str = env!("KOFU_GUEST_HOSTILE_LOCKED_FIELD");
+    pub const BROKEN_RELEASE: &str = env!("KOFU_GUEST_HOSTILE_BROKEN_RELEASE");
     pub const ENVIRONMENT_PROBE: &str = env!("KOFU_GUEST_PROBE_ENVIRONMENT");
 }
 

@@ -118,7 +118,7 @@ fn check_stamps_refuses_another_number_or_code() {
     let code = stamp(false).verification_code;
     match check_stamps(&pdf.bytes, "R07-000124", &code) {
         Err(e @ InspectError::IssuanceNumberMissing { page: 1, .. }) => {
-            assert_eq!(e.to_string(), format!("page 1 of {pages} does not carry issuance number R07-000124"),)
+            assert_eq!(e.to_string(), format!("page 1 of {pages} does not carry issuance number R07-000124"))
         }
         other => panic!("{other:?}"),
     }
@@ -138,6 +138,26 @@ fn check_stamps_refuses_another_number_or_code() {
         check_stamps(&pdf.bytes, "R07-0001234", &code),
         Err(InspectError::IssuanceNumberMissing { page: 1, .. })
     ));
+    // A page lost from the page tree: the others still say "i / N+1".
+    let plain = render(&long_table(120), PLAIN);
+    let kids_at = find(&plain.bytes, b"/Kids [", 0).expect("kids");
+    let close = find(&plain.bytes, b"]", kids_at).expect("]");
+    let kids = std::str::from_utf8(&plain.bytes[kids_at..=close]).expect("ASCII");
+    let refs: Vec<&str> = kids["/Kids [".len()..kids.len() - 1].split(" 0 R").map(str::trim).collect();
+    let fewer = format!("/Kids [{} 0 R]", refs[..refs.len() - 2].join(" 0 R "));
+    let fewer = format!("{fewer:<width$}", width = kids.len());
+    let lost = replaced(
+        &replaced(&plain.bytes, kids, &fewer),
+        &format!("/Count {}", plain.pages),
+        &format!("/Count {}", plain.pages - 1),
+    );
+    match check(&lost) {
+        Err(e @ InspectError::PageNumberMissing { page: 1, .. }) => assert_eq!(
+            e.to_string(),
+            format!("page 1 of {0} does not carry its page number \"1 / {0}\"", plain.pages - 1)
+        ),
+        other => panic!("{other:?}"),
+    }
     for (number, code) in [("", "7Q4K"), ("R07-000123", "\u{3000} ")] {
         assert!(matches!(check_stamps(&pdf.bytes, number, code), Err(InspectError::NothingExpected { .. })));
     }
@@ -419,4 +439,86 @@ fn check_time() {
         let each = start.elapsed().as_secs_f64() / f64::from(rounds) * 1e6;
         println!("check_stamps, {name} ({} page(s), {} bytes): {each:.1} µs", pdf.pages, pdf.bytes.len());
     }
+}
+
+/// A one-page PDF written by hand around `content`, with font /F whose
+/// ToUnicode map sends <0001> <0002> <0003> to A B C and <0010>..<0019> to
+/// the digits: for operators and string forms our renderer does not use.
+fn handmade(content: &str) -> Vec<u8> {
+    let cmap = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+                1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+                3 beginbfchar <0001> <0041> <0002> <0042> <0003> <0043> endbfchar\n\
+                1 beginbfrange <0010> <0019> <0030> endbfrange\n\
+                endcmap CMapName currentdict /CMap defineresource pop end end";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F 5 0 R >> >> >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1),
+        "<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /DescendantFonts [] /ToUnicode 6 0 R >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n{cmap}\nendstream", cmap.len() + 1),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1);
+    for offset in offsets {
+        tail += &format!("{offset:010} 00000 n\r\n");
+    }
+    tail += &format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF", objects.len() + 1);
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
+}
+
+#[test]
+fn reads_every_text_operator_and_string_form() {
+    let content = "BT /F 12 Tf 10 180 Td (\\000\\001) Tj [(\\000\\002) -250 <0003>] TJ (\\000\\021\\000\\022) ' \
+                   1 2 <00 1 3> \" 0 -14 TD <0010> Tj T* [<0001>10<0002>] TJ ET\n\
+                   q 1 0 0 1 0 0 cm BT /F 12 Tf 1 0 0 1 10 100 Tm (\\0\\1\\0\\2) Tj ET Q\n\
+                   /Span << /ActualText (ignored) /MCID [1 2] >> BDC BT /F 9 Tf <0003 0003> Tj ET EMC";
+    let pdf = handmade(content);
+    let (ok, report) = qpdf_check(&pdf);
+    assert!(ok, "{report}");
+    let texts = page_texts(&pdf).expect("page_texts");
+    assert_eq!(texts, ["ABC 12 3 0 AB\nAB\nCC"]);
+    // Poppler prints a span's /ActualText in place of its glyphs; we read
+    // the glyphs, which are what the page shows.
+    assert_eq!(squash(&texts[0]).replace("CC", "ignored"), squash(&pdftotext_raw(&pdf, 1)));
+}
+
+#[test]
+fn content_it_cannot_vouch_for_is_an_error() {
+    for (content, words) in [
+        ("BT /F 12 Tf (\\000) Tj ET", "odd number of bytes"),
+        ("BT /F 12 Tf <0004> Tj ET", "code <0004> of font /F has no Unicode mapping"),
+        ("BT (\\000\\001) Tj ET", "before a font was selected"),
+        ("/F 12 Tf (\\000\\001) Tj", "outside a text object"),
+        ("BT /G 12 Tf ET", "no font /G"),
+        ("BT /F 12 Tf ET ET", "ET outside a text object"),
+        ("BT BT ET", "BT inside a text object"),
+        ("BT /F 12 Tf", "ends inside a text object"),
+        ("BT /F Tf ET", "Tf has operands of the wrong kind"),
+        ("BT /F 12 Tf [(\\000\\001) /X] TJ ET", "not a string"),
+        ("1 0 0 rg 5", "operands but no operator"),
+        ("[1 2 re]", "operator inside an array"),
+        ("[1 2 >>", "does not match"),
+        ("0 0 10 10 re f /Im1 Do", "XObject"),
+        ("BI /W 1 ID x EI", "inline image"),
+        ("BX foo EX", "compatibility section"),
+        ("1 0 0 1 0 0 cm 1 2 3 zz", "unknown operator 'zz'"),
+        ("(open", "not closed"),
+        ("<0g>", "no hex digit"),
+    ] {
+        match page_texts(&handmade(content)) {
+            Err(e @ InspectError::Page { page: 1, .. }) => assert!(e.to_string().contains(words), "{content}: {e}"),
+            other => panic!("{content}: expected a page error with {words:?}, got {other:?}"),
+        }
+    }
+    assert_eq!(page_texts(&handmade("")).expect("an empty page").as_slice(), [""]);
 }

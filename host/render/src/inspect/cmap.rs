@@ -6,6 +6,9 @@
 
 use super::lexer::{Lexer, Token, ascii, decode_hex};
 
+/// The longest text one code may stand for, in UTF-16 bytes.
+const MAX_TARGET_BYTES: usize = 64;
+
 /// Code to text, for codes 0 to 0xFFFF.
 pub(super) struct ToUnicode {
     /// For each code, the byte range of its text in `text`; an empty range
@@ -128,6 +131,11 @@ impl ToUnicode {
         if scratch.is_empty() || !scratch.len().is_multiple_of(2) {
             return Err(format!("code <{source:04X}> is mapped to a string of {} bytes, not UTF-16", scratch.len()));
         }
+        // A glyph stands for a character or a short ligature; a long target
+        // repeated over a range could take gigabytes.
+        if scratch.len() > MAX_TARGET_BYTES {
+            return Err(format!("code <{source:04X}> is mapped to {} bytes of text", scratch.len()));
+        }
         // A range's increment must stay within the last unit.
         let count = scratch.len() / 2;
         let last = u16::from_be_bytes([scratch[scratch.len() - 2], scratch[scratch.len() - 1]]);
@@ -224,5 +232,8 @@ mod tests {
             let data = body.replace("SPACE ", space);
             assert!(ToUnicode::parse(data.as_bytes()).is_err(), "{body}");
         }
+        // A long target over a long range would take gigabytes.
+        let long = format!("{space}1 beginbfrange <0000> <FFFF> <{}> endbfrange", "0041".repeat(10_000));
+        assert!(ToUnicode::parse(long.as_bytes()).is_err());
     }
 }

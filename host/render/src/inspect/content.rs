@@ -1,9 +1,8 @@
 //! The text a page's content streams show. Only text operators are
 //! interpreted; graphics operators are recognised, their operands checked,
-//! and skipped. Operators
-//! that would draw content we do not read (XObjects, inline images, Type 3
-//! glyphs) or that we do not know are errors, so nothing a page draws goes
-//! unread.
+//! and skipped. Operators that would draw content we do not read (XObjects,
+//! inline images, Type 3 glyphs) or that we do not know are errors, so
+//! nothing a page draws goes unread.
 
 use super::cmap::ToUnicode;
 use super::file::Document;

@@ -163,7 +163,7 @@ impl<'a> Document<'a> {
             lexer.skip_space();
             if lexer.pos >= xref {
                 if lexer.pos > xref {
-                    return Err(structure("the last object runs into the xref table"));
+                    return Err(structure("startxref points into an object, not between the objects and the trailer"));
                 }
                 break;
             }
@@ -205,6 +205,11 @@ impl<'a> Document<'a> {
             _ => return Err(structure("the trailer has no /Root reference")),
         };
         Ok(Document { objects, root })
+    }
+
+    /// Object numbers run from 0 to this, exclusive.
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
     }
 
     pub fn object(&self, number: u32) -> Result<&Indirect<'a>, String> {

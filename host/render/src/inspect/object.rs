@@ -7,6 +7,10 @@ use super::lexer::{Lexer, SyntaxError, Token, int, unsigned};
 /// Deeper nesting than this is refused rather than recursed into.
 const MAX_DEPTH: u32 = 32;
 
+/// Ours hold a dozen keys at most. The bound keeps the duplicate-key check,
+/// quadratic in the keys, cheap on any input.
+const MAX_KEYS: usize = 256;
+
 #[derive(Debug)]
 pub(super) enum Object<'a> {
     Null,
@@ -100,6 +104,9 @@ fn parse_from<'a>(
                         // A viewer might take either of two equal keys.
                         if entries.iter().any(|(k, _)| *k == key) {
                             return Err(SyntaxError::new(at, "a dictionary has the same key twice"));
+                        }
+                        if entries.len() >= MAX_KEYS {
+                            return Err(SyntaxError::new(at, "a dictionary has too many keys"));
                         }
                         entries.push((key, parse_object(lexer, depth + 1)?));
                     }

@@ -33,15 +33,16 @@ pub(super) fn pages<'d, 'a>(document: &'d Document<'a>) -> Result<Vec<Page<'d, '
     let Some(&Object::Ref(root)) = catalog.get(b"Pages") else {
         return Err("the catalog has no /Pages reference".into());
     };
-    let mut walk = Walk { document, visited: Vec::new(), pages: Vec::new() };
+    let mut walk = Walk { document, visited: vec![false; document.object_count()], pages: Vec::new() };
     walk.node(root, None, None, 0)?;
     Ok(walk.pages)
 }
 
 struct Walk<'d, 'a> {
     document: &'d Document<'a>,
-    /// Nodes seen so far, against cycles and pages listed twice.
-    visited: Vec<u32>,
+    /// Nodes seen so far, by object number, against cycles and pages
+    /// listed twice.
+    visited: Vec<bool>,
     pages: Vec<Page<'d, 'a>>,
 }
 
@@ -57,10 +58,11 @@ impl<'d, 'a> Walk<'d, 'a> {
         if depth > MAX_DEPTH {
             return Err("the page tree is nested too deeply".into());
         }
-        if self.visited.contains(&number) {
-            return Err(format!("object {number} appears twice in the page tree"));
+        match usize::try_from(number).ok().and_then(|n| self.visited.get_mut(n)) {
+            Some(seen @ false) => *seen = true,
+            Some(true) => return Err(format!("object {number} appears twice in the page tree")),
+            None => return Err(format!("page tree node {number} does not exist")),
         }
-        self.visited.push(number);
         let dict = match &self.document.object(number)?.value {
             Object::Dict(dict) => dict,
             other => return Err(format!("page tree node {number} is {}, not a dictionary", other.kind())),

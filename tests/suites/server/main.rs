@@ -1,0 +1,10 @@
+//! End-to-end tests of `kofu serve` through its real router: the kiosk
+//! flow, idempotency, PIN lockout, sessions, register changes, plugin
+//! rollback, the audit chain, authorization and bad input.
+
+mod authz;
+mod common;
+mod flow;
+mod input;
+mod lifecycle;
+mod openapi;
