@@ -60,12 +60,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("no admin token configured (KOFU_ADMIN_TOKEN or admin_token): the vendor API is closed");
         }
         let listener = bind(&config).await?;
+        let address = listener.local_addr().context("cannot read the listening address")?;
         let server = Server::start(config).await?;
         if let Some(admin_token) = admin_token {
-            let path = demo::seed(&server.state, &admin_token).await?;
+            let path = demo::seed(&server.state, &admin_token, &format!("http://{address}")).await?;
             println!("demo credentials: {}", path.display());
         }
-        let address = listener.local_addr().context("cannot read the listening address")?;
         println!("{} listening on http://{address}", kofu_server::HOST_BUILD);
         serve(server, listener).await?;
         Ok(ExitCode::SUCCESS)

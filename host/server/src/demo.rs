@@ -111,7 +111,7 @@ fn read_credentials(path: &Path) -> Result<Option<DemoCredentials>, StartError> 
 
 /// After start: create the demo data unless it exists. Returns the path of
 /// the credentials file.
-pub async fn seed(state: &AppState, admin_token: &str) -> Result<PathBuf, StartError> {
+pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result<PathBuf, StartError> {
     let config = &state.config;
     let path = credentials_path(config);
     let municipality = Municipality::preview();
@@ -170,7 +170,7 @@ pub async fn seed(state: &AppState, admin_token: &str) -> Result<PathBuf, StartE
     state.store.create_kiosk(&kiosk_id, "demo store terminal", &token_hash(&kiosk_token), now).await?;
 
     let credentials = DemoCredentials {
-        base_url: format!("http://{}", config.listen),
+        base_url: base_url.to_owned(),
         admin_token: admin_token.to_owned(),
         municipality: DemoMunicipality { code: municipality.code, name: municipality.name, token: municipality_token },
         kiosk: DemoKiosk { id: kiosk_id, token: kiosk_token },

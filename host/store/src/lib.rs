@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash};
+pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
 pub use error::StoreError;
 pub use ids::{random_bytes, random_id};

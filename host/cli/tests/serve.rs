@@ -1,0 +1,164 @@
+//! `kofu serve --demo` as a real process on a real socket: the README's
+//! first command, the kiosk flow over HTTP, graceful shutdown on SIGTERM,
+//! and `kofu audit verify` on the data it left.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const KOFU: &str = env!("CARGO_BIN_EXE_kofu");
+
+/// One HTTP/1.1 request with `Connection: close`; returns status and body.
+fn http(base: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<Value>) -> (u16, Vec<u8>) {
+    let address = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("receive");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let mut payload = response[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        payload = dechunk(&payload);
+    }
+    (status, payload)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 4 + size..];
+    }
+}
+
+fn json_of(reply: &(u16, Vec<u8>)) -> Value {
+    serde_json::from_slice(&reply.1).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&reply.1)))
+}
+
+/// Start `kofu serve --demo` on a free port; returns the child and base URL.
+fn start(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(KOFU)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("KOFU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start kofu serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut credentials_line = None;
+    loop {
+        let line = lines.next().expect("kofu serve printed its address").expect("line");
+        if line.starts_with("demo credentials: ") {
+            credentials_line = Some(line.clone());
+        }
+        if let Some(address) = line.split("listening on ").nth(1) {
+            assert!(credentials_line.is_some(), "the credentials path is printed before the address");
+            return (child, address.trim().to_owned());
+        }
+    }
+}
+
+fn stop(child: &mut Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "kofu serve exits cleanly on SIGTERM: {exit}");
+}
+
+#[test]
+fn demo_server_issues_over_http_and_its_audit_log_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start(dir.path());
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap()).unwrap();
+    assert_eq!(credentials["base_url"], base.as_str());
+    let kiosk = credentials["kiosk"]["token"].as_str().unwrap();
+    let yamada = &credentials["residents"][0];
+    assert!(yamada["note"].as_str().unwrap().contains("household"));
+
+    let health = http(&base, "GET", "/healthz", None, &[], None);
+    assert_eq!(health.0, 200);
+    assert!(json_of(&health)["build"].as_str().unwrap().starts_with("kofu "));
+
+    let signed_in = http(&base, "POST", "/v1/kiosk/sessions", Some(kiosk), &[], Some(json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] })));
+    assert_eq!(signed_in.0, 201, "{}", String::from_utf8_lossy(&signed_in.1));
+    let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
+    let issued = http(
+        &base,
+        "POST",
+        &format!("/v1/kiosk/sessions/{session}/issuances"),
+        Some(kiosk),
+        &[("Idempotency-Key", "readme-1")],
+        Some(json!({ "kind": "residence-certificate", "options": { "include-household": true } })),
+    );
+    assert_eq!(issued.0, 201, "{}", String::from_utf8_lossy(&issued.1));
+    let issuance = json_of(&issued);
+    assert_eq!(issuance["outcome"], "issued");
+    let document = http(&base, "GET", issuance["document"].as_str().unwrap(), Some(kiosk), &[], None);
+    assert_eq!(document.0, 200);
+    assert!(document.1.starts_with(b"%PDF-"));
+    let printed = http(&base, "POST", &format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", issuance["id"].as_str().unwrap()), Some(kiosk), &[], None);
+    assert_eq!(printed.0, 200);
+    stop(&mut child);
+
+    // A second start on the same data directory reuses the demo data.
+    let (mut child, base) = start(dir.path());
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap()).unwrap();
+    assert_eq!(again["kiosk"]["token"], credentials["kiosk"]["token"]);
+    let verified = http(&base, "GET", &format!("/v1/verify/{}", issuance["verification_code"].as_str().unwrap()), None, &[], None);
+    assert_eq!(verified.0, 200);
+    stop(&mut child);
+
+    let verify = Command::new(KOFU).args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{report}");
+    assert!(report.contains("1 document(s) re-rendered") && report.contains("verified"), "{report}");
+
+    // Tamper with the log behind the server's back.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("kofu.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 1").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    let verify = Command::new(KOFU).args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{report}");
+    assert!(report.contains("PROBLEM") && report.contains("FAILED"), "{report}");
+}
+
+#[test]
+fn audit_verify_without_a_database_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(KOFU).args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("there is no database") && stderr.contains("--db"), "{stderr}");
+}
