@@ -162,3 +162,28 @@ fn audit_verify_without_a_database_says_what_to_do() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("there is no database") && stderr.contains("--db"), "{stderr}");
 }
+
+/// The README's kiosk walkthrough, run as written against `kofu serve --demo`.
+#[test]
+fn readme_kiosk_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let script = readme.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) = start(&dir.path().join("kofu-data"));
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .output()
+        .expect("bash");
+    stop(&mut child);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the walkthrough failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let pdf = std::fs::read(dir.path().join("certificate.pdf")).expect("certificate.pdf written");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(stdout.contains("\"outcome\": \"issued\""), "{stdout}");
+    assert!(stdout.contains("printed"), "{stdout}");
+    // Step 4 printed the same id as step 3.
+    let id = stdout.split("\"id\": \"").nth(1).and_then(|s| s.split('"').next()).expect("issuance id");
+    assert_eq!(stdout.matches(id).count(), 2, "{stdout}");
+    assert!(stdout.contains("\"event\":\"printed\""), "{stdout}");
+}
