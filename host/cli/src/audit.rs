@@ -45,7 +45,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             config.data_dir.join("kofu.db").display()
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     let report = runtime.block_on(async {
         let store = Store::open(&StoreOptions::new(url.clone())).await?;
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
@@ -71,7 +72,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         for problem in report.chain.problems.iter().chain(&report.problems) {
             println!("PROBLEM: {problem}");
         }
-        println!("{}", if report.ok() { "verified: no problems found" } else { "FAILED: the audit log does not verify" });
+        println!(
+            "{}",
+            if report.ok() { "verified: no problems found" } else { "FAILED: the audit log does not verify" }
+        );
     }
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

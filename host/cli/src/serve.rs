@@ -53,7 +53,8 @@ pub fn init_logging(json: bool) {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = config(&args)?;
     init_logging(config.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let admin_token = if args.demo { Some(demo::prepare_config(&mut config)?) } else { None };
         if config.admin_token.is_none() {

@@ -12,11 +12,21 @@ use serde_json::{Value, json};
 const KOFU: &str = env!("CARGO_BIN_EXE_kofu");
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
-fn http(base: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<Value>) -> (u16, Vec<u8>) {
+fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Vec<u8>) {
     let address = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("connect");
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
@@ -58,17 +68,31 @@ fn json_of(reply: &(u16, Vec<u8>)) -> Value {
     serde_json::from_slice(&reply.1).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&reply.1)))
 }
 
+/// A running server, killed if a test fails before stopping it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Start `kofu serve --demo` on a free port; returns the child and base URL.
-fn start(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(KOFU)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("KOFU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start kofu serve");
-    let stdout = child.stdout.take().expect("stdout");
+fn start(data_dir: &Path) -> (Running, String) {
+    let mut child = Running(
+        Command::new(KOFU)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("KOFU_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kofu serve"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut credentials_line = None;
     loop {
@@ -83,10 +107,10 @@ fn start(data_dir: &Path) -> (Child, String) {
     }
 }
 
-fn stop(child: &mut Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+fn stop(child: &mut Running) {
+    let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().expect("kill");
     assert!(status.success());
-    let exit = child.wait().expect("wait");
+    let exit = child.0.wait().expect("wait");
     assert!(exit.success(), "kofu serve exits cleanly on SIGTERM: {exit}");
 }
 
@@ -105,7 +129,14 @@ fn demo_server_issues_over_http_and_its_audit_log_verifies() {
     assert_eq!(health.0, 200);
     assert!(json_of(&health)["build"].as_str().unwrap().starts_with("kofu "));
 
-    let signed_in = http(&base, "POST", "/v1/kiosk/sessions", Some(kiosk), &[], Some(json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] })));
+    let signed_in = http(
+        &base,
+        "POST",
+        "/v1/kiosk/sessions",
+        Some(kiosk),
+        &[],
+        Some(json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] })),
+    );
     assert_eq!(signed_in.0, 201, "{}", String::from_utf8_lossy(&signed_in.1));
     let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
     let issued = http(
@@ -122,7 +153,14 @@ fn demo_server_issues_over_http_and_its_audit_log_verifies() {
     let document = http(&base, "GET", issuance["document"].as_str().unwrap(), Some(kiosk), &[], None);
     assert_eq!(document.0, 200);
     assert!(document.1.starts_with(b"%PDF-"));
-    let printed = http(&base, "POST", &format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", issuance["id"].as_str().unwrap()), Some(kiosk), &[], None);
+    let printed = http(
+        &base,
+        "POST",
+        &format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", issuance["id"].as_str().unwrap()),
+        Some(kiosk),
+        &[],
+        None,
+    );
     assert_eq!(printed.0, 200);
     stop(&mut child);
 
@@ -131,7 +169,8 @@ fn demo_server_issues_over_http_and_its_audit_log_verifies() {
     let again: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap()).unwrap();
     assert_eq!(again["kiosk"]["token"], credentials["kiosk"]["token"]);
-    let verified = http(&base, "GET", &format!("/v1/verify/{}", issuance["verification_code"].as_str().unwrap()), None, &[], None);
+    let verified =
+        http(&base, "GET", &format!("/v1/verify/{}", issuance["verification_code"].as_str().unwrap()), None, &[], None);
     assert_eq!(verified.0, 200);
     stop(&mut child);
 
@@ -145,7 +184,10 @@ fn demo_server_issues_over_http_and_its_audit_log_verifies() {
     runtime.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("kofu.db").display());
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 1").execute(&pool).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     });
     let verify = Command::new(KOFU).args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
@@ -170,11 +212,8 @@ fn readme_kiosk_walkthrough_runs_as_written() {
     let script = readme.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _) = start(&dir.path().join("kofu-data"));
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", script])
-        .current_dir(dir.path())
-        .output()
-        .expect("bash");
+    let output =
+        Command::new("bash").args(["-euo", "pipefail", "-c", script]).current_dir(dir.path()).output().expect("bash");
     stop(&mut child);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the walkthrough failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));

@@ -84,7 +84,9 @@ pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> R
         let certificate = match result {
             Ok(Ok(Certified::Issued { certificate, .. })) => certificate,
             Ok(Ok(Certified::Refused { refusal, .. })) => {
-                report.problems.push(format!("{place}: re-evaluated, the plugin now refuses ({})", refusal.code.as_str()));
+                report
+                    .problems
+                    .push(format!("{place}: re-evaluated, the plugin now refuses ({})", refusal.code.as_str()));
                 continue;
             }
             Ok(Err(e)) => {

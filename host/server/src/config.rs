@@ -183,7 +183,8 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kofu.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsession_idle_secs = 60\n[limits]\nfuel = 5000000\n").unwrap();
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsession_idle_secs = 60\n[limits]\nfuel = 5000000\n")
+            .unwrap();
         let env = |name: &str| (name == "KOFU_SESSION_IDLE_SECS").then(|| "30".to_owned());
         let config = Config::load(Some(&path), env).unwrap();
         assert_eq!(config.listen.port(), 9000);

@@ -101,9 +101,12 @@ pub fn prepare_config(config: &mut Config) -> Result<String, StartError> {
 
 fn read_credentials(path: &Path) -> Result<Option<DemoCredentials>, StartError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| StartError::Demo(format!("{} is not readable ({e}); remove it and the data directory to start over", path.display()))),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            StartError::Demo(format!(
+                "{} is not readable ({e}); remove it and the data directory to start over",
+                path.display()
+            ))
+        }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(demo_error(err)),
     }

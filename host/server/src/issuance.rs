@@ -23,9 +23,7 @@ use std::time::{Duration, Instant};
 use kofu_certify::{Certified, CertifyError, Stamp};
 use kofu_model::{Date, Manifest, RequestContext, Resident};
 use kofu_sandbox::Request;
-use kofu_store::{
-    Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, Session, Subject, now_millis, random_id,
-};
+use kofu_store::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, Session, Subject, now_millis, random_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,7 +97,12 @@ fn replay(existing: Issuance, session: &Session, print: &str) -> Result<Issuance
 }
 
 /// Run one issuance to its recorded outcome.
-pub async fn issue(state: &AppState, session: &Session, key: &str, request: IssueRequest) -> Result<Issuance, ApiError> {
+pub async fn issue(
+    state: &AppState,
+    session: &Session,
+    key: &str,
+    request: IssueRequest,
+) -> Result<Issuance, ApiError> {
     let started = Instant::now();
     check_idempotency_key(key)?;
     let print = fingerprint(&request);
@@ -146,11 +149,8 @@ pub async fn issue(state: &AppState, session: &Session, key: &str, request: Issu
         let ids = Ids { id: random_id(20)?, number: number.clone() };
         let new = build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
         let audit = audit_data(&new);
-        let seen: Vec<RegisterVersion> = subject
-            .household
-            .iter()
-            .map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version })
-            .collect();
+        let seen: Vec<RegisterVersion> =
+            subject.household.iter().map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version }).collect();
         match state.store.record_issuance(&new, &subject.subject.entry.household, &seen, &audit).await? {
             Recorded::New { issuance, .. } => {
                 state.metrics.issuance_outcome(&issuance.kind, &issuance.outcome);
@@ -286,7 +286,7 @@ fn build_record(
             issuance.pdf_hash = Some(hex(&Sha256::digest(&certificate.pdf)));
             issuance.verification_code = Some(certificate.verification_code);
             issuance.pages = Some(i64::from(certificate.pages));
-            issuance.fee = Some(i64::from(plugin.manifest.get("fee_yen").and_then(Value::as_i64).unwrap_or(0)));
+            issuance.fee = plugin.manifest.get("fee_yen").and_then(Value::as_i64);
             issuance.delivery = Delivery::Ready;
             pdf = Some(certificate.pdf);
         }

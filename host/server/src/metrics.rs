@@ -64,8 +64,10 @@ impl Counters {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         for (labels, value) in map.iter() {
-            let labels: Vec<String> =
-                labels.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
             let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
         }
     }

@@ -24,7 +24,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -46,7 +46,9 @@ pub struct PinKey(Vec<u8>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PinKeyError {
-    #[error("the PIN key must be at least 32 bytes written as hex (64 hex digits); generate one with `openssl rand -hex 32`")]
+    #[error(
+        "the PIN key must be at least 32 bytes written as hex (64 hex digits); generate one with `openssl rand -hex 32`"
+    )]
     Malformed,
     #[error("could not read or create the PIN key file {path}: {source}")]
     File { path: String, source: std::io::Error },

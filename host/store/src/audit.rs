@@ -190,14 +190,12 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE municipality = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(municipality)
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE municipality = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(municipality)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
     }
 

@@ -30,7 +30,9 @@ pub struct Card {
 #[derive(Debug, Clone)]
 pub enum PinCheck {
     Opened(Session),
-    WrongPin { attempts_left: i64 },
+    WrongPin {
+        attempts_left: i64,
+    },
     /// Locked now or before; the municipality must unlock it.
     Locked,
     /// No such card, or it was revoked: the same answer for both, so a kiosk

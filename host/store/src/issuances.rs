@@ -99,7 +99,10 @@ pub struct RegisterVersion {
 /// What recording came to.
 #[derive(Debug, Clone)]
 pub enum Recorded {
-    New { issuance: Box<Issuance>, audit: AuditEntry },
+    New {
+        issuance: Box<Issuance>,
+        audit: AuditEntry,
+    },
     /// This kiosk already used the idempotency key: here is that issuance.
     Existing(Box<Issuance>),
     /// The register changed after the plugin read it; evaluate again.
@@ -168,19 +171,21 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let i = &new.issuance;
         let mut tx = self.write.begin().await?;
-        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
-            .bind(&i.kiosk)
-            .bind(&i.idempotency_key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+                .bind(&i.kiosk)
+                .bind(&i.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(row) = existing {
             return Ok(Recorded::Existing(Box::new(issuance(&row)?)));
         }
-        let rows = sqlx::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
-            .bind(&i.municipality)
-            .bind(household)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
+                .bind(&i.municipality)
+                .bind(household)
+                .fetch_all(&mut *tx)
+                .await?;
         let mut current = rows
             .iter()
             .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
@@ -239,7 +244,8 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        let audit = audit::append(&mut tx, &i.municipality, AuditEvent::Issuance, &i.id, audit_data, i.created_at).await?;
+        let audit =
+            audit::append(&mut tx, &i.municipality, AuditEvent::Issuance, &i.id, audit_data, i.created_at).await?;
         tx.commit().await?;
         Ok(Recorded::New { issuance: Box::new(i.clone()), audit })
     }
@@ -336,7 +342,8 @@ impl Store {
         let mut purged = Vec::new();
         for id in ids {
             let data = serde_json::json!({ "reason": "not confirmed printed in time" });
-            if let Some(issuance) = self.finish_delivery(&id, Delivery::Expired, AuditEvent::Expired, &data, now).await?
+            if let Some(issuance) =
+                self.finish_delivery(&id, Delivery::Expired, AuditEvent::Expired, &data, now).await?
                 && issuance.purged_at == Some(now)
             {
                 purged.push(issuance);

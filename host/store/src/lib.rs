@@ -86,10 +86,8 @@ impl Store {
         }
         let pool = |max: u32| {
             let synchronous = synchronous.clone();
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(10))
-                .after_connect(move |conn, _meta| {
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
+                move |conn, _meta| {
                     let synchronous = synchronous.clone();
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
@@ -104,7 +102,8 @@ impl Store {
                         }
                         Ok(())
                     })
-                })
+                },
+            )
         };
         let write = pool(1).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
         migrate::run(&write, backend).await?;

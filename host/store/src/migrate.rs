@@ -15,7 +15,12 @@ struct Migration {
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql"), backends: &[Backend::Sqlite] },
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+        backends: &[Backend::Sqlite],
+    },
     Migration {
         version: 2,
         name: "append-only audit log",

@@ -77,7 +77,8 @@ impl Store {
     }
 
     pub async fn municipality(&self, code: &str) -> Result<Option<Municipality>, StoreError> {
-        let row = sqlx::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(&self.read).await?;
+        let row =
+            sqlx::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(&self.read).await?;
         Ok(row.as_ref().map(municipality).transpose()?)
     }
 
@@ -125,7 +126,12 @@ impl Store {
     }
 
     /// Revoke a token; false when the municipality has no such live token.
-    pub async fn revoke_municipality_token(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn revoke_municipality_token(
+        &self,
+        municipality: &str,
+        id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
@@ -137,7 +143,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn create_kiosk(&self, id: &str, label: &str, credential_hash: &str, now: Millis) -> Result<(), StoreError> {
+    pub async fn create_kiosk(
+        &self,
+        id: &str,
+        label: &str,
+        credential_hash: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(label)

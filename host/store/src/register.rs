@@ -106,14 +106,13 @@ impl Store {
         after_position: i64,
         limit: i64,
     ) -> Result<Vec<(i64, StoredResident)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3",
-        )
-        .bind(municipality)
-        .bind(after_position)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        let rows =
+            sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3")
+                .bind(municipality)
+                .bind(after_position)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
         rows.iter().map(|row| Ok((row.try_get::<i64, _>("position")?, stored(row)?))).collect()
     }
 

@@ -4,8 +4,8 @@
 
 use kofu_model::Municipality;
 use kofu_store::{
-    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, PinCheck, Recorded, RegisterVersion, Store,
-    StoreOptions, check_chain,
+    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, PinCheck, Recorded, RegisterVersion, Store, StoreOptions,
+    check_chain,
 };
 use serde_json::json;
 
@@ -88,10 +88,15 @@ async fn an_issuance_records_only_against_the_register_it_read() {
     }
 
     // A member added to the household also counts as a change.
-    let mut newcomer = kofu_register::entries_from_fixture("R-9", "H-1", &kofu_model::Resident {
-        household: Vec::new(),
-        ..serde_json::from_str(include_str!("../../../tests/fixtures/residents/nakamura-kenta.json")).unwrap()
-    }, false);
+    let mut newcomer = kofu_register::entries_from_fixture(
+        "R-9",
+        "H-1",
+        &kofu_model::Resident {
+            household: Vec::new(),
+            ..serde_json::from_str(include_str!("../../../tests/fixtures/residents/nakamura-kenta.json")).unwrap()
+        },
+        false,
+    );
     newcomer.truncate(1);
     store.import_residents("999999", &newcomer, 6).await.unwrap();
     assert!(matches!(
@@ -105,8 +110,9 @@ async fn the_audit_chain_links_every_entry_and_detects_changes() {
     let (store, _dir) = store().await;
     for n in 0..5 {
         let seen = versions(&store).await;
-        let recorded =
-            store.record_issuance(&issuance(&format!("I{n}"), &format!("k{n}")), "H-1", &seen, &json!({ "n": n })).await;
+        let recorded = store
+            .record_issuance(&issuance(&format!("I{n}"), &format!("k{n}")), "H-1", &seen, &json!({ "n": n }))
+            .await;
         assert!(matches!(recorded.unwrap(), Recorded::New { .. }));
     }
     let report = store.verify_chains().await.unwrap();

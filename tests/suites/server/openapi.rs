@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::{ADMIN, Payload, Reply, TestServer};
 
-pub(crate) const DOCUMENT: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../host/server/src/openapi.json"));
+pub(crate) const DOCUMENT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../host/server/src/openapi.json"));
 pub(crate) const ROUTES_SOURCE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../host/server/src/routes/mod.rs"));
 
@@ -35,7 +34,8 @@ pub(crate) fn routes_in_source() -> BTreeSet<(String, String)> {
 }
 
 fn routes_in(source: &str) -> BTreeSet<(String, String)> {
-    let source: String = source.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let source: String =
+        source.lines().map(|line| line.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
     for unsupported in [".nest(", ".merge(", ".route_service(", ".nest_service("] {
         assert!(
             !source.contains(unsupported),
@@ -108,16 +108,22 @@ fn split_route(args: &str) -> (String, &str) {
 fn calls_in(text: &str) -> Vec<String> {
     let mut calls = Vec::new();
     let mut ident = String::new();
+    let mut ended = false;
     for c in text.chars() {
         if c.is_alphanumeric() || c == '_' {
+            if ended {
+                ident.clear();
+                ended = false;
+            }
             ident.push(c);
-            continue;
-        }
-        if c == '(' && !ident.is_empty() {
-            calls.push(ident.clone());
-        }
-        if !c.is_whitespace() {
+        } else if c.is_whitespace() {
+            ended = true;
+        } else {
+            if c == '(' && !ident.is_empty() {
+                calls.push(ident.clone());
+            }
             ident.clear();
+            ended = false;
         }
     }
     calls
@@ -312,7 +318,10 @@ pub(crate) fn conformance(method: &str, route: &str, reply: &Reply) -> Result<()
         let mut errors = Vec::new();
         validate(&entry["schema"], &body, "body", &mut errors);
         if !errors.is_empty() {
-            return Err(format!("{method} {route} {status}: the body does not match the schema:\n  {}\nbody: {body}", errors.join("\n  ")));
+            return Err(format!(
+                "{method} {route} {status}: the body does not match the schema:\n  {}\nbody: {body}",
+                errors.join("\n  ")
+            ));
         }
     }
     Ok(())
@@ -383,8 +392,7 @@ fn the_document_is_openapi_3_1_and_every_operation_is_described() {
                 let content = response["content"].as_object().unwrap_or_else(|| panic!("{name} {status}: no content"));
                 assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{name} {status}");
                 assert_eq!(
-                    content["application/problem+json"]["schema"]["$ref"],
-                    "#/components/schemas/Problem",
+                    content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
                     "{name} {status}"
                 );
             }
@@ -456,7 +464,10 @@ fn the_specific_bodies_and_headers_are_documented() {
         ("GET", "/v1/municipalities/{code}/audit/export", "application/x-ndjson"),
         ("GET", "/metrics", "text/plain"),
     ] {
-        assert!(operation(method, route)["responses"]["200"]["content"][media].is_object(), "{method} {route}: {media}");
+        assert!(
+            operation(method, route)["responses"]["200"]["content"][media].is_object(),
+            "{method} {route}: {media}"
+        );
     }
     // The Rust bodies with `deny_unknown_fields` are closed, member for member.
     let schemas = &document()["components"]["schemas"];
@@ -473,7 +484,7 @@ fn the_specific_bodies_and_headers_are_documented() {
         let schema = &schemas[name];
         assert_eq!(schema["additionalProperties"], false, "{name}");
         let documented: BTreeSet<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(documented, members.iter().copied().collect(), "{name}");
+        assert_eq!(documented, members.iter().copied().collect::<BTreeSet<&str>>(), "{name}");
     }
 }
 
@@ -501,7 +512,14 @@ fn the_route_reader_reads_chained_and_layered_methods() {
             )
     "#;
     let found: Vec<(String, String)> = routes_in(source).into_iter().collect();
-    let expected = [("DELETE", "/b/{id}"), ("GET", "/a"), ("GET", "/b/{id}"), ("PATCH", "/c"), ("POST", "/b/{id}"), ("POST", "/c")];
+    let expected = [
+        ("DELETE", "/b/{id}"),
+        ("GET", "/a"),
+        ("GET", "/b/{id}"),
+        ("PATCH", "/c"),
+        ("POST", "/b/{id}"),
+        ("POST", "/c"),
+    ];
     assert_eq!(found, expected.map(|(m, p)| (m.to_owned(), p.to_owned())));
 }
 
@@ -570,7 +588,9 @@ async fn replies_conform_to_the_document() {
     s.call(Method::POST, "/v1/municipalities", "/v1/municipalities", Some(ADMIN), Payload::Json(body.clone()))
         .await
         .expect(201);
-    s.call(Method::POST, "/v1/municipalities", "/v1/municipalities", Some(ADMIN), Payload::Json(body)).await.expect_problem(409);
+    s.call(Method::POST, "/v1/municipalities", "/v1/municipalities", Some(ADMIN), Payload::Json(body))
+        .await
+        .expect_problem(409);
     s.call(Method::GET, "/v1/municipalities", "/v1/municipalities", Some(ADMIN), empty()).await.expect(200);
     s.call(Method::GET, "/v1/municipalities", "/v1/municipalities", None, empty()).await.expect_problem(401);
     s.call(Method::GET, "/v1/municipalities/{code}", &m(""), tok, empty()).await.expect(200);
@@ -578,17 +598,26 @@ async fn replies_conform_to_the_document() {
         .await
         .expect_problem(404);
     let tokens = "/v1/municipalities/{code}/tokens";
-    let spare = s.call(Method::POST, tokens, &m("/tokens"), Some(ADMIN), Payload::Json(json!({ "label": "spare" }))).await;
+    let spare =
+        s.call(Method::POST, tokens, &m("/tokens"), Some(ADMIN), Payload::Json(json!({ "label": "spare" }))).await;
     let spare_id = spare.expect(201).json()["id"].as_str().unwrap().to_owned();
-    s.call(Method::DELETE, "/v1/municipalities/{code}/tokens/{id}", &m(&format!("/tokens/{spare_id}")), Some(ADMIN), empty())
-        .await
-        .expect(204);
+    s.call(
+        Method::DELETE,
+        "/v1/municipalities/{code}/tokens/{id}",
+        &m(&format!("/tokens/{spare_id}")),
+        Some(ADMIN),
+        empty(),
+    )
+    .await
+    .expect(204);
     // The revoked token is listed with its revocation time.
     s.call(Method::GET, tokens, &m("/tokens"), Some(ADMIN), empty()).await.expect(200);
     let spare_kiosk =
         s.call(Method::POST, "/v1/kiosks", "/v1/kiosks", Some(ADMIN), Payload::Json(json!({ "label": "spare" }))).await;
     let spare_kiosk = spare_kiosk.expect(201).json()["id"].as_str().unwrap().to_owned();
-    s.call(Method::DELETE, "/v1/kiosks/{id}", &format!("/v1/kiosks/{spare_kiosk}"), Some(ADMIN), empty()).await.expect(204);
+    s.call(Method::DELETE, "/v1/kiosks/{id}", &format!("/v1/kiosks/{spare_kiosk}"), Some(ADMIN), empty())
+        .await
+        .expect(204);
     s.call(Method::DELETE, "/v1/kiosks/{id}", &format!("/v1/kiosks/{spare_kiosk}"), Some(ADMIN), empty())
         .await
         .expect_problem(404);
@@ -603,18 +632,34 @@ async fn replies_conform_to_the_document() {
         ("tax-certificate", guests::TAX),
         ("broken", guests::BROKEN_RELEASE),
     ] {
-        let reply = s.call(Method::POST, plugins, &m("/plugins"), tok, Payload::Raw("application/wasm", kofu_tests::component(path))).await;
+        let reply = s
+            .call(
+                Method::POST,
+                plugins,
+                &m("/plugins"),
+                tok,
+                Payload::Raw("application/wasm", kofu_tests::component(path)),
+            )
+            .await;
         hashes.insert(kind, reply.expect(201).json()["hash"].as_str().unwrap().to_owned());
     }
-    s.call(Method::POST, plugins, &m("/plugins"), tok, Payload::Raw("application/wasm", kofu_tests::component(guests::TAX)))
-        .await
-        .expect(200);
+    s.call(
+        Method::POST,
+        plugins,
+        &m("/plugins"),
+        tok,
+        Payload::Raw("application/wasm", kofu_tests::component(guests::TAX)),
+    )
+    .await
+    .expect(200);
     s.call(Method::POST, plugins, &m("/plugins"), tok, Payload::Raw("application/wasm", b"not wasm".to_vec()))
         .await
         .expect_problem(422);
     let activate = "/v1/municipalities/{code}/plugins/{hash}/activate";
     for kind in ["residence-certificate", "seal-registration-certificate", "broken", "tax-certificate"] {
-        s.call(Method::POST, activate, &m(&format!("/plugins/{}/activate", hashes[kind])), tok, empty()).await.expect(200);
+        s.call(Method::POST, activate, &m(&format!("/plugins/{}/activate", hashes[kind])), tok, empty())
+            .await
+            .expect(200);
     }
     let rollback = "/v1/municipalities/{code}/kinds/{kind}/rollback";
     s.call(Method::POST, rollback, &m("/kinds/residence-certificate/rollback"), tok, empty()).await.expect_problem(409);
@@ -623,10 +668,18 @@ async fn replies_conform_to_the_document() {
         .await
         .expect(200);
     s.call(Method::GET, plugins, &m("/plugins"), tok, empty()).await.expect(200);
-    s.call(Method::GET, "/v1/municipalities/{code}/plugins/{hash}", &m(&format!("/plugins/{}", hashes["tax-certificate"])), tok, empty())
+    s.call(
+        Method::GET,
+        "/v1/municipalities/{code}/plugins/{hash}",
+        &m(&format!("/plugins/{}", hashes["tax-certificate"])),
+        tok,
+        empty(),
+    )
+    .await
+    .expect(200);
+    s.call(Method::GET, "/v1/municipalities/{code}/plugins/{hash}", &m("/plugins/00"), tok, empty())
         .await
-        .expect(200);
-    s.call(Method::GET, "/v1/municipalities/{code}/plugins/{hash}", &m("/plugins/00"), tok, empty()).await.expect_problem(404);
+        .expect_problem(404);
 
     // Register.
     let residents = "/v1/municipalities/{code}/residents";
@@ -634,7 +687,9 @@ async fn replies_conform_to_the_document() {
     entries.extend(kofu_register::entries_from_fixture("R-2", "H-2", &kofu_tests::fixture("takahashi-jiro"), false));
     entries.extend(kofu_register::entries_from_fixture("T-1", "H-T", &kofu_tests::fixture("suzuki-yoko"), true));
     let rows: Vec<Value> = entries.iter().map(crate::common::entry_json).collect();
-    s.call(Method::POST, residents, &m("/residents"), tok, Payload::Json(json!({ "residents": rows }))).await.expect(200);
+    s.call(Method::POST, residents, &m("/residents"), tok, Payload::Json(json!({ "residents": rows })))
+        .await
+        .expect(200);
     let mut bad = rows[0].clone();
     bad["sex"] = json!("unknown");
     s.call(Method::POST, residents, &m("/residents"), tok, Payload::Json(json!({ "residents": [bad] })))
@@ -642,19 +697,33 @@ async fn replies_conform_to_the_document() {
         .expect_problem(422);
     let csv = "id,household,name,name_kana,birth_date,sex,address,address_since,resident_since,household_head,relationship\n\
                C-1,H-C,中村　健太,ナカムラ　ケンタ,2001-04-02,male,見本区本町1-1,2024-04-01,2024-04-01,中村　健太,世帯主\n";
-    s.call(Method::POST, residents, &m("/residents"), tok, Payload::Raw("text/csv", csv.as_bytes().to_vec())).await.expect(200);
+    s.call(Method::POST, residents, &m("/residents"), tok, Payload::Raw("text/csv", csv.as_bytes().to_vec()))
+        .await
+        .expect(200);
     let resident = "/v1/municipalities/{code}/residents/{id}";
     s.call(Method::GET, resident, &m("/residents/R-1"), tok, empty()).await.expect(200);
     s.call(Method::GET, resident, &m("/residents/T-1"), tok, empty()).await.expect(200);
     s.call(Method::GET, resident, &m("/residents/nobody"), tok, empty()).await.expect_problem(404);
-    s.call(Method::PATCH, resident, &m("/residents/C-1"), tok, Payload::Json(json!({ "residency": { "state": "moved-out", "since": "2025-01-31" } })))
+    s.call(
+        Method::PATCH,
+        resident,
+        &m("/residents/C-1"),
+        tok,
+        Payload::Json(json!({ "residency": { "state": "moved-out", "since": "2025-01-31" } })),
+    )
+    .await
+    .expect(200);
+    s.call(Method::PATCH, resident, &m("/residents/C-1"), tok, Payload::Json(json!({ "name": "x" })))
         .await
-        .expect(200);
-    s.call(Method::PATCH, resident, &m("/residents/C-1"), tok, Payload::Json(json!({ "name": "x" }))).await.expect_problem(422);
+        .expect_problem(422);
     let cards = "/v1/municipalities/{code}/cards";
-    let card = s.call(Method::POST, cards, &m("/cards"), tok, Payload::Json(json!({ "resident_id": "R-1", "pin": "1234" }))).await;
+    let card = s
+        .call(Method::POST, cards, &m("/cards"), tok, Payload::Json(json!({ "resident_id": "R-1", "pin": "1234" })))
+        .await;
     let card = card.expect(201).json()["id"].as_str().unwrap().to_owned();
-    let moved = s.call(Method::POST, cards, &m("/cards"), tok, Payload::Json(json!({ "resident_id": "R-2", "pin": "1234" }))).await;
+    let moved = s
+        .call(Method::POST, cards, &m("/cards"), tok, Payload::Json(json!({ "resident_id": "R-2", "pin": "1234" })))
+        .await;
     let moved = moved.expect(201).json()["id"].as_str().unwrap().to_owned();
     s.call(Method::POST, cards, &m("/cards"), tok, Payload::Json(json!({ "resident_id": "T-1", "pin": "1234" })))
         .await
@@ -666,42 +735,89 @@ async fn replies_conform_to_the_document() {
     // Dry-runs: issued, refused, failed.
     let dry_run = "/v1/municipalities/{code}/plugins/{hash}/dry-run";
     let run = |kind: &str| m(&format!("/plugins/{}/dry-run", hashes[kind]));
-    let reply = s.call(Method::POST, dry_run, &run("residence-certificate"), tok, Payload::Json(json!({ "resident_id": "T-1" }))).await;
+    let reply = s
+        .call(Method::POST, dry_run, &run("residence-certificate"), tok, Payload::Json(json!({ "resident_id": "T-1" })))
+        .await;
     reply.expect(200);
     assert!(reply.body.starts_with(b"%PDF"));
     let fixture = serde_json::to_value(kofu_tests::fixture("takahashi-jiro")).unwrap();
-    let refused = s.call(Method::POST, dry_run, &run("residence-certificate"), tok, Payload::Json(json!({ "resident": fixture, "issue_date": "2025-11-21" }))).await;
+    let refused = s
+        .call(
+            Method::POST,
+            dry_run,
+            &run("residence-certificate"),
+            tok,
+            Payload::Json(json!({ "resident": fixture, "issue_date": "2025-11-21" })),
+        )
+        .await;
     assert_eq!(refused.expect_problem(422)["type"], "urn:kofu:problem:refused");
-    let failed = s.call(Method::POST, dry_run, &run("broken"), tok, Payload::Json(json!({ "resident_id": "T-1" }))).await;
+    let failed =
+        s.call(Method::POST, dry_run, &run("broken"), tok, Payload::Json(json!({ "resident_id": "T-1" }))).await;
     assert_eq!(failed.expect_problem(422)["type"], "urn:kofu:problem:plugin-failed");
-    s.call(Method::POST, dry_run, &run("broken"), tok, Payload::Json(json!({ "resident_id": "R-1" }))).await.expect_problem(403);
+    s.call(Method::POST, dry_run, &run("broken"), tok, Payload::Json(json!({ "resident_id": "R-1" })))
+        .await
+        .expect_problem(403);
 
     // Kiosk.
     let sessions = "/v1/kiosk/sessions";
-    let wrong = s.call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": card, "pin": "0000" }))).await;
+    let wrong = s
+        .call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": card, "pin": "0000" })))
+        .await;
     assert_eq!(wrong.expect_problem(403)["attempts_left"], 2);
-    s.call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": "no-card", "pin": "0000" })))
-        .await
-        .expect_problem(403);
+    s.call(
+        Method::POST,
+        sessions,
+        sessions,
+        Some(&kiosk),
+        Payload::Json(json!({ "card_id": "no-card", "pin": "0000" })),
+    )
+    .await
+    .expect_problem(403);
     let card_route = "/v1/municipalities/{code}/cards/{id}";
     s.call(Method::GET, card_route, &m(&format!("/cards/{card}")), tok, empty()).await.expect(200);
-    s.call(Method::POST, "/v1/municipalities/{code}/cards/{id}/unlock", &m(&format!("/cards/{card}/unlock")), tok, empty())
-        .await
-        .expect(200);
-    let open = s.call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": card, "pin": "1234" }))).await;
+    s.call(
+        Method::POST,
+        "/v1/municipalities/{code}/cards/{id}/unlock",
+        &m(&format!("/cards/{card}/unlock")),
+        tok,
+        empty(),
+    )
+    .await
+    .expect(200);
+    let open = s
+        .call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": card, "pin": "1234" })))
+        .await;
     let session = open.expect(201).json()["session_id"].as_str().unwrap().to_owned();
     let k = |rest: &str| format!("/v1/kiosk/sessions/{session}{rest}");
-    s.call(Method::GET, "/v1/kiosk/sessions/{session}/certificates", &k("/certificates"), Some(&kiosk), empty()).await.expect(200);
+    s.call(Method::GET, "/v1/kiosk/sessions/{session}/certificates", &k("/certificates"), Some(&kiosk), empty())
+        .await
+        .expect(200);
     let issue = "/v1/kiosk/sessions/{session}/issuances";
     let issued = s
-        .call_with(Method::POST, issue, &k("/issuances"), Some(&kiosk), Payload::Json(json!({ "kind": "tax-certificate" })), &[("idempotency-key", "k1")])
+        .call_with(
+            Method::POST,
+            issue,
+            &k("/issuances"),
+            Some(&kiosk),
+            Payload::Json(json!({ "kind": "tax-certificate" })),
+            &[("idempotency-key", "k1")],
+        )
         .await;
     let issued = issued.expect(201).json();
     let id = issued["id"].as_str().unwrap().to_owned();
-    s.call(Method::POST, issue, &k("/issuances"), Some(&kiosk), Payload::Json(json!({ "kind": "tax-certificate" }))).await.expect_problem(400);
-    s.call_with(Method::POST, issue, &k("/issuances"), Some(&kiosk), Payload::Json(json!({ "kind": "nothing" })), &[("idempotency-key", "k2")])
+    s.call(Method::POST, issue, &k("/issuances"), Some(&kiosk), Payload::Json(json!({ "kind": "tax-certificate" })))
         .await
-        .expect_problem(404);
+        .expect_problem(400);
+    s.call_with(
+        Method::POST,
+        issue,
+        &k("/issuances"),
+        Some(&kiosk),
+        Payload::Json(json!({ "kind": "nothing" })),
+        &[("idempotency-key", "k2")],
+    )
+    .await
+    .expect_problem(404);
     let view = "/v1/kiosk/sessions/{session}/issuances/{id}";
     s.call(Method::GET, view, &k(&format!("/issuances/{id}")), Some(&kiosk), empty()).await.expect(200);
     let document = "/v1/kiosk/sessions/{session}/issuances/{id}/document";
@@ -709,35 +825,74 @@ async fn replies_conform_to_the_document() {
     assert!(pdf.expect(200).body.starts_with(b"%PDF"));
     let printed = "/v1/kiosk/sessions/{session}/issuances/{id}/printed";
     s.call(Method::POST, printed, &k(&format!("/issuances/{id}/printed")), Some(&kiosk), empty()).await.expect(200);
-    s.call(Method::GET, document, &k(&format!("/issuances/{id}/document")), Some(&kiosk), empty()).await.expect_problem(410);
+    s.call(Method::GET, document, &k(&format!("/issuances/{id}/document")), Some(&kiosk), empty())
+        .await
+        .expect_problem(410);
     let code_printed = issued["verification_code"].as_str().unwrap();
     s.call(Method::GET, "/v1/verify/{code}", &format!("/v1/verify/{code_printed}"), None, empty()).await.expect(200);
     s.call(Method::GET, "/v1/verify/{code}", "/v1/verify/0000-0000-0000", None, empty()).await.expect_problem(404);
-    s.call(Method::GET, "/v1/municipalities/{code}/issuances/{id}", &m(&format!("/issuances/{id}")), tok, empty()).await.expect(200);
+    s.call(Method::GET, "/v1/municipalities/{code}/issuances/{id}", &m(&format!("/issuances/{id}")), tok, empty())
+        .await
+        .expect(200);
 
     // A refused issuance: the moved-out resident.
-    let open = s.call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": moved, "pin": "1234" }))).await;
+    let open = s
+        .call(Method::POST, sessions, sessions, Some(&kiosk), Payload::Json(json!({ "card_id": moved, "pin": "1234" })))
+        .await;
     let moved_session = open.expect(201).json()["session_id"].as_str().unwrap().to_owned();
     let route = format!("/v1/kiosk/sessions/{moved_session}/issuances");
     let refused = s
-        .call_with(Method::POST, issue, &route, Some(&kiosk), Payload::Json(json!({ "kind": "residence-certificate", "options": { "include-household": true } })), &[("idempotency-key", "k3")])
+        .call_with(
+            Method::POST,
+            issue,
+            &route,
+            Some(&kiosk),
+            Payload::Json(json!({ "kind": "residence-certificate", "options": { "include-household": true } })),
+            &[("idempotency-key", "k3")],
+        )
         .await;
     let refused = refused.expect(201).json();
     assert_eq!(refused["outcome"], "refused");
     let refused_id = refused["id"].as_str().unwrap();
-    s.call(Method::POST, printed, &format!("{route}/{refused_id}/printed"), Some(&kiosk), empty()).await.expect_problem(409);
-    s.call(Method::GET, "/v1/municipalities/{code}/issuances/{id}", &m(&format!("/issuances/{refused_id}")), tok, empty())
+    s.call(Method::POST, printed, &format!("{route}/{refused_id}/printed"), Some(&kiosk), empty())
         .await
-        .expect(200);
-    s.call(Method::DELETE, "/v1/kiosk/sessions/{session}", &format!("/v1/kiosk/sessions/{moved_session}"), Some(&kiosk), empty())
-        .await
-        .expect(204);
-    s.call(Method::GET, "/v1/kiosk/sessions/{session}/certificates", &format!("/v1/kiosk/sessions/{moved_session}/certificates"), Some(&kiosk), empty())
-        .await
-        .expect_problem(410);
-    s.call(Method::GET, "/v1/kiosk/sessions/{session}/certificates", "/v1/kiosk/sessions/none/certificates", Some(&kiosk), empty())
-        .await
-        .expect_problem(404);
+        .expect_problem(409);
+    s.call(
+        Method::GET,
+        "/v1/municipalities/{code}/issuances/{id}",
+        &m(&format!("/issuances/{refused_id}")),
+        tok,
+        empty(),
+    )
+    .await
+    .expect(200);
+    s.call(
+        Method::DELETE,
+        "/v1/kiosk/sessions/{session}",
+        &format!("/v1/kiosk/sessions/{moved_session}"),
+        Some(&kiosk),
+        empty(),
+    )
+    .await
+    .expect(204);
+    s.call(
+        Method::GET,
+        "/v1/kiosk/sessions/{session}/certificates",
+        &format!("/v1/kiosk/sessions/{moved_session}/certificates"),
+        Some(&kiosk),
+        empty(),
+    )
+    .await
+    .expect_problem(410);
+    s.call(
+        Method::GET,
+        "/v1/kiosk/sessions/{session}/certificates",
+        "/v1/kiosk/sessions/none/certificates",
+        Some(&kiosk),
+        empty(),
+    )
+    .await
+    .expect_problem(404);
 
     // Audit: pages (with and without a next page), the export, bad queries.
     let audit = "/v1/municipalities/{code}/audit";
@@ -750,7 +905,12 @@ async fn replies_conform_to_the_document() {
     let export = s.call(Method::GET, "/v1/municipalities/{code}/audit/export", &m("/audit/export"), tok, empty()).await;
     for line in export.expect(200).text().lines() {
         let mut errors = Vec::new();
-        validate(&json!({ "$ref": "#/components/schemas/AuditEntry" }), &serde_json::from_str(line).unwrap(), "line", &mut errors);
+        validate(
+            &json!({ "$ref": "#/components/schemas/AuditEntry" }),
+            &serde_json::from_str(line).unwrap(),
+            "line",
+            &mut errors,
+        );
         assert!(errors.is_empty(), "{errors:?}");
     }
 

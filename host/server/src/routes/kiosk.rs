@@ -56,9 +56,10 @@ pub async fn open(
     let mac = state.pin_key.mac(&body.card_id, &body.pin);
     match state.store.sign_in(&kiosk.id, &body.card_id, &mac, &session_id, now_millis()).await? {
         PinCheck::Opened(session) => {
-            let municipality = state.store.municipality(&session.municipality).await?.ok_or_else(|| {
-                ApiError::Internal(format!("card {} names an unknown municipality", session.card))
-            })?;
+            let municipality =
+                state.store.municipality(&session.municipality).await?.ok_or_else(|| {
+                    ApiError::Internal(format!("card {} names an unknown municipality", session.card))
+                })?;
             tracing::info!(session = %session.id, kiosk = %kiosk.id, "kiosk session opened");
             Ok((
                 StatusCode::CREATED,
@@ -174,7 +175,9 @@ impl IssuanceView {
         let refusal = match (i.outcome.as_str(), &i.reason) {
             ("refused", Some(reason)) => {
                 let messages: Value = serde_json::from_str(reason).unwrap_or(Value::Null);
-                Some(json!({ "code": i.reason_code, "message_ja": messages.get("ja"), "message_en": messages.get("en") }))
+                Some(
+                    json!({ "code": i.reason_code, "message_ja": messages.get("ja"), "message_en": messages.get("en") }),
+                )
             }
             _ => None,
         };
@@ -307,4 +310,3 @@ pub async fn printed(
     tracing::info!(issuance = %id, "document printed and purged");
     Ok(Json(IssuanceView::of(updated)))
 }
-

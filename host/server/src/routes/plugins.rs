@@ -25,7 +25,12 @@ use crate::plugins::compile;
 use crate::state::AppState;
 
 /// Validate, precompile and store an upload; returns the stored version.
-pub async fn store_upload(state: &AppState, code: &str, actor: &str, bytes: Vec<u8>) -> Result<(bool, PluginInfo), ApiError> {
+pub async fn store_upload(
+    state: &AppState,
+    code: &str,
+    actor: &str,
+    bytes: Vec<u8>,
+) -> Result<(bool, PluginInfo), ApiError> {
     let plugin = compile(&state.certifier, bytes.clone()).await?.map_err(|e| ApiError::Unprocessable {
         detail: format!("the component was not accepted: {e}"),
         extra: json!({ "hint": "check it locally first with `kofu plugin check <file.wasm>`" }),
@@ -112,7 +117,8 @@ pub async fn rollback(
             "`{kind}` has no earlier version to roll back to; activate a specific version instead"
         ))
     })?;
-    let activation = state.store.activate_plugin(&access.code, &previous, "rollback", &access.actor, now_millis()).await?;
+    let activation =
+        state.store.activate_plugin(&access.code, &previous, "rollback", &access.actor, now_millis()).await?;
     tracing::info!(municipality = %access.code, plugin = %previous, %kind, "plugin rolled back");
     Ok(Json(activation))
 }
@@ -140,9 +146,11 @@ pub async fn dry_run(
 ) -> Result<Response, ApiError> {
     let subject = match (&body.resident_id, &body.resident) {
         (Some(id), None) => {
-            let found = state.store.subject(&access.code, id).await?.ok_or_else(|| {
-                ApiError::NotFound(format!("there is no resident `{id}` in the register"))
-            })?;
+            let found = state
+                .store
+                .subject(&access.code, id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("there is no resident `{id}` in the register")))?;
             if !found.subject.entry.test {
                 return Err(ApiError::Forbidden(format!(
                     "resident `{id}` is not a test resident: dry-runs use test residents (`\"test\": true` in the \
@@ -152,7 +160,9 @@ pub async fn dry_run(
             let members: Vec<_> = found.household.iter().map(|r| r.entry.clone()).collect();
             kofu_register::assemble(&found.subject.entry, &members)
         }
-        (None, Some(record)) => Resident::from_json(&record.to_string()).map_err(|e| ApiError::unprocessable(e.to_string()))?,
+        (None, Some(record)) => {
+            Resident::from_json(&record.to_string()).map_err(|e| ApiError::unprocessable(e.to_string()))?
+        }
         _ => {
             return Err(ApiError::unprocessable(
                 "give exactly one of `resident_id` (a test resident) or `resident` (a record in the fixture format)",
@@ -185,11 +195,10 @@ pub async fn dry_run(
         .await
         .map_err(|e| ApiError::Internal(format!("the dry-run task failed: {e}")))?;
     match result {
-        Ok(Certified::Issued { certificate, .. }) => Ok((
-            [(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")],
-            certificate.pdf,
-        )
-            .into_response()),
+        Ok(Certified::Issued { certificate, .. }) => {
+            Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], certificate.pdf)
+                .into_response())
+        }
         Ok(Certified::Refused { refusal, .. }) => Err(ApiError::Refused {
             slug: "refused",
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -46,7 +46,10 @@ fn normalise(code: &str) -> String {
 
 /// Does this printed code belong to a real issuance? Answers with the kind,
 /// municipality, issue date and document hash — no personal data.
-pub async fn verify(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<Verification>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Verification>, ApiError> {
     let code = normalise(&code);
     let found = state.store.issuance_by_code(&code).await?.filter(|i| i.outcome == "issued");
     let Some(i) = found else {
@@ -59,10 +62,7 @@ pub async fn verify(State(state): State<AppState>, ApiPath(code): ApiPath<String
         valid: true,
         number: i.number,
         kind: i.kind,
-        municipality: MunicipalityName {
-            name: municipality.map(|m| m.name).unwrap_or_default(),
-            code: i.municipality,
-        },
+        municipality: MunicipalityName { name: municipality.map(|m| m.name).unwrap_or_default(), code: i.municipality },
         issue_date: i.issue_date,
         pages: i.pages,
         document_hash: i.document_hash,

@@ -18,7 +18,9 @@ use crate::state::AppState;
 
 fn import_problem(err: ImportError) -> ApiError {
     ApiError::Unprocessable {
-        detail: format!("{err}. Nothing was imported: fix the rows listed in `problems` and send the whole file again."),
+        detail: format!(
+            "{err}. Nothing was imported: fix the rows listed in `problems` and send the whole file again."
+        ),
         extra: json!({ "problems": err.problems.iter().map(|p| json!({
             "row": p.row, "id": p.id, "field": p.field, "problem": p.problem,
         })).collect::<Vec<_>>() }),
@@ -41,8 +43,8 @@ pub async fn import(
         ));
     }
     let bytes = body.map_err(|e| body_error(e, state.config.max_body_bytes))?;
-    let entries =
-        if csv { kofu_register::parse_csv(&bytes) } else { kofu_register::parse_json(&bytes) }.map_err(import_problem)?;
+    let entries = if csv { kofu_register::parse_csv(&bytes) } else { kofu_register::parse_json(&bytes) }
+        .map_err(import_problem)?;
     let summary = state.store.import_residents(&access.code, &entries, now_millis()).await?;
     tracing::info!(municipality = %access.code, created = summary.created, updated = summary.updated, "register import");
     Ok(Json(summary))
