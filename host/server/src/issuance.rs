@@ -126,7 +126,7 @@ pub async fn issue(
         .municipality(&session.municipality)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("municipality {} vanished", session.municipality)))?;
-    let plugin = state.plugins.get(&state.store, &state.certifier, &session.municipality, &plugin_info.hash).await?;
+    let plugin = state.plugins.get(state, &session.municipality, &plugin_info.hash).await?;
 
     for _ in 0..REGISTER_RETRIES {
         let subject = state.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
@@ -196,27 +196,26 @@ async fn evaluate(
     context: RequestContext,
     number: String,
 ) -> Result<Evaluated, ApiError> {
-    let certifier = Arc::clone(&state.certifier);
     let plugin = Arc::clone(plugin);
-    let evaluated = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let stamp = Stamp { issuance_number: number.clone(), preview: false };
-        let result = certifier.certify(&plugin, &Request { subject, context }, &stamp);
-        let total = started.elapsed();
-        let (render_time, stamp_check) = match &result {
-            Ok(Certified::Issued { certificate, .. }) => (
-                certificate.render_time,
-                Some(
-                    kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
-                        .map_err(|e| e.to_string()),
+    let evaluated = state
+        .in_sandbox(move |certifier| {
+            let started = Instant::now();
+            let stamp = Stamp { issuance_number: number.clone(), preview: false };
+            let result = certifier.certify(&plugin, &Request { subject, context }, &stamp);
+            let total = started.elapsed();
+            let (render_time, stamp_check) = match &result {
+                Ok(Certified::Issued { certificate, .. }) => (
+                    certificate.render_time,
+                    Some(
+                        kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
+                            .map_err(|e| e.to_string()),
+                    ),
                 ),
-            ),
-            _ => (Duration::ZERO, None),
-        };
-        Evaluated { result, stamp_check, sandbox_time: total.saturating_sub(render_time), render_time }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("the evaluation task failed: {e}")))?;
+                _ => (Duration::ZERO, None),
+            };
+            Evaluated { result, stamp_check, sandbox_time: total.saturating_sub(render_time), render_time }
+        })
+        .await?;
     state.metrics.sandbox.observe(evaluated.sandbox_time);
     if evaluated.render_time > Duration::ZERO {
         state.metrics.render.observe(evaluated.render_time);

@@ -7,11 +7,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use kofu_certify::Certifier;
 use kofu_sandbox::Plugin;
-use kofu_store::Store;
 
 use crate::error::ApiError;
+use crate::state::Shared;
 
 #[derive(Default)]
 pub struct PluginCache {
@@ -20,21 +19,16 @@ pub struct PluginCache {
 
 impl PluginCache {
     /// The compiled plugin for a stored version.
-    pub async fn get(
-        &self,
-        store: &Store,
-        certifier: &Arc<Certifier>,
-        municipality: &str,
-        hash: &str,
-    ) -> Result<Arc<Plugin>, ApiError> {
+    pub async fn get(&self, state: &Shared, municipality: &str, hash: &str) -> Result<Arc<Plugin>, ApiError> {
         if let Some(plugin) = self.lock().get(hash) {
             return Ok(Arc::clone(plugin));
         }
-        let bytes = store
+        let bytes = state
+            .store
             .plugin_component(municipality, hash)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("there is no plugin version {hash} in this municipality")))?;
-        let plugin = compile(certifier, bytes).await?.map_err(|e| {
+        let plugin = compile(state, bytes).await?.map_err(|e| {
             // A stored version passed validation at upload; failing now means
             // the host changed underneath it.
             ApiError::Internal(format!("stored plugin {hash} no longer loads: {e}"))
@@ -53,12 +47,6 @@ impl PluginCache {
 
 /// Validate and compile a component off the async runtime (compiling takes
 /// tens to hundreds of milliseconds).
-pub async fn compile(
-    certifier: &Arc<Certifier>,
-    bytes: Vec<u8>,
-) -> Result<Result<Arc<Plugin>, kofu_sandbox::LoadError>, ApiError> {
-    let certifier = Arc::clone(certifier);
-    tokio::task::spawn_blocking(move || certifier.sandbox().load(&bytes))
-        .await
-        .map_err(|e| ApiError::Internal(format!("the compile task failed: {e}")))
+pub async fn compile(state: &Shared, bytes: Vec<u8>) -> Result<Result<Arc<Plugin>, kofu_sandbox::LoadError>, ApiError> {
+    state.in_sandbox(move |certifier| certifier.sandbox().load(&bytes)).await
 }

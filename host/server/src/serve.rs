@@ -52,6 +52,7 @@ impl Server {
         let store = Store::open(&options).await?;
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
         let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
+        let sandbox_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent.max(1) as usize));
         let shared = Shared {
             config,
             store,
@@ -61,6 +62,7 @@ impl Server {
             admin_token_hash,
             metrics: Metrics::default(),
             issuances: TaskTracker::new(),
+            sandbox_slots,
         };
         Ok(Server { state: AppState(Arc::new(shared)) })
     }

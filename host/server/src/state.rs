@@ -29,6 +29,32 @@ pub struct Shared {
     /// Issuances run as tasks of their own, so a kiosk that disconnects
     /// cannot cut one in half; shutdown waits for them.
     pub issuances: TaskTracker,
+    /// One permit per instance slot of the sandbox's pooling allocator
+    /// (`Limits::max_concurrent`): past it, requests wait for a slot instead
+    /// of failing for lack of one.
+    pub sandbox_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Shared {
+    /// Run sandbox work (compile, evaluate, render) on a blocking thread once
+    /// an instance slot is free.
+    pub async fn in_sandbox<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&kofu_certify::Certifier) -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let permit = Arc::clone(&self.sandbox_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| crate::error::ApiError::Unavailable("the server is shutting down".into()))?;
+        let certifier = Arc::clone(&self.certifier);
+        tokio::task::spawn_blocking(move || {
+            let result = work(&certifier);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| crate::error::ApiError::Internal(format!("a sandbox task failed: {e}")))
+    }
 }
 
 impl std::ops::Deref for AppState {

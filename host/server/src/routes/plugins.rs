@@ -31,7 +31,7 @@ pub async fn store_upload(
     actor: &str,
     bytes: Vec<u8>,
 ) -> Result<(bool, PluginInfo), ApiError> {
-    let plugin = compile(&state.certifier, bytes.clone()).await?.map_err(|e| ApiError::Unprocessable {
+    let plugin = compile(state, bytes.clone()).await?.map_err(|e| ApiError::Unprocessable {
         detail: format!("the component was not accepted: {e}"),
         extra: json!({ "hint": "check it locally first with `kofu plugin check <file.wasm>`" }),
     })?;
@@ -188,12 +188,9 @@ pub async fn dry_run(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no municipality {}", access.code)))?;
     let issue_date = body.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
-    let plugin = state.plugins.get(&state.store, &state.certifier, &access.code, &hash).await?;
-    let certifier = Arc::clone(&state.certifier);
+    let plugin = state.plugins.get(&state, &access.code, &hash).await?;
     let request = Request { subject: Arc::new(subject), context: RequestContext { issue_date, municipality, options } };
-    let result = tokio::task::spawn_blocking(move || certifier.certify(&plugin, &request, &Stamp::preview()))
-        .await
-        .map_err(|e| ApiError::Internal(format!("the dry-run task failed: {e}")))?;
+    let result = state.in_sandbox(move |certifier| certifier.certify(&plugin, &request, &Stamp::preview())).await?;
     match result {
         Ok(Certified::Issued { certificate, .. }) => {
             Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], certificate.pdf)
