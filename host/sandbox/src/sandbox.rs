@@ -103,6 +103,46 @@ impl Sandbox {
             return Err(LoadError::TooLarge { size: bytes.len(), limit: self.limits.component_bytes });
         }
         let component = Component::new(&self.engine, bytes).map_err(|err| plugin::not_a_component(bytes, &err))?;
+        self.prepare(component, hash)
+    }
+
+    /// Compile a component to this engine's native code, to store beside
+    /// the component so that other hosts and restarts skip compilation.
+    /// The component is validated exactly as [`Sandbox::load`] does.
+    pub fn precompile(&self, bytes: &[u8]) -> Result<(Arc<Plugin>, Vec<u8>), LoadError> {
+        let plugin = self.load(bytes)?;
+        let artifact = plugin.pre.instance_pre().component().serialize().map_err(|e| {
+            LoadError::Engine(format!("the compiled plugin cannot be serialised: {}", plugin::root_message(&e)))
+        })?;
+        Ok((plugin, artifact))
+    }
+
+    /// Load a plugin from an artifact of [`Sandbox::precompile`], or return
+    /// the cached plugin with this content hash. An artifact from an
+    /// incompatible engine (another wasmtime version or configuration) is
+    /// refused with an error, and the caller compiles from the component.
+    ///
+    /// # Safety
+    ///
+    /// wasmtime runs the artifact as native code without verifying it: the
+    /// caller must know that `artifact` is exactly what `precompile` produced
+    /// for the component with content hash `hash` (kofu's server stores a
+    /// MAC with every artifact and checks it before calling this).
+    pub unsafe fn load_precompiled(&self, hash: ContentHash, artifact: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        if let Some(plugin) = self.cache_lock().get(&hash) {
+            return Ok(Arc::clone(plugin));
+        }
+        // SAFETY: the caller guarantees the artifact came from `precompile`.
+        let component = unsafe { Component::deserialize(&self.engine, artifact) }.map_err(|e| {
+            LoadError::Engine(format!("the precompiled artifact cannot be used: {}", plugin::root_message(&e)))
+        })?;
+        let plugin = Arc::new(self.prepare(component, hash)?);
+        self.cache_lock().insert(hash, Arc::clone(&plugin));
+        Ok(plugin)
+    }
+
+    /// Check a compiled component's imports and world, and read its manifest.
+    fn prepare(&self, component: Component, hash: ContentHash) -> Result<Plugin, LoadError> {
         let imports = plugin::check_imports(&self.engine, &component)?;
         let pre = plugin::link(&self.engine, &self.linker, &component)?;
         let unknown = PluginId { kind: "(unnamed plugin)".into(), version: "?".into(), hash };

@@ -8,7 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, token_hash};
+use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, constant_time_eq, token_hash};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -58,11 +58,6 @@ impl Caller {
             _ => Err(ApiError::Forbidden("only a registered kiosk may do this".into())),
         }
     }
-}
-
-/// Equality that takes the same time wherever the strings differ.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl FromRequestParts<AppState> for Caller {

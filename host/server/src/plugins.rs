@@ -1,16 +1,20 @@
-//! Compiled plugins, cached in memory by content hash. The database holds
-//! the component bytes; each host compiles a version the first time it
-//! serves it, so activating a version on one host takes effect on all of
-//! them at their next request (the active version is read from the database
-//! on every issuance).
+//! Compiled plugins. The database holds each version's component and, per
+//! host build, its native artifact with a MAC under the host key; each host
+//! keeps the plugins it has loaded in memory by content hash. A cache miss
+//! loads the stored artifact (after checking its MAC) or compiles the
+//! component and stores the artifact for the next host. Activating a version
+//! on one host takes effect on all of them at their next request: the active
+//! version is read from the database on every issuance.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use kofu_sandbox::Plugin;
+use kofu_sandbox::{ContentHash, LoadError, Plugin};
+use kofu_store::now_millis;
 
 use crate::error::ApiError;
-use crate::state::Shared;
+use crate::secrets::constant_time_eq;
+use crate::state::{HOST_BUILD, Shared};
 
 #[derive(Default)]
 pub struct PluginCache {
@@ -18,21 +22,24 @@ pub struct PluginCache {
 }
 
 impl PluginCache {
-    /// The compiled plugin for a stored version.
+    /// The loaded plugin for a stored version.
     pub async fn get(&self, state: &Shared, municipality: &str, hash: &str) -> Result<Arc<Plugin>, ApiError> {
         if let Some(plugin) = self.lock().get(hash) {
             return Ok(Arc::clone(plugin));
         }
-        let bytes = state
-            .store
-            .plugin_component(municipality, hash)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("there is no plugin version {hash} in this municipality")))?;
-        let plugin = compile(state, bytes).await?.map_err(|e| {
-            // A stored version passed validation at upload; failing now means
-            // the host changed underneath it.
-            ApiError::Internal(format!("stored plugin {hash} no longer loads: {e}"))
-        })?;
+        let plugin = match from_artifact(state, hash).await? {
+            Some(plugin) => plugin,
+            None => {
+                let bytes = state.store.plugin_component(municipality, hash).await?.ok_or_else(|| {
+                    ApiError::NotFound(format!("there is no plugin version {hash} in this municipality"))
+                })?;
+                compile(state, bytes).await?.map_err(|e| {
+                    // A stored version passed validation at upload; failing
+                    // now means the host changed underneath it.
+                    ApiError::Internal(format!("stored plugin {hash} no longer loads: {e}"))
+                })?
+            }
+        };
         if plugin.id().hash.to_hex() != hash {
             return Err(ApiError::Internal(format!("stored plugin {hash} does not match its content hash")));
         }
@@ -45,8 +52,59 @@ impl PluginCache {
     }
 }
 
+fn parse_hash(hex: &str) -> Option<ContentHash> {
+    let mut bytes = [0u8; 32];
+    if hex.len() != 64 {
+        return None;
+    }
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(ContentHash(bytes))
+}
+
+/// The plugin from its stored native artifact, if there is one this host
+/// can trust and use.
+async fn from_artifact(state: &Shared, hash: &str) -> Result<Option<Arc<Plugin>>, ApiError> {
+    let stored = match state.store.compiled_artifact(hash, HOST_BUILD).await {
+        Ok(stored) => stored,
+        Err(kofu_store::StoreError::Corrupt(err)) => {
+            tracing::error!(plugin = hash, %err, "a stored plugin artifact is unreadable; compiling from the component");
+            None
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let Some((artifact, mac)) = stored else { return Ok(None) };
+    let Some(content_hash) = parse_hash(hash) else { return Ok(None) };
+    if !constant_time_eq(&state.pin_key.artifact_mac(hash, HOST_BUILD, &artifact), &mac) {
+        tracing::error!(plugin = hash, "a stored plugin artifact fails its MAC check; compiling from the component");
+        return Ok(None);
+    }
+    // SAFETY: the MAC, under a key outside the database, proves that a kofu
+    // host of this build serialised this artifact for this content hash.
+    let loaded = state.in_sandbox(move |c| unsafe { c.sandbox().load_precompiled(content_hash, &artifact) }).await?;
+    match loaded {
+        Ok(plugin) => Ok(Some(plugin)),
+        Err(err) => {
+            tracing::warn!(plugin = hash, %err, "a stored plugin artifact could not be used; compiling");
+            Ok(None)
+        }
+    }
+}
+
 /// Validate and compile a component off the async runtime (compiling takes
-/// tens to hundreds of milliseconds).
-pub async fn compile(state: &Shared, bytes: Vec<u8>) -> Result<Result<Arc<Plugin>, kofu_sandbox::LoadError>, ApiError> {
-    state.in_sandbox(move |certifier| certifier.sandbox().load(&bytes)).await
+/// tens to hundreds of milliseconds), and store its native artifact.
+pub async fn compile(state: &Shared, bytes: Vec<u8>) -> Result<Result<Arc<Plugin>, LoadError>, ApiError> {
+    let compiled = state.in_sandbox(move |certifier| certifier.sandbox().precompile(&bytes)).await?;
+    let (plugin, artifact) = match compiled {
+        Ok(compiled) => compiled,
+        Err(err) => return Ok(Err(err)),
+    };
+    let hash = plugin.id().hash.to_hex();
+    let mac = state.pin_key.artifact_mac(&hash, HOST_BUILD, &artifact);
+    if let Err(err) = state.store.store_compiled_artifact(&hash, HOST_BUILD, &artifact, &mac, now_millis()).await {
+        // Only a cache for later: the plugin itself is loaded.
+        tracing::warn!(plugin = %hash, %err, "could not store the compiled plugin");
+    }
+    Ok(Ok(plugin))
 }

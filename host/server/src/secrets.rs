@@ -102,6 +102,30 @@ impl PinKey {
     }
 }
 
+impl PinKey {
+    /// The MAC stored with a plugin's native artifact. Only a host holding
+    /// the key can produce it, so a host runs native code from the database
+    /// only if a kofu host compiled it (see `plugins.rs`). The `artifact`
+    /// prefix keeps it apart from PIN MACs.
+    pub fn artifact_mac(&self, hash: &str, engine: &str, artifact: &[u8]) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        for part in [b"artifact".as_slice(), hash.as_bytes(), engine.as_bytes()] {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        mac.update(artifact);
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// Equality that takes the same time wherever the strings differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A PIN is exactly four ASCII digits.
 pub fn is_valid_pin(pin: &str) -> bool {
     pin.len() == 4 && pin.bytes().all(|b| b.is_ascii_digit())

@@ -27,6 +27,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_sqlite_append_only.sql"),
         backends: &[Backend::Sqlite],
     },
+    Migration {
+        version: 3,
+        name: "compiled plugins",
+        sql: include_str!("../migrations/0003_compiled_plugins.sql"),
+        backends: &[Backend::Sqlite],
+    },
 ];
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -245,4 +245,37 @@ impl Store {
         .await?;
         Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
     }
+
+    /// A stored native artifact of plugin `hash` for `engine`, with its MAC.
+    pub async fn compiled_artifact(&self, hash: &str, engine: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        let row = sqlx::query("SELECT artifact, mac FROM compiled_plugins WHERE hash = $1 AND engine = $2")
+            .bind(hash)
+            .bind(engine)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
+    }
+
+    /// Keep a native artifact; the first one stored for a hash and engine wins.
+    pub async fn store_compiled_artifact(
+        &self,
+        hash: &str,
+        engine: &str,
+        artifact: &[u8],
+        mac: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO compiled_plugins (hash, engine, artifact, mac, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (hash, engine) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(engine)
+        .bind(artifact.to_vec())
+        .bind(mac)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
 }

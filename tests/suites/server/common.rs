@@ -92,6 +92,14 @@ impl TestServer {
         TestServer { app: server.router(), state: server.state, dir }
     }
 
+    /// Another host on the same data directory and database.
+    pub async fn another_host(&self) -> (Router, AppState) {
+        let mut config = self.state.config.clone();
+        config.admin_token = Some(ADMIN.into());
+        let server = Server::start(config).await.expect("second host starts");
+        (server.router(), server.state)
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, payload: Payload) -> Reply {
         self.call_with(method, path, token, payload, &[]).await
     }

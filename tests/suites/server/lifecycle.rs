@@ -190,3 +190,24 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
     assert!(!tampered.ok());
     assert!(tampered.chain.problems.iter().any(|p| p.contains("entry 2") && p.contains("altered")), "{tampered:?}");
 }
+
+#[tokio::test]
+async fn compiled_plugins_are_stored_and_reused_only_with_a_valid_mac() {
+    let (server, muni, kiosk) = world().await;
+    server.import_fixture(&muni, "R-1", "yamada-taro").await;
+    let holder = server.card(&muni, "R-1", "1234").await;
+    let url = format!("sqlite://{}", server.dir.path().join("kofu.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM compiled_plugins").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 3, "every uploaded version is stored precompiled");
+
+    // Corrupt every artifact: a host must not run them, and still serves by
+    // compiling the component.
+    sqlx::query("UPDATE compiled_plugins SET artifact = CAST(artifact || X'00' AS BLOB)").execute(&pool).await.unwrap();
+    pool.close().await;
+    let (app, _state) = server.another_host().await;
+    let host = TestServer { app, state: server.state.clone(), dir: tempfile::tempdir().unwrap() };
+    let session = host.session(&kiosk, &holder).await;
+    let issued = host.issue(&kiosk, &session, "k", "tax-certificate", json!({})).await.expect(201).json();
+    assert_eq!(issued["outcome"], "issued", "{issued}");
+}

@@ -930,3 +930,53 @@ async fn replies_conform_to_the_document() {
         .collect();
     assert!(unexercised.is_empty(), "operations never answered with success here: {unexercised:?}");
 }
+
+#[test]
+fn the_conformance_check_catches_what_does_not_conform() {
+    use axum::http::StatusCode;
+    let reply = |status: u16, content_type: &str, body: Value| Reply {
+        status: StatusCode::from_u16(status).unwrap(),
+        content_type: content_type.into(),
+        body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
+    };
+    let health = json!({ "status": "ok", "build": "kofu" });
+    assert_eq!(conformance("GET", "/healthz", &reply(200, "application/json", health.clone())), Ok(()));
+    let bad = [
+        ("a missing member", reply(200, "application/json", json!({ "status": "ok" }))),
+        ("an extra member", reply(200, "application/json", json!({ "status": "ok", "build": "x", "extra": 1 }))),
+        ("a wrong const", reply(200, "application/json", json!({ "status": "fine", "build": "x" }))),
+        ("a wrong type", reply(200, "application/json", json!({ "status": "ok", "build": 1 }))),
+        ("a wrong content type", reply(200, "text/html", health.clone())),
+        ("an undocumented status", reply(418, "application/json", health)),
+    ];
+    for (what, reply) in bad {
+        assert!(conformance("GET", "/healthz", &reply).is_err(), "{what} passed");
+    }
+    // Nullable members, nested references and `oneOf`.
+    let verification = |pages: Value, name: Value| {
+        json!({
+            "valid": true, "number": "N", "kind": "k", "municipality": { "code": "1", "name": name },
+            "issue_date": "2025-11-21", "pages": pages, "document_hash": null
+        })
+    };
+    let verify = |body: Value| conformance("GET", "/v1/verify/{code}", &reply(200, "application/json", body));
+    assert_eq!(verify(verification(json!(1), json!("市"))), Ok(()));
+    assert_eq!(verify(verification(json!(null), json!("市"))), Ok(()));
+    assert!(verify(verification(json!("1"), json!("市"))).is_err());
+    assert!(verify(verification(json!(1), json!(null))).is_err());
+    // A body where none is documented, and problem documents.
+    let revoke = "/v1/kiosks/{id}";
+    assert_eq!(conformance("DELETE", revoke, &reply(204, "", Value::Null)), Ok(()));
+    assert!(conformance("DELETE", revoke, &reply(204, "application/json", json!({}))).is_err());
+    let problem = json!({ "type": "urn:kofu:problem:not-found", "title": "Not found", "status": 404, "detail": "d" });
+    assert_eq!(conformance("DELETE", revoke, &reply(404, "application/problem+json", problem.clone())), Ok(()));
+    assert!(conformance("DELETE", revoke, &reply(404, "application/json", problem)).is_err());
+    let incomplete = json!({ "type": "urn:kofu:problem:not-found", "status": 404 });
+    assert!(conformance("DELETE", revoke, &reply(404, "application/problem+json", incomplete)).is_err());
+    let option = json!({ "$ref": "#/components/schemas/OptionValue" });
+    for (value, ok) in [(json!({ "flag": true }), true), (json!({ "flag": 1 }), false), (json!({}), false)] {
+        let mut errors = Vec::new();
+        validate(&option, &value, "option", &mut errors);
+        assert_eq!(errors.is_empty(), ok, "{value}: {errors:?}");
+    }
+}
