@@ -98,7 +98,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
         let record = match record {
             Ok(record) => record,
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line() as usize);
+                let line = err.position().map_or(0, |p| line_at(body, p.byte()));
                 problems.push(RowProblem::new(line, None, None, format!("the row cannot be read: {err}")));
                 break;
             }
@@ -108,7 +108,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
             continue;
         }
         count += 1;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record.position().map_or(0, |p| line_at(body, p.byte()));
         if count > MAX_ROWS {
             // Keep counting, so that the error can say how many rows there are.
             if first_line_over == 0 {
@@ -143,6 +143,19 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
     finish(rows, Format::Csv, problems)
 }
 
+/// The 1-based line a record starts on. Counted from the byte offset rather
+/// than taken from the csv crate's line counter, which counts CRLF line ends
+/// wrongly (BurntSushi/rust-csv#395) — and Excel writes CRLF.
+fn line_at(body: &[u8], byte: u64) -> usize {
+    let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(body.len());
+    // The crate's byte offset can also land on the line end before the
+    // record (after a CR); the record starts after any line ends there.
+    while body.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        start += 1;
+    }
+    body[..start].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
 fn whole_file(problem: String) -> ImportError {
     ImportError::single(RowProblem::new(0, None, None, problem))
 }
@@ -153,7 +166,7 @@ fn required_columns() -> Vec<&'static str> {
 
 /// For each header position, the column it holds.
 fn read_header(header: &ByteRecord) -> Result<Vec<usize>, ImportError> {
-    let line = header.position().map_or(1, |p| p.line() as usize);
+    let line = 1;
     let mut problems = Problems::default();
     let mut columns = Vec::with_capacity(header.len());
     for (position, cell) in header.iter().enumerate() {
@@ -594,5 +607,17 @@ mod tests {
         // The 10,001st row is on line 10,002, after the header.
         assert_eq!(wheres(&err), [(MAX_ROWS + 2, None, None)]);
         assert!(texts(&err)[0].contains("10001 rows, more than the 10000"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    #[test]
+    fn crlf_lines_are_counted_from_bytes() {
+        let body = b"a,b\r\n1,2\r\n3,4\r\n5,6\r\n";
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&body[..]);
+        let lines: Vec<usize> =
+            reader.byte_records().map(|r| super::line_at(body, r.unwrap().position().unwrap().byte())).collect();
+        assert_eq!(lines, [1, 2, 3, 4]);
     }
 }

@@ -67,11 +67,13 @@ impl FromRequestParts<AppState> for Caller {
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Caller::Anonymous);
         };
+        // The scheme is case-insensitive (RFC 9110 §11.1).
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);

@@ -32,15 +32,14 @@ pub fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     }
 }
 
-/// Parse JSON, telling syntax errors (400) from content errors (422).
+/// Parse JSON, telling syntax errors (400) from content errors (422): the
+/// text is checked as JSON first, so a body that is not JSON at all is never
+/// reported as a wrong field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|err| {
-        use serde_json::error::Category;
-        match err.classify() {
-            Category::Data => ApiError::unprocessable(format!("the JSON body does not have the expected shape: {err}")),
-            _ => ApiError::BadRequest(format!("the body is not valid JSON: {err}")),
-        }
-    })
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    serde_json::from_value(value)
+        .map_err(|err| ApiError::unprocessable(format!("the JSON body does not have the expected shape: {err}")))
 }
 
 /// A JSON request body.

@@ -129,15 +129,29 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Revoke a card and close its open kiosk sessions, in one transaction:
+    /// a revoked card must not keep issuing through a session it opened.
     pub async fn revoke_card(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
         let done =
             sqlx::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
                 .bind(now)
                 .bind(municipality)
                 .bind(id)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE sessions SET closed_at = $1, close_reason = 'card revoked' WHERE card = $2 AND closed_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Check a PIN and, if it is right, open a session bound to `kiosk`, all

@@ -88,6 +88,8 @@ impl World {
         );
 
         let holder = server.card(&a, "R-1", "1234").await;
+        let card = server.get(&format!("/v1/municipalities/{A}/cards/{}", holder.card), Some(&a.token)).await;
+        assert_eq!(card.expect(200).json()["resident"], holder.resident.as_str());
         let spare_card = server.card(&a, "R-2", "4321").await.card;
         let b_card = server.card(&b, "B-1", "1111").await.card;
         let session = server.session(&kiosk, &holder).await;

@@ -1,8 +1,6 @@
 //! A kofu server in a temporary data directory, driven through its real
 //! router without a socket, with helpers for the common setup steps.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -85,7 +83,8 @@ impl TestServer {
 
     pub async fn with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config { data_dir: dir.path().to_path_buf(), admin_token: Some(ADMIN.into()), ..Config::default() };
+        let mut config =
+            Config { data_dir: dir.path().to_path_buf(), admin_token: Some(ADMIN.into()), ..Config::default() };
         config.sqlite_synchronous = "NORMAL".into();
         adjust(&mut config);
         let server = Server::start(config).await.expect("server starts");
@@ -134,12 +133,8 @@ impl TestServer {
         };
         let response = self.app.clone().oneshot(request.body(body).expect("request")).await.expect("infallible");
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
         Reply { status, content_type, body }
     }
@@ -161,7 +156,8 @@ impl TestServer {
         )
         .await
         .expect(201);
-        let token = self.post(&format!("/v1/municipalities/{code}/tokens"), Some(ADMIN), json!({ "label": "test" })).await;
+        let token =
+            self.post(&format!("/v1/municipalities/{code}/tokens"), Some(ADMIN), json!({ "label": "test" })).await;
         Muni { code: code.into(), token: token.expect(201).json()["token"].as_str().expect("token").into() }
     }
 
@@ -209,16 +205,28 @@ impl TestServer {
 
     pub async fn import_entries(&self, muni: &Muni, entries: &[kofu_register::RegisterEntry]) -> Reply {
         let residents: Vec<Value> = entries.iter().map(entry_json).collect();
-        self.post(&format!("/v1/municipalities/{}/residents", muni.code), Some(&muni.token), json!({ "residents": residents }))
-            .await
+        self.post(
+            &format!("/v1/municipalities/{}/residents", muni.code),
+            Some(&muni.token),
+            json!({ "residents": residents }),
+        )
+        .await
     }
 
     /// Issue a card for a resident.
     pub async fn card(&self, muni: &Muni, resident: &str, pin: &str) -> Holder {
         let reply = self
-            .post(&format!("/v1/municipalities/{}/cards", muni.code), Some(&muni.token), json!({ "resident_id": resident, "pin": pin }))
+            .post(
+                &format!("/v1/municipalities/{}/cards", muni.code),
+                Some(&muni.token),
+                json!({ "resident_id": resident, "pin": pin }),
+            )
             .await;
-        Holder { resident: resident.into(), card: reply.expect(201).json()["id"].as_str().expect("id").into(), pin: pin.into() }
+        Holder {
+            resident: resident.into(),
+            card: reply.expect(201).json()["id"].as_str().expect("id").into(),
+            pin: pin.into(),
+        }
     }
 
     /// Sign in at a kiosk; returns the session id.
@@ -265,5 +273,3 @@ pub fn kofu_bundled_components() -> Vec<Vec<u8>> {
 pub fn pdf_text(pdf: &[u8]) -> String {
     kofu_tests::normalize(&kofu_tests::pdf_text(pdf, None))
 }
-
-pub type Options = BTreeMap<String, Value>;

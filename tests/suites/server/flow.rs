@@ -53,7 +53,12 @@ async fn whole_flow_for_every_kind() {
         }
 
         let printed = server
-            .call(Method::POST, &format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"), Some(&kiosk), Payload::None)
+            .call(
+                Method::POST,
+                &format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"),
+                Some(&kiosk),
+                Payload::None,
+            )
             .await;
         assert_eq!(printed.expect(200).json()["delivery"], "printed");
         // The bytes are purged; fetching again is refused.
@@ -96,7 +101,12 @@ async fn refusals_are_recorded_and_deliver_nothing() {
     let id = issuance["id"].as_str().unwrap();
     server.document(&kiosk, &session, id).await.expect_problem(404);
     let printed = server
-        .call(Method::POST, &format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"), Some(&kiosk), Payload::None)
+        .call(
+            Method::POST,
+            &format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"),
+            Some(&kiosk),
+            Payload::None,
+        )
         .await;
     printed.expect_problem(409);
 }
@@ -113,12 +123,14 @@ async fn a_retry_with_the_same_key_returns_the_same_issuance() {
     assert_eq!(first["number"], again["number"]);
     // Concurrent retries also converge on one issuance.
     let replies = futures_join(&server, &kiosk, &session, "burst", 8).await;
-    let ids: std::collections::BTreeSet<String> = replies.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let ids: std::collections::BTreeSet<String> =
+        replies.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 1, "{replies:?}");
     // The same key for a different request is an error, and changes nothing.
     let other = server.issue(&kiosk, &session, "same", "seal-registration-certificate", json!({})).await;
     other.expect_problem(422);
-    let audit = server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await.expect(200).json();
+    let audit =
+        server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await.expect(200).json();
     assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "one entry per issuance: {audit}");
 }
 
@@ -157,7 +169,10 @@ async fn three_wrong_pins_lock_the_card_until_the_municipality_unlocks_it() {
     let wrong = json!({ "card_id": holder.card, "pin": "9999" });
     let first = server.post("/v1/kiosk/sessions", Some(&kiosk), wrong.clone()).await.expect_problem(403);
     assert_eq!(first["attempts_left"], 2);
-    assert_eq!(server.post("/v1/kiosk/sessions", Some(&kiosk), wrong.clone()).await.expect_problem(403)["attempts_left"], 1);
+    assert_eq!(
+        server.post("/v1/kiosk/sessions", Some(&kiosk), wrong.clone()).await.expect_problem(403)["attempts_left"],
+        1
+    );
     let third = server.post("/v1/kiosk/sessions", Some(&kiosk), wrong.clone()).await.expect_problem(403);
     assert_eq!(third["type"], "urn:kofu:problem:card-locked");
     // Now even the right PIN is refused.
@@ -165,7 +180,10 @@ async fn three_wrong_pins_lock_the_card_until_the_municipality_unlocks_it() {
     let locked = server.post("/v1/kiosk/sessions", Some(&kiosk), right.clone()).await.expect_problem(403);
     assert_eq!(locked["type"], "urn:kofu:problem:card-locked");
     // A malformed PIN is not a guess and does not count.
-    server.post("/v1/kiosk/sessions", Some(&kiosk), json!({ "card_id": holder.card, "pin": "12" })).await.expect_problem(422);
+    server
+        .post("/v1/kiosk/sessions", Some(&kiosk), json!({ "card_id": holder.card, "pin": "12" }))
+        .await
+        .expect_problem(422);
     let unlock = format!("/v1/municipalities/{}/cards/{}/unlock", muni.code, holder.card);
     server.post(&unlock, Some(&muni.token), json!({})).await.expect(200);
     server.post("/v1/kiosk/sessions", Some(&kiosk), right).await.expect(201);
@@ -203,7 +221,8 @@ async fn only_the_requesting_kiosk_and_session_can_fetch_the_document() {
     let session = server.session(&kiosk, &yamada).await;
     let same_kiosk_other_session = server.session(&kiosk, &suzuki).await;
     let other_kiosk_session = server.session(&other_kiosk, &suzuki).await;
-    let issuance = server.issue(&kiosk, &session, "k", "seal-registration-certificate", json!({})).await.expect(201).json();
+    let issuance =
+        server.issue(&kiosk, &session, "k", "seal-registration-certificate", json!({})).await.expect(201).json();
     let id = issuance["id"].as_str().unwrap();
     // Another session at the same kiosk.
     server.document(&kiosk, &same_kiosk_other_session, id).await.expect_problem(404);
@@ -231,7 +250,41 @@ async fn undelivered_documents_expire_and_are_purged() {
     kofu_server::sweeper::sweep(&server.state).await;
     let gone = server.document(&kiosk, &session, id).await.expect_problem(410);
     assert!(gone["detail"].as_str().unwrap().contains("not printed in time"));
-    let audit = server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await.expect(200).json();
+    let audit =
+        server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await.expect(200).json();
     let events: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(events, ["issuance", "expired"]);
+}
+
+#[tokio::test]
+async fn revoking_a_card_ends_its_open_sessions() {
+    let (server, muni, kiosk) = world().await;
+    server.import_fixture(&muni, "R-1", "yamada-taro").await;
+    let holder = server.card(&muni, "R-1", "1234").await;
+    let session = server.session(&kiosk, &holder).await;
+    let revoke = format!("/v1/municipalities/{}/cards/{}", muni.code, holder.card);
+    server.call(Method::DELETE, &revoke, Some(&muni.token), Payload::None).await.expect(204);
+    server.issue(&kiosk, &session, "k", "tax-certificate", json!({})).await.expect_problem(410);
+    let again = json!({ "card_id": holder.card, "pin": holder.pin });
+    let refused = server.post("/v1/kiosk/sessions", Some(&kiosk), again).await.expect_problem(403);
+    assert_eq!(refused["type"], "urn:kofu:problem:card-not-accepted");
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let (server, _muni, kiosk) = world().await;
+    let reply = server
+        .call_with(
+            Method::GET,
+            "/v1/kiosks",
+            None,
+            Payload::None,
+            &[("authorization", &format!("bearer {}", crate::common::ADMIN))],
+        )
+        .await;
+    reply.expect(200);
+    let kiosk_as_vendor = server
+        .call_with(Method::GET, "/v1/kiosks", None, Payload::None, &[("authorization", &format!("BEARER {kiosk}"))])
+        .await;
+    kiosk_as_vendor.expect_problem(403);
 }

@@ -84,14 +84,19 @@ async fn a_rollback_takes_effect_for_the_next_issuance() {
     server.document(&kiosk, &session, id).await.expect_problem(404);
 
     // Roll back: the next issuance uses 1.0.0 again.
-    let rollback = server.post(&format!("/v1/municipalities/{}/kinds/tax-certificate/rollback", muni.code), Some(&muni.token), json!({})).await;
+    let rollback = server
+        .post(&format!("/v1/municipalities/{}/kinds/tax-certificate/rollback", muni.code), Some(&muni.token), json!({}))
+        .await;
     let rollback = rollback.expect(200).json();
     assert_eq!(rollback["hash"], v1.as_str());
     assert_eq!(rollback["action"], "rollback");
     let issued = server.issue(&kiosk, &session, "k2", "tax-certificate", json!({})).await.expect(201).json();
     assert_eq!(issued["outcome"], "issued", "{issued}");
     let record = server
-        .get(&format!("/v1/municipalities/{}/issuances/{}", muni.code, issued["id"].as_str().unwrap()), Some(&muni.token))
+        .get(
+            &format!("/v1/municipalities/{}/issuances/{}", muni.code, issued["id"].as_str().unwrap()),
+            Some(&muni.token),
+        )
         .await
         .expect(200)
         .json();
@@ -134,7 +139,9 @@ async fn dry_runs_use_test_residents_or_supplied_records_only() {
         .unwrap();
     let dry_run = format!("/v1/municipalities/{}/plugins/{residence}/dry-run", muni.code);
 
-    let pdf = server.post(&dry_run, Some(&muni.token), json!({ "resident_id": "T-1", "options": { "include-household": true } })).await;
+    let pdf = server
+        .post(&dry_run, Some(&muni.token), json!({ "resident_id": "T-1", "options": { "include-household": true } }))
+        .await;
     pdf.expect(200);
     assert_eq!(pdf.content_type, "application/pdf");
     let text = crate::common::pdf_text(&pdf.body);
@@ -162,7 +169,8 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
     server.import_fixture(&muni, "R-2", "ito-misaki").await;
     let yamada = server.card(&muni, "R-1", "1234").await;
     let ito = server.card(&muni, "R-2", "5678").await;
-    let requests = [(&yamada, "residence-certificate"), (&ito, "seal-registration-certificate"), (&yamada, "tax-certificate")];
+    let requests =
+        [(&yamada, "residence-certificate"), (&ito, "seal-registration-certificate"), (&yamada, "tax-certificate")];
     for (n, (holder, kind)) in requests.into_iter().enumerate() {
         let session = server.session(&kiosk, holder).await;
         server.issue(&kiosk, &session, &format!("key-{n}"), kind, json!({})).await.expect(201);

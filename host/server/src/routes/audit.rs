@@ -31,7 +31,7 @@ fn default_limit() -> i64 {
 #[derive(Serialize)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
-    /// Pass as `after` for the next page; absent at the end.
+    /// Pass as `after` for the next page; null at the end.
     pub next_after: Option<i64>,
 }
 

@@ -18,9 +18,7 @@ use crate::state::AppState;
 
 fn import_problem(err: ImportError) -> ApiError {
     ApiError::Unprocessable {
-        detail: format!(
-            "{err}. Nothing was imported: fix the rows listed in `problems` and send the whole file again."
-        ),
+        detail: err.to_string(),
         extra: json!({ "problems": err.problems.iter().map(|p| json!({
             "row": p.row, "id": p.id, "field": p.field, "problem": p.problem,
         })).collect::<Vec<_>>() }),
