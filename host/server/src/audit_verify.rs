@@ -8,11 +8,10 @@ use std::sync::Arc;
 use kofu_certify::{Certified, Certifier, Stamp};
 use kofu_model::{RequestContext, Resident};
 use kofu_sandbox::Request;
-use kofu_store::{ChainReport, Store, StoreError};
+use kofu_store::{ChainReport, Store, StoreError, hex};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::secrets::hex;
 use crate::state::HOST_BUILD;
 
 #[derive(Debug, Default, Serialize)]

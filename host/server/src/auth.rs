@@ -8,7 +8,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, constant_time_eq, token_hash};
+use kofu_store::constant_time_eq;
+
+use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, token_hash};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]

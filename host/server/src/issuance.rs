@@ -29,8 +29,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::secrets::hex;
 use crate::state::{AppState, HOST_BUILD};
+use kofu_store::hex;
 
 /// How often a changing register may send an issuance back to step 3.
 const REGISTER_RETRIES: usize = 3;
@@ -62,7 +62,7 @@ fn fingerprint(request: &IssueRequest) -> String {
 }
 
 /// The options as `key=text` pairs, for [`Manifest::resolve_options`].
-fn option_texts(options: &BTreeMap<String, Value>) -> Result<Vec<(String, String)>, ApiError> {
+pub fn option_texts(options: &BTreeMap<String, Value>) -> Result<Vec<(String, String)>, ApiError> {
     options
         .iter()
         .map(|(key, value)| {
@@ -280,7 +280,7 @@ fn build_record(
     match (evaluated.result, evaluated.stamp_check) {
         (Ok(Certified::Issued { certificate, evaluation }), Some(Ok(pages))) if pages == certificate.pages => {
             issuance.outcome = "issued".into();
-            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.fields_read = fields_read(&evaluation);
             issuance.document_hash = Some(hex(&certificate.document_hash));
             issuance.pdf_hash = Some(hex(&Sha256::digest(&certificate.pdf)));
             issuance.verification_code = Some(certificate.verification_code);
@@ -298,14 +298,14 @@ fn build_record(
                 None => "the PDF was not checked".into(),
             };
             issuance.outcome = "failed".into();
-            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.fields_read = fields_read(&evaluation);
             issuance.reason_code = Some("pre-delivery-check".into());
             issuance.reason = Some(format!("the pre-delivery check rejected the document: {why}"));
             tracing::error!(number = %ids.number, %why, "a rendered document failed the pre-delivery check");
         }
         (Ok(Certified::Refused { refusal, evaluation }), _) => {
             issuance.outcome = "refused".into();
-            issuance.fields_read = json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
+            issuance.fields_read = fields_read(&evaluation);
             issuance.reason_code = Some(refusal.code.as_str().into());
             issuance.reason = Some(json!({ "ja": refusal.message_ja, "en": refusal.message_en }).to_string());
         }
@@ -328,6 +328,11 @@ fn build_record(
         }
     }
     NewIssuance { issuance, input, pdf }
+}
+
+/// The fields a plugin read, as recorded.
+fn fields_read(evaluation: &kofu_sandbox::Evaluation) -> Value {
+    json!(evaluation.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>())
 }
 
 /// The audit entry's data: who asked, for whom, with what, and what came of

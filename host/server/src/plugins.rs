@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kofu_sandbox::{ContentHash, LoadError, Plugin};
-use kofu_store::now_millis;
+use kofu_store::{constant_time_eq, now_millis};
 
 use crate::error::ApiError;
-use crate::secrets::constant_time_eq;
+use crate::secrets::unhex;
 use crate::state::{HOST_BUILD, Shared};
 
 #[derive(Default)]
@@ -53,14 +53,7 @@ impl PluginCache {
 }
 
 fn parse_hash(hex: &str) -> Option<ContentHash> {
-    let mut bytes = [0u8; 32];
-    if hex.len() != 64 {
-        return None;
-    }
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(ContentHash(bytes))
+    unhex(hex)?.try_into().ok().map(ContentHash)
 }
 
 /// The plugin from its stored native artifact, if there is one this host

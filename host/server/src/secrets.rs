@@ -12,17 +12,14 @@ use std::io::Write;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
+use kofu_store::hex;
 use sha2::{Digest, Sha256};
 
 /// A bearer token's role, told by its prefix.
 pub const MUNICIPALITY_TOKEN_PREFIX: &str = "kofu_mun_";
 pub const KIOSK_TOKEN_PREFIX: &str = "kofu_kiosk_";
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
     if !text.len().is_multiple_of(2) {
         return None;
@@ -119,11 +116,6 @@ impl PinKey {
         mac.update(artifact);
         hex(&mac.finalize().into_bytes())
     }
-}
-
-/// Equality that takes the same time wherever the strings differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A PIN is exactly four ASCII digits.

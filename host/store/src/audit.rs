@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{Millis, Store, StoreError};
+use crate::{Millis, Store, StoreError, hex};
 
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -56,10 +56,6 @@ pub fn chain_hash(prev_hash: &str, entry: &str) -> String {
     hasher.update(b"\n");
     hasher.update(entry.as_bytes());
     hex(&hasher.finalize())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The canonical text of an entry. serde_json's map keeps keys sorted (the

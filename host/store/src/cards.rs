@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sessions::Session;
-use crate::{Millis, Store, StoreError};
+use crate::{Millis, Store, StoreError, constant_time_eq};
 
 /// Wrong PINs in a row that lock a card.
 pub const MAX_PIN_FAILURES: i64 = 3;
@@ -51,11 +51,6 @@ fn card(row: &AnyRow) -> Result<Card, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
     })
-}
-
-/// Equality that takes the same time wherever the strings differ.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Store {

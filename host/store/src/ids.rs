@@ -14,6 +14,17 @@ pub fn random_id(chars: usize) -> Result<String, StoreError> {
     Ok(bytes.iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect())
 }
 
+/// Lowercase hex, the form every hash and MAC is stored in.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Equality that takes the same time wherever the strings differ, for
+/// comparing MACs and token hashes.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Random bytes from the operating system, for secrets.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut bytes = [0u8; N];

@@ -30,7 +30,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
 pub use error::StoreError;
-pub use ids::{random_bytes, random_id};
+pub use ids::{constant_time_eq, hex, random_bytes, random_id};
 pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, StoredDocument};
 pub use municipalities::{KioskInfo, TokenInfo};
 pub use plugins::{Activation, PluginInfo, PluginVersion};

@@ -253,6 +253,21 @@ impl TestServer {
     }
 }
 
+/// A server with the demo municipality (999999), the bundled plugins active,
+/// and one kiosk: the starting point of most tests.
+pub async fn world() -> (TestServer, Muni, String) {
+    world_with(|_| {}).await
+}
+
+/// [`world`] with adjusted settings.
+pub async fn world_with(adjust: impl FnOnce(&mut Config)) -> (TestServer, Muni, String) {
+    let server = TestServer::with(adjust).await;
+    let muni = server.municipality("999999", "見本市").await;
+    server.activate_bundled(&muni).await;
+    let kiosk = server.kiosk("store 1").await;
+    (server, muni, kiosk)
+}
+
 /// The JSON import form of a register entry.
 pub fn entry_json(entry: &kofu_register::RegisterEntry) -> Value {
     let mut value = serde_json::to_value(&entry.person).expect("person");

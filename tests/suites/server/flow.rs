@@ -3,15 +3,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Payload, TestServer};
-
-async fn world() -> (TestServer, crate::common::Muni, String) {
-    let server = TestServer::new().await;
-    let muni = server.municipality("999999", "見本市").await;
-    server.activate_bundled(&muni).await;
-    let kiosk = server.kiosk("store 1").await;
-    (server, muni, kiosk)
-}
+use crate::common::{Payload, TestServer, world, world_with};
 
 #[tokio::test]
 async fn whole_flow_for_every_kind() {
@@ -196,10 +188,7 @@ async fn three_wrong_pins_lock_the_card_until_the_municipality_unlocks_it() {
 
 #[tokio::test]
 async fn an_idle_session_expires() {
-    let server = TestServer::with(|c| c.session_idle = std::time::Duration::from_millis(300)).await;
-    let muni = server.municipality("999999", "見本市").await;
-    server.activate_bundled(&muni).await;
-    let kiosk = server.kiosk("store").await;
+    let (server, muni, kiosk) = world_with(|c| c.session_idle = std::time::Duration::from_millis(300)).await;
     server.import_fixture(&muni, "R-1", "yamada-taro").await;
     let holder = server.card(&muni, "R-1", "1234").await;
     let session = server.session(&kiosk, &holder).await;
@@ -238,10 +227,7 @@ async fn only_the_requesting_kiosk_and_session_can_fetch_the_document() {
 
 #[tokio::test]
 async fn undelivered_documents_expire_and_are_purged() {
-    let server = TestServer::with(|c| c.delivery_ttl = std::time::Duration::ZERO).await;
-    let muni = server.municipality("999999", "見本市").await;
-    server.activate_bundled(&muni).await;
-    let kiosk = server.kiosk("store").await;
+    let (server, muni, kiosk) = world_with(|c| c.delivery_ttl = std::time::Duration::ZERO).await;
     server.import_fixture(&muni, "R-1", "yamada-taro").await;
     let holder = server.card(&muni, "R-1", "1234").await;
     let session = server.session(&kiosk, &holder).await;

@@ -4,15 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Payload, TestServer};
-
-async fn world() -> (TestServer, crate::common::Muni, String) {
-    let server = TestServer::new().await;
-    let muni = server.municipality("999999", "見本市").await;
-    server.activate_bundled(&muni).await;
-    let kiosk = server.kiosk("store 1").await;
-    (server, muni, kiosk)
-}
+use crate::common::{Payload, TestServer, world};
 
 #[tokio::test]
 async fn a_status_change_between_two_requests_changes_the_outcome() {

@@ -176,12 +176,9 @@ pub async fn dry_run(
         .ok_or_else(|| ApiError::NotFound(format!("there is no plugin version {hash}")))?;
     let manifest: Manifest = serde_json::from_value(info.manifest.clone())
         .map_err(|e| ApiError::Internal(format!("stored manifest of {hash}: {e}")))?;
-    let texts: Vec<(String, String)> = body
-        .options
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-        .collect();
-    let options = manifest.resolve_options(&texts).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let options = manifest
+        .resolve_options(&crate::issuance::option_texts(&body.options)?)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let municipality = state
         .store
         .municipality(&access.code)
