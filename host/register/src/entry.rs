@@ -139,12 +139,20 @@ fn tax_problems(person: &Resident) -> Vec<FieldProblem> {
             ));
         }
         for item in &year.items {
-            // `;` separates the CSV tax list; banning it everywhere keeps every
-            // entry writable as CSV.
+            // `;` separates the CSV tax list, and its reader trims white space
+            // around an item name; banning both everywhere keeps every entry
+            // writable as CSV and read back the same.
             let item_problem = text_problem("tax", &item.name).or_else(|| {
-                item.name.contains(';').then(|| {
-                    FieldProblem::new("tax", format!("`tax`: fiscal year {fy}: an item name cannot contain `;`"))
-                })
+                if item.name.contains(';') {
+                    Some(FieldProblem::new("tax", format!("`tax`: fiscal year {fy}: an item name cannot contain `;`")))
+                } else if item.name.trim() != item.name {
+                    Some(FieldProblem::new(
+                        "tax",
+                        format!("`tax`: fiscal year {fy}: an item name cannot start or end with a space"),
+                    ))
+                } else {
+                    None
+                }
             });
             if let Some(mut problem) = item_problem {
                 problem.problem = format!("{} (fiscal year {fy}, item {})", problem.problem, quote(&item.name));
@@ -265,6 +273,12 @@ mod tests {
         assert!(problems[1].contains("cannot contain `;`"));
         assert!(problems[2].contains("not a year"));
         assert!(problems[3].contains("has no items"));
+
+        let mut entry = sample();
+        entry.person.tax[0].items[0].name = "市民税　".into();
+        let problems: Vec<String> = check_entry(&entry).into_iter().map(|p| p.problem).collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("cannot start or end with a space"), "{problems:?}");
     }
 
     #[test]

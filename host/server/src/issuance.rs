@@ -151,7 +151,15 @@ pub async fn issue(
         let audit = audit_data(&new);
         let seen: Vec<RegisterVersion> =
             subject.household.iter().map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version }).collect();
-        match state.store.record_issuance(&new, &subject.subject.entry.household, &seen, &audit).await? {
+        let recorded = state.store.record_issuance(&new, &subject.subject.entry.household, &seen, &audit).await;
+        let recorded = recorded.map_err(|err| {
+            // The transaction rolled back: no issuance, no audit entry,
+            // nothing to fetch. A retry with the same key starts afresh.
+            state.metrics.issuance_abort("record");
+            tracing::error!(number = %number, session = %session.id, error = %err, "issuance aborted: recording failed");
+            err
+        })?;
+        match recorded {
             Recorded::New { issuance, .. } => {
                 state.metrics.issuance_outcome(&issuance.kind, &issuance.outcome);
                 if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == "failed") {

@@ -76,6 +76,7 @@ impl Counters {
 pub struct Metrics {
     issuances: Counters,
     plugin_failures: Counters,
+    aborts: Counters,
     pub sandbox: Histogram,
     pub render: Histogram,
     pub issuance: Histogram,
@@ -86,6 +87,7 @@ impl Default for Metrics {
         Metrics {
             issuances: Counters::default(),
             plugin_failures: Counters::default(),
+            aborts: Counters::default(),
             sandbox: Histogram::new(),
             render: Histogram::new(),
             issuance: Histogram::new(),
@@ -102,6 +104,13 @@ impl Metrics {
         self.plugin_failures.add(vec![("cause", cause.to_owned()), ("kind", kind.to_owned())]);
     }
 
+    /// An issuance abandoned before it was recorded (the database refused
+    /// the write): nothing exists to fetch, so this counter and the log are
+    /// where the reason lives.
+    pub fn issuance_abort(&self, stage: &str) {
+        self.aborts.add(vec![("stage", stage.to_owned())]);
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         self.issuances.write(&mut out, "kofu_issuances_total", "Issuances recorded, by certificate kind and outcome.");
@@ -109,6 +118,11 @@ impl Metrics {
             &mut out,
             "kofu_plugin_failures_total",
             "Plugin evaluations that failed (trap, timeout, limit, invalid output), by kind and cause.",
+        );
+        self.aborts.write(
+            &mut out,
+            "kofu_issuance_aborts_total",
+            "Issuances aborted whole before being recorded (e.g. the database refused the write), by stage.",
         );
         self.sandbox.write(&mut out, "kofu_sandbox_seconds", "Time to evaluate a plugin in a fresh sandbox.");
         self.render.write(&mut out, "kofu_render_seconds", "Time to render a document to PDF.");

@@ -13,6 +13,7 @@
 mod audit;
 mod cards;
 mod error;
+mod file_identity;
 mod ids;
 mod issuances;
 mod migrate;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
 pub use error::StoreError;
+use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id};
 pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, StoredDocument};
 pub use municipalities::{KioskInfo, TokenInfo};
@@ -75,21 +77,36 @@ impl Store {
     pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(&options.url)?;
-        let connect = AnyConnectOptions::from_str(&with_create_mode(&options.url))
-            .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", options.url)))?
-            .disable_statement_logging();
+        let connect_to = |url: String| {
+            AnyConnectOptions::from_str(&url)
+                .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", options.url)))
+                .map(|c| c.disable_statement_logging())
+        };
+        let connect = connect_to(with_mode(&options.url, "rwc"))?;
+        // After the first start's connection has created it, the file must
+        // exist: a lost file is an error, never a fresh empty database.
+        let connect_existing = connect_to(with_mode(&options.url, "rw"))?;
         let synchronous = options.sqlite_synchronous.clone();
         if !matches!(synchronous.as_str(), "FULL" | "NORMAL" | "EXTRA") {
             return Err(StoreError::Config(format!(
                 "sqlite synchronous must be FULL, NORMAL or EXTRA, not `{synchronous}`"
             )));
         }
-        let pool = |max: u32| {
+        let pool = |max: u32, file: Option<FileIdentity>| {
             let synchronous = synchronous.clone();
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
-                move |conn, _meta| {
+            let on_connect = file.clone();
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
                     let synchronous = synchronous.clone();
+                    let file = on_connect.clone();
                     Box::pin(async move {
+                        // A new connection would create a fresh empty file
+                        // where the lost one was.
+                        if let Some(file) = &file {
+                            file.check()?;
+                        }
                         if backend == Backend::Sqlite {
                             conn.execute(
                                 format!(
@@ -102,12 +119,28 @@ impl Store {
                         }
                         Ok(())
                     })
-                },
-            )
+                })
+                .before_acquire(move |_conn, _meta| {
+                    let file = file.clone();
+                    Box::pin(async move { file.as_ref().map_or(Ok(true), |f| f.check().map(|()| true)) })
+                })
+                .after_release(move |conn, _meta| {
+                    Box::pin(async move { Ok(backend != Backend::Sqlite || outside_transaction(conn).await) })
+                })
         };
-        let write = pool(1).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
-        migrate::run(&write, backend).await?;
-        let read = pool(options.readers.max(1)).connect_with(connect).await.map_err(|e| StoreError::unavailable(&e))?;
+        // The first connection creates the file; only then has it an identity.
+        let setup = pool(1, None).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
+        migrate::run(&setup, backend).await?;
+        setup.close().await;
+        let file = if backend == Backend::Sqlite { FileIdentity::of_url(&options.url)? } else { None };
+        let write = pool(1, file.clone())
+            .connect_with(connect_existing.clone())
+            .await
+            .map_err(|e| StoreError::unavailable(&e))?;
+        let read = pool(options.readers.max(1), file)
+            .connect_with(connect_existing)
+            .await
+            .map_err(|e| StoreError::unavailable(&e))?;
         Ok(Store { read, write })
     }
 
@@ -142,12 +175,32 @@ impl Backend {
     }
 }
 
-/// SQLite opens read-only unless told to create; a data directory's first
-/// start must create the file.
-fn with_create_mode(url: &str) -> String {
+/// Whether a connection handed back to the pool is outside any transaction,
+/// as it must be. SQLite may roll a transaction back by itself (a full disk)
+/// or keep it open after a failed COMMIT; either can leave the connection's
+/// state and sqlx's idea of it apart, and the next "committed" writes would
+/// go into a transaction that never commits. Such a connection is closed
+/// (which rolls back) instead of reused.
+async fn outside_transaction(conn: &mut sqlx::AnyConnection) -> bool {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return false;
+    }
+    // BEGIN fails inside a transaction; outside one it costs nothing.
+    if conn.execute("BEGIN").await.is_err() {
+        tracing::warn!("closing a database connection that SQLite still holds in a transaction");
+        return false;
+    }
+    conn.execute("ROLLBACK").await.is_ok()
+}
+
+/// SQLite's open mode for a file URL (`rwc` creates, `rw` requires the file),
+/// unless the URL sets one itself.
+fn with_mode(url: &str, mode: &str) -> String {
     if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}mode=rwc")
+        format!("{url}{separator}mode={mode}")
     } else {
         url.to_owned()
     }

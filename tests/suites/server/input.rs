@@ -844,3 +844,293 @@ async fn a_wrong_method_is_405_with_an_allow_header_naming_the_documented_method
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The errors `body` has against the request body schema of `method`
+/// `route` in openapi.json (empty: the schema accepts it).
+fn request_schema_errors(method: &Method, route: &str, body: &Value) -> Vec<String> {
+    let schema = &openapi::operation(method.as_str(), route)["requestBody"]["content"]["application/json"]["schema"];
+    assert!(!schema.is_null(), "{method} {route} documents no JSON request body");
+    let mut errors = Vec::new();
+    openapi::validate(schema, body, "body", &mut errors);
+    errors
+}
+
+/// Found by schemathesis (scripts/schemathesis): requests that openapi.json
+/// accepted and the server refused — an `after` past 64 bits, a register
+/// fiscal year 0, an empty tax year, a move-out without its date, a
+/// dry-run naming no resident, an empty id or name. The request schemas now
+/// state those rules; here each such request is refused by the schema and
+/// by the server alike (changing nothing), and the bounds themselves are
+/// accepted by both.
+#[tokio::test]
+async fn the_request_schemas_state_the_limits_the_server_enforces() {
+    let w = World::new().await;
+    let a = w.a.token.clone();
+
+    // `after` is a 64-bit signed integer: the largest is a valid (empty)
+    // page, one more is refused by the schema's maximum and the server.
+    let after = &openapi::operation("GET", "/v1/municipalities/{code}/audit")["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "after")
+        .unwrap()["schema"];
+    assert_eq!(after["maximum"].as_u64(), Some(i64::MAX as u64), "{after}");
+    let page = w.server.get(&m(&format!("/audit?after={}", i64::MAX)), Some(&a)).await;
+    page.expect(200);
+    assert_eq!(page.json()["entries"], json!([]));
+
+    let fixture = kofu_tests::fixture("nakamura-kenta");
+    let row = entry_json(&kofu_register::entries_from_fixture("N-1", "H-N1", &fixture, false)[0]);
+    let with = |base: &Value, pointer: &str, value: Value| {
+        let mut body = base.clone();
+        *body.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} in {base}")) = value;
+        body
+    };
+    let import_route = "/v1/municipalities/{code}/residents";
+    let patch_route = "/v1/municipalities/{code}/residents/{id}";
+    let dry_route = "/v1/municipalities/{code}/plugins/{hash}/dry-run";
+    let record = serde_json::to_value(kofu_tests::fixture("yamada-taro")).unwrap();
+    let tax_year = |fy: Value, items: Value| json!({ "tax_year": { "fiscal_year": fy, "items": items } });
+    let item = json!([{ "name": "市民税・県民税", "assessed": 1000, "paid": 1000 }]);
+    let bodies: Vec<(&str, Method, &'static str, String, Value)> = vec![
+        (
+            "an empty resident id",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/id", json!(""))] }),
+        ),
+        (
+            "a 33-character resident id",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/id", json!("N".repeat(33)))] }),
+        ),
+        (
+            "an empty household id",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/household", json!(""))] }),
+        ),
+        (
+            "an empty name",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/name", json!(""))] }),
+        ),
+        (
+            "a 201-character address",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/address", json!("町".repeat(201)))] }),
+        ),
+        (
+            "a register fiscal year 1867",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/tax", json!([{ "fiscal_year": 1867, "items": item }]))] }),
+        ),
+        (
+            "a register tax year without items",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/tax", json!([{ "fiscal_year": 2025, "items": [] }]))] }),
+        ),
+        (
+            "a moved-out resident without the date",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&row, "/residency", json!({ "state": "moved-out" }))] }),
+        ),
+        (
+            "a status change to fiscal year 0",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            tax_year(json!(0), item.clone()),
+        ),
+        (
+            "a status change to fiscal year 10000",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            tax_year(json!(10000), item.clone()),
+        ),
+        (
+            "a status change to an empty tax year",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            tax_year(json!(2025), json!([])),
+        ),
+        (
+            "a status change to deceased with a null date",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            json!({ "residency": { "state": "deceased", "since": null } }),
+        ),
+        (
+            "a dry-run naming no resident",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            json!({ "options": {} }),
+        ),
+        (
+            "a dry-run naming null for both",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            json!({ "resident_id": null, "resident": null }),
+        ),
+        (
+            "a dry-run naming both",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            json!({ "resident_id": "T-1", "resident": record }),
+        ),
+        (
+            "a dry-run record with an empty name",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            json!({ "resident": with(&record, "/name", json!("")) }),
+        ),
+        (
+            "a dry-run record with an amount past 64 bits",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            json!({ "resident": with(&record, "/tax", json!([{ "fiscal_year": 2025, "items": [{ "name": "x", "assessed": 1e20, "paid": 0 }] }])) }),
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (what, method, route, path, body) in bodies {
+        assert!(!request_schema_errors(&method, route, &body).is_empty(), "{what}: openapi.json accepts {body}");
+        cases.push(Case::new(what, method, route, path, &a).json(body).expect(422, "invalid-input"));
+    }
+    cases.push(
+        Case::new(
+            "an `after` past 64 bits",
+            Method::GET,
+            "/v1/municipalities/{code}/audit",
+            m(&format!("/audit?after={}", i64::MAX as u64 + 1)),
+            &a,
+        )
+        .expect(400, "bad-request"),
+    );
+    run(&w, cases).await;
+
+    // The bounds are valid for both.
+    let accepted: Vec<(&str, Method, &'static str, String, Value)> = vec![
+        (
+            "a status change to fiscal year 1868",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            tax_year(json!(1868), item.clone()),
+        ),
+        (
+            "a status change to fiscal year 9999",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            tax_year(json!(9999), item.clone()),
+        ),
+        (
+            "a move-out with its date",
+            Method::PATCH,
+            patch_route,
+            m("/residents/R-2"),
+            json!({ "residency": { "state": "moved-out", "since": "2025-10-01" } }),
+        ),
+        (
+            "an import with a 32-character id and a 200-character address",
+            Method::POST,
+            import_route,
+            m("/residents"),
+            json!({ "residents": [with(&with(&row, "/id", json!("N".repeat(32))), "/address", json!("町".repeat(200)))] }),
+        ),
+    ];
+    for (what, method, route, path, body) in accepted {
+        let errors = request_schema_errors(&method, route, &body);
+        assert!(errors.is_empty(), "{what}: openapi.json refuses it: {errors:?}");
+        let reply = w.server.call(method.clone(), &path, Some(&a), Payload::Json(body)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{what}: {}", reply.text());
+        openapi::assert_conforms(&method, route, &reply);
+    }
+}
+
+/// Found by schemathesis: an issuance request with an option value
+/// openapi.json refuses (an object) was answered 410 when its session had
+/// expired, and a dry-run's 403 or 404 for its resident came before the
+/// same check. The request is refused for what it is, 422, before any
+/// session, resident or plugin is looked up.
+#[tokio::test]
+async fn a_malformed_option_is_422_before_the_session_or_resident_is_looked_up() {
+    let w = World::new().await;
+    let close = format!("/v1/kiosk/sessions/{}", w.spare_session);
+    w.server.call(Method::DELETE, &close, Some(&w.kiosk), Payload::None).await.expect(204);
+    let issue_route = "/v1/kiosk/sessions/{session}/issuances";
+    let dry_route = "/v1/municipalities/{code}/plugins/{hash}/dry-run";
+    let issue = json!({ "kind": "residence-certificate", "options": { "include-household": { "value": true } } });
+    let dry = json!({ "resident_id": "R-2", "options": { "include-household": { "value": true } } });
+    let missing_plugin = json!({ "resident_id": "T-1", "options": { "include-household": [true] } });
+    for (route, body) in [(issue_route, &issue), (dry_route, &dry), (dry_route, &missing_plugin)] {
+        assert!(!request_schema_errors(&Method::POST, route, body).is_empty(), "openapi.json accepts {body}");
+    }
+    let cases = vec![
+        Case::new(
+            "an object option in a closed session",
+            Method::POST,
+            issue_route,
+            format!("/v1/kiosk/sessions/{}/issuances", w.spare_session),
+            &w.kiosk,
+        )
+        .json(issue.clone())
+        .header("idempotency-key", "closed-session-object-option")
+        .expect(422, "invalid-input"),
+        Case::new(
+            "an object option in a session of another kiosk",
+            Method::POST,
+            issue_route,
+            format!("/v1/kiosk/sessions/{}/issuances", w.session),
+            &w.other_kiosk,
+        )
+        .json(issue)
+        .header("idempotency-key", "other-kiosk-object-option")
+        .expect(422, "invalid-input"),
+        Case::new(
+            "a dry-run of a real resident with an object option",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", w.residence)),
+            &w.a.token,
+        )
+        .json(dry)
+        .expect(422, "invalid-input"),
+        Case::new(
+            "a dry-run of a plugin that does not exist with a list option",
+            Method::POST,
+            dry_route,
+            m(&format!("/plugins/{}/dry-run", "0".repeat(64))),
+            &w.a.token,
+        )
+        .json(missing_plugin)
+        .expect(422, "invalid-input"),
+    ];
+    let problems = run(&w, cases).await;
+    for problem in &problems {
+        assert!(problem["detail"].as_str().unwrap().contains("include-household"), "{problem}");
+    }
+}

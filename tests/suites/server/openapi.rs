@@ -238,6 +238,11 @@ pub(crate) fn validate(schema: &Value, value: &Value, at: &str, errors: &mut Vec
             {
                 errors.push(format!("{at}: more than {max} items"));
             }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                errors.push(format!("{at}: fewer than {min} items"));
+            }
         }
         Value::String(text) => {
             let chars = text.chars().count() as u64;

@@ -225,6 +225,10 @@ pub async fn request(
         })?
         .to_owned();
     issuance::check_idempotency_key(&key)?;
+    // Option values are checked before the session is: a request
+    // openapi.json refuses is answered 422 whatever state the session is in
+    // (schemathesis found a malformed body answered 410 by an expired one).
+    issuance::option_texts(&body.options)?;
     let session = session(&state, &kiosk, &id).await?;
     // The issuance runs as its own task: if the kiosk disconnects, it still
     // completes and records (or fails closed), and a retry finds it.

@@ -144,6 +144,9 @@ pub async fn dry_run(
     ApiPath((_, hash)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<DryRun>,
 ) -> Result<Response, ApiError> {
+    // Option values are checked before anything is looked up, so a request
+    // openapi.json refuses is 422, not 403 or 404 for its resident.
+    let option_texts = crate::issuance::option_texts(&body.options)?;
     let subject = match (&body.resident_id, &body.resident) {
         (Some(id), None) => {
             let found = state
@@ -176,9 +179,7 @@ pub async fn dry_run(
         .ok_or_else(|| ApiError::NotFound(format!("there is no plugin version {hash}")))?;
     let manifest: Manifest = serde_json::from_value(info.manifest.clone())
         .map_err(|e| ApiError::Internal(format!("stored manifest of {hash}: {e}")))?;
-    let options = manifest
-        .resolve_options(&crate::issuance::option_texts(&body.options)?)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let options = manifest.resolve_options(&option_texts).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let municipality = state
         .store
         .municipality(&access.code)
