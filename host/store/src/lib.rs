@@ -5,16 +5,25 @@
 //!
 //! The SQL is portable (integer timestamps, `$n` parameters, `RETURNING`,
 //! `ON CONFLICT`) and runs through sqlx's `Any` driver, so the HTTP layer
-//! never knows which database it talks to. SQLite is the embedded default:
-//! one file in WAL mode, one writer connection (SQLite serialises writers
-//! anyway; one connection makes that explicit and avoids busy retries) and a
-//! small pool of readers.
+//! never knows which database it talks to. The URL's scheme picks the
+//! backend:
+//!
+//! - SQLite (`sqlite:`), the embedded default: one file in WAL mode, one
+//!   writer connection (SQLite serialises writers anyway; one connection
+//!   makes that explicit and avoids busy retries) and a small pool of readers.
+//! - PostgreSQL (`postgres:` or `postgresql:`), which several hosts share:
+//!   several writer connections, each transaction at READ COMMITTED. Every
+//!   write is correct under concurrency by itself — conditional updates, row
+//!   locks taken by `UPDATE`/upsert, unique constraints — and the same
+//!   statements are trivially correct on SQLite's single writer. Each
+//!   module's docs say how its writes stay correct when hosts race.
 
 mod audit;
 mod cards;
 mod error;
 mod ids;
 mod issuances;
+mod keys;
 mod migrate;
 mod municipalities;
 mod plugins;
@@ -25,7 +34,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
@@ -48,10 +57,13 @@ pub fn now_millis() -> Millis {
 /// How the database is reached.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// `sqlite://path/to/kofu.db` (created if missing).
+    /// `sqlite://path/to/kofu.db` (created if missing) or
+    /// `postgres://user@host/database`.
     pub url: String,
     /// Reader connections.
     pub readers: u32,
+    /// Writer connections on PostgreSQL (SQLite always has one).
+    pub writers: u32,
     /// SQLite `synchronous`: `FULL` (the default) makes every committed
     /// issuance survive power loss, not only a crash of the process.
     pub sqlite_synchronous: String,
@@ -59,7 +71,13 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> StoreOptions {
-        StoreOptions { url: url.into(), readers: 8, sqlite_synchronous: "FULL".into() }
+        StoreOptions { url: url.into(), readers: 8, writers: 8, sqlite_synchronous: "FULL".into() }
+    }
+
+    /// Whether several hosts can share this database. Anything kept outside
+    /// it (the PIN key) must then be the same on every host.
+    pub fn shared(&self) -> bool {
+        Backend::of(&self.url).is_ok_and(|b| b == Backend::Postgres)
     }
 }
 
@@ -68,6 +86,7 @@ impl StoreOptions {
 pub struct Store {
     read: AnyPool,
     write: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -76,7 +95,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(&options.url)?;
         let connect = AnyConnectOptions::from_str(&with_create_mode(&options.url))
-            .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", options.url)))?
+            .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url))))?
             .disable_statement_logging();
         let synchronous = options.sqlite_synchronous.clone();
         if !matches!(synchronous.as_str(), "FULL" | "NORMAL" | "EXTRA") {
@@ -88,27 +107,46 @@ impl Store {
             let synchronous = synchronous.clone();
             AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
                 move |conn, _meta| {
-                    let synchronous = synchronous.clone();
+                    let setup = match backend {
+                        Backend::Sqlite => format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+                        ),
+                        // A lock held by a stuck host fails waiters with a
+                        // 503 after 10 s instead of hanging them; a host that
+                        // stalls inside a transaction loses it after 60 s.
+                        Backend::Postgres => "SET lock_timeout = '10s'; \
+                                              SET idle_in_transaction_session_timeout = '60s';"
+                            .to_owned(),
+                    };
                     Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            conn.execute(
-                                format!(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
-                                )
-                                .as_str(),
-                            )
-                            .await?;
-                        }
+                        conn.execute(setup.as_str()).await?;
                         Ok(())
                     })
                 },
             )
         };
-        let write = pool(1).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => options.writers.max(1),
+        };
+        let write = pool(writers).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
         migrate::run(&write, backend).await?;
         let read = pool(options.readers.max(1)).connect_with(connect).await.map_err(|e| StoreError::unavailable(&e))?;
-        Ok(Store { read, write })
+        Ok(Store { read, write, backend })
+    }
+
+    /// Begin a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes could
+    /// otherwise find, at its first write, that another connection to the
+    /// file (another process) committed since its read, and fail instead of
+    /// waiting. On PostgreSQL it is a plain READ COMMITTED transaction; each
+    /// write says how it stays correct.
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
+        }
     }
 
     /// A cheap query against both pools, for readiness checks.
@@ -128,17 +166,36 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Sqlite,
+    Postgres,
 }
 
 impl Backend {
     fn of(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
         } else {
             Err(StoreError::Config(format!(
-                "the database URL `{url}` is not supported: use `sqlite://path/to/kofu.db`"
+                "the database URL `{}` is not supported: use `sqlite://path/to/kofu.db` or \
+                 `postgres://user@host/database`",
+                redact(url)
             )))
         }
+    }
+}
+
+/// A URL fit for messages and logs: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
     }
 }
 
