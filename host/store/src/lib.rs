@@ -209,3 +209,21 @@ fn with_create_mode(url: &str) -> String {
         url.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_by_scheme_and_passwords_kept_out_of_messages() {
+        assert_eq!(Backend::of("sqlite://kofu.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("postgres://h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://h/db").unwrap(), Backend::Postgres);
+        let refused = Backend::of("mysql://kofu:hunter2@h/db").unwrap_err().to_string();
+        assert!(refused.contains("mysql://kofu:***@h/db") && !refused.contains("hunter2"), "{refused}");
+        assert_eq!(redact("postgres://u:p@h:5432/db?sslmode=require"), "postgres://u:***@h:5432/db?sslmode=require");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert!(StoreOptions::new("postgres://h/db").shared());
+        assert!(!StoreOptions::new("sqlite://kofu.db").shared());
+    }
+}

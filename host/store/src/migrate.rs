@@ -47,12 +47,23 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
         if backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations \
-             (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Only when missing: PostgreSQL checks the right to create tables
+        // even for `IF NOT EXISTS`, and hosts may run as a role that has
+        // none (docs/DEPLOYMENT.md, "a role that cannot change the log").
+        let exists = match backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+            }
+        };
+        if sqlx::query_scalar::<_, i64>(exists).fetch_one(&mut *tx).await? == 0 {
+            sqlx::query(
+                "CREATE TABLE schema_migrations \
+                 (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
             .fetch_all(&mut *tx)
             .await?
