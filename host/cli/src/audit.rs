@@ -13,7 +13,7 @@ use kofu_store::{Store, StoreOptions};
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// Database URL [default: sqlite://<data-dir>/kofu.db; env KOFU_DATABASE_URL].
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/kofu.db; env KOFU_DATABASE_URL].
     #[arg(long)]
     pub db: Option<String>,
     /// Data directory, when --db is not given [default: ./kofu-data].

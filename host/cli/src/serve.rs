@@ -16,7 +16,7 @@ pub struct ServeArgs {
     /// Data directory: database, PIN key, demo credentials [default: ./kofu-data; env KOFU_DATA_DIR].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL [default: sqlite://<data-dir>/kofu.db; env KOFU_DATABASE_URL].
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/kofu.db; env KOFU_DATABASE_URL].
     #[arg(long)]
     pub db: Option<String>,
     /// A TOML config file (see README: "Configuration").

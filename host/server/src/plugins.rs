@@ -1,10 +1,15 @@
 //! Compiled plugins. The database holds each version's component and, per
-//! host build, its native artifact with a MAC under the host key; each host
-//! keeps the plugins it has loaded in memory by content hash. A cache miss
-//! loads the stored artifact (after checking its MAC) or compiles the
-//! component and stores the artifact for the next host. Activating a version
-//! on one host takes effect on all of them at their next request: the active
-//! version is read from the database on every issuance.
+//! host build and host key, its native artifact with a MAC under that key;
+//! each host keeps the plugins it has loaded in memory by content hash. A
+//! cache miss loads the stored artifact (after checking its MAC) or compiles
+//! the component and stores the artifact for the next host. Hosts sharing a
+//! database hold the same key (the server refuses to start otherwise), so
+//! they share artifacts; were keys ever to differ, each key would have its
+//! own row instead of hosts rejecting each other's artifact and compiling
+//! again on every start. Activating a version on one host takes effect on
+//! all of them at their next request: the active version is read from the
+//! database on every issuance, and the cache is keyed by content hash, never
+//! by kind.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,10 +61,17 @@ fn parse_hash(hex: &str) -> Option<ContentHash> {
     unhex(hex)?.try_into().ok().map(ContentHash)
 }
 
+/// Where this host's artifacts are stored: its build (native code is only
+/// valid for the build that compiled it) and its key's public id.
+fn artifact_slot(state: &Shared) -> String {
+    format!("{HOST_BUILD} key {}", state.pin_key.key_id())
+}
+
 /// The plugin from its stored native artifact, if there is one this host
 /// can trust and use.
 async fn from_artifact(state: &Shared, hash: &str) -> Result<Option<Arc<Plugin>>, ApiError> {
-    let stored = match state.store.compiled_artifact(hash, HOST_BUILD).await {
+    let slot = artifact_slot(state);
+    let stored = match state.store.compiled_artifact(hash, &slot).await {
         Ok(stored) => stored,
         Err(kofu_store::StoreError::Corrupt(err)) => {
             tracing::error!(plugin = hash, %err, "a stored plugin artifact is unreadable; compiling from the component");
@@ -69,7 +81,7 @@ async fn from_artifact(state: &Shared, hash: &str) -> Result<Option<Arc<Plugin>>
     };
     let Some((artifact, mac)) = stored else { return Ok(None) };
     let Some(content_hash) = parse_hash(hash) else { return Ok(None) };
-    if !constant_time_eq(&state.pin_key.artifact_mac(hash, HOST_BUILD, &artifact), &mac) {
+    if !constant_time_eq(&state.pin_key.artifact_mac(hash, &slot, &artifact), &mac) {
         tracing::error!(plugin = hash, "a stored plugin artifact fails its MAC check; compiling from the component");
         return Ok(None);
     }
@@ -94,8 +106,9 @@ pub async fn compile(state: &Shared, bytes: Vec<u8>) -> Result<Result<Arc<Plugin
         Err(err) => return Ok(Err(err)),
     };
     let hash = plugin.id().hash.to_hex();
-    let mac = state.pin_key.artifact_mac(&hash, HOST_BUILD, &artifact);
-    if let Err(err) = state.store.store_compiled_artifact(&hash, HOST_BUILD, &artifact, &mac, now_millis()).await {
+    let slot = artifact_slot(state);
+    let mac = state.pin_key.artifact_mac(&hash, &slot, &artifact);
+    if let Err(err) = state.store.store_compiled_artifact(&hash, &slot, &artifact, &mac, now_millis()).await {
         // Only a cache for later: the plugin itself is loaded.
         tracing::warn!(plugin = %hash, %err, "could not store the compiled plugin");
     }

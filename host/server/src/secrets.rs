@@ -100,21 +100,39 @@ impl PinKey {
 }
 
 impl PinKey {
+    /// The key's check value, recorded in the database by the first host to
+    /// start (`Store::check_key`) so that a host with another key refuses to
+    /// start. A MAC of a fixed text: it reveals nothing about the key, and
+    /// no PIN MAC can equal it (those mix in a card id and a colon).
+    pub fn check_value(&self) -> String {
+        self.tagged_mac(&[b"kofu pin key check v1"], b"")
+    }
+
+    /// A short public name of the key, for keeping apart native artifacts
+    /// stored by hosts holding different keys.
+    pub fn key_id(&self) -> String {
+        self.tagged_mac(&[b"kofu key id v1"], b"")[..16].to_owned()
+    }
+
+    fn tagged_mac(&self, parts: &[&[u8]], data: &[u8]) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        for part in parts {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        mac.update(data);
+        hex(&mac.finalize().into_bytes())
+    }
+
     /// The MAC stored with a plugin's native artifact. Only a host holding
     /// the key can produce it, so a host runs native code from the database
     /// only if a kofu host compiled it (see `plugins.rs`). The `artifact`
     /// prefix keeps it apart from PIN MACs.
     pub fn artifact_mac(&self, hash: &str, engine: &str, artifact: &[u8]) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        for part in [b"artifact".as_slice(), hash.as_bytes(), engine.as_bytes()] {
-            mac.update(part);
-            mac.update(b"\0");
-        }
-        mac.update(artifact);
-        hex(&mac.finalize().into_bytes())
+        self.tagged_mac(&[b"artifact", hash.as_bytes(), engine.as_bytes()], artifact)
     }
 }
 
@@ -135,6 +153,16 @@ mod tests {
         assert_ne!(a.mac("C1", "1234"), a.mac("C1", "1235"));
         assert_ne!(a.mac("C1", "1234"), a.mac("C2", "1234"));
         assert_ne!(a.mac("C1", "1234"), b.mac("C1", "1234"));
+    }
+
+    #[test]
+    fn check_values_and_ids_tell_keys_apart() {
+        let a = PinKey::from_hex(&"11".repeat(32)).unwrap();
+        let b = PinKey::from_hex(&"22".repeat(32)).unwrap();
+        assert_eq!(a.check_value(), PinKey::from_hex(&"11".repeat(32)).unwrap().check_value());
+        assert_ne!(a.check_value(), b.check_value());
+        assert_ne!(a.key_id(), b.key_id());
+        assert_eq!(a.key_id().len(), 16);
     }
 
     #[test]

@@ -21,6 +21,17 @@ pub enum StartError {
     DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     PinKey(#[from] crate::secrets::PinKeyError),
+    #[error(
+        "the database {url} can be shared by several hosts, so the PIN key must be given explicitly: set \
+         KOFU_PIN_KEY (or `pin_key` in the config file) to the same 64 hex digits on every host, e.g. from \
+         `openssl rand -hex 32` once; a key file made per host would differ between hosts"
+    )]
+    PinKeyRequired { url: String },
+    #[error(
+        "this host's PIN key is not the one this database was set up with: every host of one database needs \
+         the same KOFU_PIN_KEY (a host with another key would reject every resident's PIN and lock their cards)"
+    )]
+    PinKeyMismatch,
     #[error("cannot open the database: {0}")]
     Store(#[from] kofu_store::StoreError),
     #[error("cannot start the plugin sandbox or renderer: {0}")]
@@ -43,13 +54,20 @@ impl Server {
     pub async fn start(mut config: Config) -> Result<Server, StartError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
-        let pin_key = match &config.pin_key {
-            Some(hex) => PinKey::from_hex(hex)?,
-            None => PinKey::load_or_create(&config.data_dir.join("secrets").join("pin.key"))?,
-        };
         let mut options = StoreOptions::new(config.database_url());
         options.sqlite_synchronous = config.sqlite_synchronous.clone();
+        let pin_key = match &config.pin_key {
+            Some(hex) => PinKey::from_hex(hex)?,
+            None if options.shared() => {
+                return Err(StartError::PinKeyRequired { url: kofu_store::redact(&options.url) });
+            }
+            None => PinKey::load_or_create(&config.data_dir.join("secrets").join("pin.key"))?,
+        };
         let store = Store::open(&options).await?;
+        if !store.check_key("pin", &pin_key.check_value(), kofu_store::now_millis()).await? {
+            store.close().await;
+            return Err(StartError::PinKeyMismatch);
+        }
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
         let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
         let sandbox_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent.max(1) as usize));

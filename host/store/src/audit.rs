@@ -5,6 +5,14 @@
 //! reordering any entry breaks every hash after it. Each municipality has its
 //! own chain, so its export verifies on its own and hosts appending for
 //! different municipalities never contend.
+//!
+//! Appends for one municipality are serialised by its row in `audit_heads`
+//! (the newest entry's seq and hash): an append first bumps the head's seq
+//! with an upsert, which takes the row's lock until the transaction ends, so
+//! a concurrent append on any host waits and then reads the new head. Two
+//! entries can never claim the same seq or the same predecessor. Register
+//! changes take the same lock ([`lock_head`]), which orders them against
+//! issuances (see `Store::record_issuance`).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,7 +28,10 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 pub enum AuditEvent {
     /// An issuance was decided: issued, refused or failed.
     Issuance,
-    /// The kiosk confirmed printing; the document bytes were purged.
+    /// The kiosk fetched the document, its one delivery; the bytes were
+    /// purged as they left.
+    Fetched,
+    /// The kiosk confirmed printing; the fee is charged.
     Printed,
     /// The document was never confirmed printed and was purged.
     Expired,
@@ -30,6 +41,7 @@ impl AuditEvent {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditEvent::Issuance => "issuance",
+            AuditEvent::Fetched => "fetched",
             AuditEvent::Printed => "printed",
             AuditEvent::Expired => "expired",
         }
@@ -93,6 +105,21 @@ fn entry(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
     })
 }
 
+/// Lock the municipality's chain head until the transaction ends, without
+/// appending. Every transaction that changes the register, or records an
+/// issuance against it, takes this lock first.
+pub(crate) async fn lock_head(tx: &mut Transaction<'_, Any>, municipality: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_heads (municipality, seq, hash) VALUES ($1, 0, $2) \
+         ON CONFLICT (municipality) DO UPDATE SET seq = audit_heads.seq",
+    )
+    .bind(municipality)
+    .bind(GENESIS_HASH)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Append an entry inside the caller's transaction.
 pub(crate) async fn append(
     tx: &mut Transaction<'_, Any>,
@@ -102,14 +129,18 @@ pub(crate) async fn append(
     data: &serde_json::Value,
     now: Millis,
 ) -> Result<AuditEntry, StoreError> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_log WHERE municipality = $1 ORDER BY seq DESC LIMIT 1")
-        .bind(municipality)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (seq, prev_hash) = match head {
-        Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
-        None => (1, GENESIS_HASH.to_owned()),
-    };
+    // The head row holds the newest entry's hash: after this statement it
+    // holds the new seq and, still, the predecessor's hash.
+    let head = sqlx::query(
+        "INSERT INTO audit_heads (municipality, seq, hash) VALUES ($1, 1, $2) \
+         ON CONFLICT (municipality) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash",
+    )
+    .bind(municipality)
+    .bind(GENESIS_HASH)
+    .fetch_one(&mut **tx)
+    .await?;
+    let seq: i64 = head.try_get(0)?;
+    let prev_hash: String = head.try_get(1)?;
     let text = canonical_entry(municipality, seq, now, event.as_str(), issuance, data);
     let hash = chain_hash(&prev_hash, &text);
     sqlx::query(
@@ -126,6 +157,11 @@ pub(crate) async fn append(
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE municipality = $2")
+        .bind(&hash)
+        .bind(municipality)
+        .execute(&mut **tx)
+        .await?;
     Ok(AuditEntry {
         municipality: municipality.into(),
         seq,
@@ -178,6 +214,29 @@ pub fn check_chain(entries: &[AuditEntry], report: &mut ChainReport) {
     }
 }
 
+/// The chain head must name an entry of the log, with its hash: removing
+/// entries from the end of a chain leaves every remaining link intact, but
+/// not the head.
+fn check_head(municipality: &str, head: Option<(i64, String)>, entries: &[AuditEntry], report: &mut ChainReport) {
+    let Some((seq, hash)) = head else {
+        report.problems.push(format!("municipality {municipality}: its chain has no head record"));
+        return;
+    };
+    if seq == 0 {
+        return;
+    }
+    match entries.iter().find(|e| e.seq == seq) {
+        Some(entry) if entry.hash == hash => {}
+        Some(_) => report.problems.push(format!(
+            "municipality {municipality}: the chain head's hash does not match entry {seq} (it was altered)"
+        )),
+        None => report.problems.push(format!(
+            "municipality {municipality}: the chain head names entry {seq}, which is not in the log: entries at \
+             the end were removed"
+        )),
+    }
+}
+
 impl Store {
     /// A page of a municipality's audit entries, oldest first.
     pub async fn audit_entries(
@@ -206,18 +265,32 @@ impl Store {
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
 
+    /// The municipality's chain head as recorded now: (seq, hash).
+    async fn head(&self, municipality: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE municipality = $1")
+            .bind(municipality)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(head.map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
+    }
+
     /// Check every municipality's chain from its first entry.
     pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
-        let municipalities: Vec<String> =
-            sqlx::query("SELECT DISTINCT municipality FROM audit_log ORDER BY municipality")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<Result<_, _>>()?;
+        let municipalities: Vec<String> = sqlx::query(
+            "SELECT municipality FROM audit_log UNION SELECT municipality FROM audit_heads WHERE seq > 0 \
+                 ORDER BY municipality",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
         let mut report = ChainReport::default();
         for municipality in municipalities {
             report.municipalities += 1;
+            // The head is read before the entries: hosts may append while
+            // this runs, so the log may reach past the head, never fall short.
+            let head = self.head(&municipality).await?;
             let mut entries = Vec::new();
             let mut after = 0;
             loop {
@@ -227,6 +300,7 @@ impl Store {
                 entries.extend(page);
             }
             check_chain(&entries, &mut report);
+            check_head(&municipality, head, &entries, &mut report);
         }
         Ok(report)
     }

@@ -2,10 +2,17 @@
 //! passes a keyed MAC of it (see the server's `pin` module), and the store
 //! compares MACs and counts failures. Three wrong PINs lock the card until
 //! its municipality unlocks it.
+//!
+//! Sign-ins for one card may run on several hosts at once. Each one's write
+//! is a conditional `UPDATE` of the card row — "only while unlocked and
+//! unrevoked" — which takes the row's lock, so they apply one at a time and
+//! each sees the ones before: exactly the third wrong PIN locks, later ones
+//! find the card locked, and a right PIN racing them opens a session only if
+//! it came before the lock.
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::sessions::Session;
 use crate::{Millis, Store, StoreError, constant_time_eq};
@@ -53,6 +60,17 @@ fn card(row: &AnyRow) -> Result<Card, sqlx::Error> {
     })
 }
 
+/// Why a card cannot be signed in with, whatever the PIN.
+fn refusal(card: &Card) -> Option<PinCheck> {
+    if card.revoked_at.is_some() {
+        Some(PinCheck::Unknown)
+    } else if card.locked_at.is_some() {
+        Some(PinCheck::Locked)
+    } else {
+        None
+    }
+}
+
 impl Store {
     /// Issue a card for a (non-test) resident.
     pub async fn create_card(
@@ -63,7 +81,10 @@ impl Store {
         pin_mac: &str,
         now: Millis,
     ) -> Result<Card, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        // Ordered against register imports, which could make the resident a
+        // test resident meanwhile.
+        crate::audit::lock_head(&mut tx, municipality).await?;
         let test: Option<i64> = sqlx::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(resident)
@@ -127,7 +148,7 @@ impl Store {
     /// Revoke a card and close its open kiosk sessions, in one transaction:
     /// a revoked card must not keep issuing through a session it opened.
     pub async fn revoke_card(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let done =
             sqlx::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
                 .bind(now)
@@ -160,29 +181,33 @@ impl Store {
         session_id: &str,
         now: Millis,
     ) -> Result<PinCheck, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *tx).await?;
         let Some(found) = row.as_ref().map(card).transpose()? else {
             return Ok(PinCheck::Unknown);
         };
-        if found.revoked_at.is_some() {
-            return Ok(PinCheck::Unknown);
+        if let Some(settled) = refusal(&found) {
+            return Ok(settled);
         }
-        if found.locked_at.is_some() {
-            return Ok(PinCheck::Locked);
-        }
+        // The PIN MAC never changes after issue, so comparing it against the
+        // row read above is sound; the lock and count are decided below, on
+        // the row as it is when this transaction gets its lock.
         if !constant_time_eq(&found.pin_mac, pin_mac) {
-            let attempts: i64 = sqlx::query(
+            let counted = sqlx::query(
                 "UPDATE cards SET failed_attempts = failed_attempts + 1, \
                  locked_at = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
-                 WHERE id = $3 RETURNING failed_attempts",
+                 WHERE id = $3 AND locked_at IS NULL AND revoked_at IS NULL RETURNING failed_attempts",
             )
             .bind(MAX_PIN_FAILURES)
             .bind(now)
             .bind(card_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(counted) = counted else {
+                // Locked or revoked by a concurrent request.
+                return settled(&mut tx, card_id).await;
+            };
+            let attempts: i64 = counted.try_get(0)?;
             tx.commit().await?;
             return Ok(if attempts >= MAX_PIN_FAILURES {
                 PinCheck::Locked
@@ -190,15 +215,22 @@ impl Store {
                 PinCheck::WrongPin { attempts_left: MAX_PIN_FAILURES - attempts }
             });
         }
-        if found.failed_attempts > 0 {
-            sqlx::query("UPDATE cards SET failed_attempts = 0 WHERE id = $1").bind(card_id).execute(&mut *tx).await?;
-        }
+        let opened = sqlx::query(
+            "UPDATE cards SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL AND revoked_at IS NULL \
+             RETURNING municipality, resident",
+        )
+        .bind(card_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(opened) = opened else {
+            return settled(&mut tx, card_id).await;
+        };
         let session = Session {
             id: session_id.into(),
             kiosk: kiosk.into(),
             card: found.id,
-            municipality: found.municipality,
-            resident: found.resident,
+            municipality: opened.try_get(0)?,
+            resident: opened.try_get(1)?,
             created_at: now,
             last_seen_at: now,
             closed_at: None,
@@ -219,4 +251,14 @@ impl Store {
         tx.commit().await?;
         Ok(PinCheck::Opened(session))
     }
+}
+
+/// The answer for a card a concurrent request locked or revoked, read
+/// afresh (each statement sees every commit before it).
+async fn settled(tx: &mut Transaction<'_, Any>, card_id: &str) -> Result<PinCheck, StoreError> {
+    let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut **tx).await?;
+    let Some(found) = row.as_ref().map(card).transpose()? else {
+        return Ok(PinCheck::Unknown);
+    };
+    Ok(refusal(&found).unwrap_or(PinCheck::Locked))
 }

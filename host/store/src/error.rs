@@ -1,6 +1,11 @@
 /// What went wrong in the store. `Unavailable` means the database could not
 /// be reached or refused the write (disk full, locked, gone): callers answer
-/// 503 and change nothing.
+/// 503 and change nothing. On PostgreSQL that includes a lock wait past
+/// `lock_timeout`, a deadlock or serialization failure, a connection lost
+/// mid-transaction and a server shutting down: the transaction was rolled
+/// back, so a retry (for an issuance: with the same idempotency key, on any
+/// host) is safe. Races the store expects (a duplicate key, a lost history
+/// number) are handled where they happen, not here.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]

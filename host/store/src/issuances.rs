@@ -1,6 +1,14 @@
 //! Issuances: recorded once, atomically with their audit entry and a check
 //! that the register still holds what the plugin evaluated. The document
-//! bytes live here only until the kiosk confirms printing or they expire.
+//! bytes live here only until the kiosk fetches them — once — or they
+//! expire.
+//!
+//! With several hosts, two requests with the same kiosk and idempotency key
+//! can be recorded at the same moment: the unique index on `(kiosk,
+//! idempotency_key)` lets one in and the other returns it. Delivery moves
+//! forward only through conditional updates (`WHERE delivery = 'ready'`),
+//! so of two hosts fetching, printing or expiring the same document at once
+//! exactly one makes the change and writes its audit entry.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -14,9 +22,11 @@ use crate::{Millis, Store, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Delivery {
-    /// Issued; the kiosk may fetch it.
+    /// Issued; the kiosk may fetch it, once.
     Ready,
-    /// Printed and purged.
+    /// Fetched by the kiosk and purged; printing not yet confirmed.
+    Fetched,
+    /// Printed (the fee is charged) and purged.
     Printed,
     /// Never confirmed printed; purged.
     Expired,
@@ -28,6 +38,7 @@ impl Delivery {
     pub fn as_str(self) -> &'static str {
         match self {
             Delivery::Ready => "ready",
+            Delivery::Fetched => "fetched",
             Delivery::Printed => "printed",
             Delivery::Expired => "expired",
             Delivery::None => "none",
@@ -37,6 +48,7 @@ impl Delivery {
     fn parse(text: &str) -> Result<Delivery, StoreError> {
         Ok(match text {
             "ready" => Delivery::Ready,
+            "fetched" => Delivery::Fetched,
             "printed" => Delivery::Printed,
             "expired" => Delivery::Expired,
             "none" => Delivery::None,
@@ -162,6 +174,11 @@ impl Store {
     /// Record an issuance and its audit entry in one transaction, after
     /// checking that the subject's household rows still have the versions
     /// the plugin saw (no row changed, none added or removed).
+    ///
+    /// The transaction first takes the municipality's chain-head lock, which
+    /// every register write also takes. A register change therefore either
+    /// committed before the version check below (which then sees it) or
+    /// waits until this issuance has committed: none can slip in between.
     pub async fn record_issuance(
         &self,
         new: &NewIssuance,
@@ -170,7 +187,10 @@ impl Store {
         audit_data: &serde_json::Value,
     ) -> Result<Recorded, StoreError> {
         let i = &new.issuance;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        audit::lock_head(&mut tx, &i.municipality).await?;
+        // Under the lock, so a duplicate recorded for this municipality by
+        // another host is seen here rather than as a unique violation.
         let existing =
             sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
                 .bind(&i.kiosk)
@@ -236,7 +256,8 @@ impl Store {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                // Another host recorded this kiosk's key first.
+                // The same kiosk and key, recorded meanwhile for another
+                // municipality's session (whose lock this one does not hold).
                 return match self.issuance_by_key(&i.kiosk, &i.idempotency_key).await? {
                     Some(existing) => Ok(Recorded::Existing(Box::new(existing))),
                     None => Err(StoreError::Conflict("an issuance with the same number already exists".into())),
@@ -286,17 +307,46 @@ impl Store {
         row.as_ref().map(issuance).transpose()
     }
 
-    /// The kiosk printed the document: purge the bytes, keep the hash, and
-    /// audit it (the fee is charged now). Repeating it changes nothing.
+    /// The kiosk takes the document: the one delivery. Moves it from ready
+    /// to fetched, purges the bytes and audits it, or returns false when it
+    /// is no longer ready (fetched, printed or expired meanwhile, on this
+    /// host or another). The caller hands out the bytes it read before only
+    /// when this returns true.
+    pub async fn mark_fetched(
+        &self,
+        id: &str,
+        audit_data: &serde_json::Value,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE issuances SET delivery = 'fetched', purged_at = $1, pdf = NULL \
+             WHERE id = $2 AND delivery = 'ready' RETURNING municipality",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = changed else { return Ok(false) };
+        let municipality: String = row.try_get(0)?;
+        audit::append(&mut tx, &municipality, AuditEvent::Fetched, id, audit_data, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The kiosk printed the document: charge the fee (purging the bytes if
+    /// it was never fetched) and audit it. Repeating it changes nothing.
     pub async fn mark_printed(
         &self,
         id: &str,
         audit_data: &serde_json::Value,
         now: Millis,
     ) -> Result<Option<Issuance>, StoreError> {
-        self.finish_delivery(id, Delivery::Printed, AuditEvent::Printed, audit_data, now).await
+        Ok(self.finish_delivery(id, Delivery::Printed, AuditEvent::Printed, audit_data, now).await?.1)
     }
 
+    /// Move a ready or fetched document to `to`; true when this call made
+    /// the change. Returns the issuance as it is now.
     async fn finish_delivery(
         &self,
         id: &str,
@@ -304,12 +354,12 @@ impl Store {
         event: AuditEvent,
         audit_data: &serde_json::Value,
         now: Millis,
-    ) -> Result<Option<Issuance>, StoreError> {
-        let mut tx = self.write.begin().await?;
+    ) -> Result<(bool, Option<Issuance>), StoreError> {
+        let mut tx = self.begin().await?;
         let printed_at = if to == Delivery::Printed { Some(now) } else { None };
         let changed = sqlx::query(
-            "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = $3, pdf = NULL \
-             WHERE id = $4 AND delivery = 'ready' RETURNING municipality",
+            "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = COALESCE(purged_at, $3), pdf = NULL \
+             WHERE id = $4 AND delivery IN ('ready', 'fetched') RETURNING municipality",
         )
         .bind(to.as_str())
         .bind(printed_at)
@@ -317,6 +367,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
+        let made = changed.is_some();
         if let Some(row) = changed {
             let municipality: String = row.try_get(0)?;
             audit::append(&mut tx, &municipality, event, id, audit_data, now).await?;
@@ -324,14 +375,16 @@ impl Store {
         } else {
             drop(tx);
         }
-        self.issuance(id).await
+        Ok((made, self.issuance(id).await?))
     }
 
-    /// Purge documents issued before `cutoff` and never confirmed printed.
-    /// Returns the issuances purged.
+    /// Expire documents issued before `cutoff` and never confirmed printed
+    /// (fetched or not), purging any bytes left. Returns the issuances
+    /// expired. Hosts sweeping at once expire each document once.
     pub async fn expire_undelivered(&self, cutoff: Millis, now: Millis) -> Result<Vec<Issuance>, StoreError> {
         let ids: Vec<String> = sqlx::query(
-            "SELECT id FROM issuances WHERE delivery = 'ready' AND created_at <= $1 ORDER BY created_at LIMIT 1000",
+            "SELECT id FROM issuances WHERE delivery IN ('ready', 'fetched') AND created_at <= $1 \
+             ORDER BY created_at LIMIT 1000",
         )
         .bind(cutoff)
         .fetch_all(&self.read)
@@ -342,9 +395,8 @@ impl Store {
         let mut purged = Vec::new();
         for id in ids {
             let data = serde_json::json!({ "reason": "not confirmed printed in time" });
-            if let Some(issuance) =
+            if let (true, Some(issuance)) =
                 self.finish_delivery(&id, Delivery::Expired, AuditEvent::Expired, &data, now).await?
-                && issuance.purged_at == Some(now)
             {
                 purged.push(issuance);
             }

@@ -5,10 +5,18 @@
 //!
 //! The SQL is portable (integer timestamps, `$n` parameters, `RETURNING`,
 //! `ON CONFLICT`) and runs through sqlx's `Any` driver, so the HTTP layer
-//! never knows which database it talks to. SQLite is the embedded default:
-//! one file in WAL mode, one writer connection (SQLite serialises writers
-//! anyway; one connection makes that explicit and avoids busy retries) and a
-//! small pool of readers.
+//! never knows which database it talks to. The URL's scheme picks the
+//! backend:
+//!
+//! - SQLite (`sqlite:`), the embedded default: one file in WAL mode, one
+//!   writer connection (SQLite serialises writers anyway; one connection
+//!   makes that explicit and avoids busy retries) and a small pool of readers.
+//! - PostgreSQL (`postgres:` or `postgresql:`), which several hosts share:
+//!   several writer connections, each transaction at READ COMMITTED. Every
+//!   write is correct under concurrency by itself — conditional updates, row
+//!   locks taken by `UPDATE`/upsert, unique constraints — and the same
+//!   statements are trivially correct on SQLite's single writer. Each
+//!   module's docs say how its writes stay correct when hosts race.
 
 mod audit;
 mod cards;
@@ -16,6 +24,7 @@ mod error;
 mod file_identity;
 mod ids;
 mod issuances;
+mod keys;
 mod migrate;
 mod municipalities;
 mod plugins;
@@ -26,7 +35,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
@@ -50,10 +59,13 @@ pub fn now_millis() -> Millis {
 /// How the database is reached.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// `sqlite://path/to/kofu.db` (created if missing).
+    /// `sqlite://path/to/kofu.db` (created if missing) or
+    /// `postgres://user@host/database`.
     pub url: String,
     /// Reader connections.
     pub readers: u32,
+    /// Writer connections on PostgreSQL (SQLite always has one).
+    pub writers: u32,
     /// SQLite `synchronous`: `FULL` (the default) makes every committed
     /// issuance survive power loss, not only a crash of the process.
     pub sqlite_synchronous: String,
@@ -61,7 +73,13 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> StoreOptions {
-        StoreOptions { url: url.into(), readers: 8, sqlite_synchronous: "FULL".into() }
+        StoreOptions { url: url.into(), readers: 8, writers: 8, sqlite_synchronous: "FULL".into() }
+    }
+
+    /// Whether several hosts can share this database. Anything kept outside
+    /// it (the PIN key) must then be the same on every host.
+    pub fn shared(&self) -> bool {
+        Backend::of(&self.url).is_ok_and(|b| b == Backend::Postgres)
     }
 }
 
@@ -70,6 +88,7 @@ impl StoreOptions {
 pub struct Store {
     read: AnyPool,
     write: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -79,7 +98,7 @@ impl Store {
         let backend = Backend::of(&options.url)?;
         let connect_to = |url: String| {
             AnyConnectOptions::from_str(&url)
-                .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", options.url)))
+                .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url))))
                 .map(|c| c.disable_statement_logging())
         };
         let connect = connect_to(with_mode(&options.url, "rwc"))?;
@@ -99,24 +118,26 @@ impl Store {
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(move |conn, _meta| {
-                    let synchronous = synchronous.clone();
+                    let setup = match backend {
+                        Backend::Sqlite => format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
+                        ),
+                        // A lock held by a stuck host fails waiters with a
+                        // 503 after 10 s instead of hanging them; a host that
+                        // stalls inside a transaction loses it after 60 s.
+                        Backend::Postgres => "SET lock_timeout = '10s'; \
+                                              SET idle_in_transaction_session_timeout = '60s';"
+                            .to_owned(),
+                    };
                     let file = on_connect.clone();
                     Box::pin(async move {
-                        // A new connection would create a fresh empty file
+                        // A new connection must not open a fresh empty file
                         // where the lost one was.
                         if let Some(file) = &file {
                             file.check()?;
                         }
-                        if backend == Backend::Sqlite {
-                            conn.execute(
-                                format!(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
-                                )
-                                .as_str(),
-                            )
-                            .await?;
-                        }
+                        conn.execute(setup.as_str()).await?;
                         Ok(())
                     })
                 })
@@ -133,7 +154,11 @@ impl Store {
         migrate::run(&setup, backend).await?;
         setup.close().await;
         let file = if backend == Backend::Sqlite { FileIdentity::of_url(&options.url)? } else { None };
-        let write = pool(1, file.clone())
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => options.writers.max(1),
+        };
+        let write = pool(writers, file.clone())
             .connect_with(connect_existing.clone())
             .await
             .map_err(|e| StoreError::unavailable(&e))?;
@@ -141,7 +166,20 @@ impl Store {
             .connect_with(connect_existing)
             .await
             .map_err(|e| StoreError::unavailable(&e))?;
-        Ok(Store { read, write })
+        Ok(Store { read, write, backend })
+    }
+
+    /// Begin a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes could
+    /// otherwise find, at its first write, that another connection to the
+    /// file (another process) committed since its read, and fail instead of
+    /// waiting. On PostgreSQL it is a plain READ COMMITTED transaction; each
+    /// write says how it stays correct.
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
+        }
     }
 
     /// A cheap query against both pools, for readiness checks.
@@ -161,17 +199,36 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Sqlite,
+    Postgres,
 }
 
 impl Backend {
     fn of(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
         } else {
             Err(StoreError::Config(format!(
-                "the database URL `{url}` is not supported: use `sqlite://path/to/kofu.db`"
+                "the database URL `{}` is not supported: use `sqlite://path/to/kofu.db` or \
+                 `postgres://user@host/database`",
+                redact(url)
             )))
         }
+    }
+}
+
+/// A URL fit for messages and logs: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -203,5 +260,23 @@ fn with_mode(url: &str, mode: &str) -> String {
         format!("{url}{separator}mode={mode}")
     } else {
         url.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_by_scheme_and_passwords_kept_out_of_messages() {
+        assert_eq!(Backend::of("sqlite://kofu.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("postgres://h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://h/db").unwrap(), Backend::Postgres);
+        let refused = Backend::of("mysql://kofu:hunter2@h/db").unwrap_err().to_string();
+        assert!(refused.contains("mysql://kofu:***@h/db") && !refused.contains("hunter2"), "{refused}");
+        assert_eq!(redact("postgres://u:p@h:5432/db?sslmode=require"), "postgres://u:***@h:5432/db?sslmode=require");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert!(StoreOptions::new("postgres://h/db").shared());
+        assert!(!StoreOptions::new("sqlite://kofu.db").shared());
     }
 }

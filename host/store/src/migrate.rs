@@ -1,6 +1,11 @@
 //! Schema migrations, embedded in the binary and applied in order at start.
-//! Each runs in its own transaction and is recorded in `schema_migrations`,
-//! so a start after a crash resumes where the last one stopped.
+//! Every version exists for both backends (`migrations/sqlite/` and
+//! `migrations/postgres/`), with the same number and meaning. Each runs in
+//! its own transaction and is recorded in `schema_migrations`, so a start
+//! after a crash resumes where the last one stopped. On PostgreSQL several
+//! hosts may start at once: each migration transaction first takes an
+//! advisory lock, so exactly one host applies each version and the others
+//! see it applied.
 
 use sqlx::{AnyPool, Row};
 
@@ -9,55 +14,76 @@ use crate::{Backend, StoreError, now_millis};
 struct Migration {
     version: i64,
     name: &'static str,
-    sql: &'static str,
-    /// Backends the migration applies to (triggers are backend-specific).
-    backends: &'static [Backend],
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $name:expr, $file:expr) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-        backends: &[Backend::Sqlite],
-    },
-    Migration {
-        version: 2,
-        name: "append-only audit log",
-        sql: include_str!("../migrations/0002_sqlite_append_only.sql"),
-        backends: &[Backend::Sqlite],
-    },
-    Migration {
-        version: 3,
-        name: "compiled plugins",
-        sql: include_str!("../migrations/0003_compiled_plugins.sql"),
-        backends: &[Backend::Sqlite],
-    },
+    migration!(1, "init", "0001_init.sql"),
+    migration!(2, "append-only audit log", "0002_append_only.sql"),
+    migration!(3, "compiled plugins", "0003_compiled_plugins.sql"),
+    migration!(4, "audit chain heads", "0004_audit_heads.sql"),
+    migration!(5, "key checks", "0005_key_checks.sql"),
 ];
 
+/// The advisory lock every PostgreSQL migration transaction holds ("kofu").
+const MIGRATION_LOCK: i64 = 0x6b6f_6675;
+
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()?;
     let newest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
-    if let Some(unknown) = applied.iter().find(|v| **v > newest) {
-        return Err(StoreError::Config(format!(
-            "the database has schema version {unknown}, newer than this build knows ({newest}): run a newer kofu"
-        )));
-    }
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    loop {
         let mut tx = pool.begin().await?;
-        if migration.backends.contains(&backend) {
-            sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
         }
+        // Only when missing: PostgreSQL checks the right to create tables
+        // even for `IF NOT EXISTS`, and hosts may run as a role that has
+        // none (docs/DEPLOYMENT.md, "a role that cannot change the log").
+        let exists = match backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+            }
+        };
+        if sqlx::query_scalar::<_, i64>(exists).fetch_one(&mut *tx).await? == 0 {
+            sqlx::query(
+                "CREATE TABLE schema_migrations \
+                 (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        if let Some(unknown) = applied.iter().find(|v| **v > newest) {
+            return Err(StoreError::Config(format!(
+                "the database has schema version {unknown}, newer than this build knows ({newest}): run a newer kofu"
+            )));
+        }
+        let Some(migration) = MIGRATIONS.iter().find(|m| !applied.contains(&m.version)) else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let sql = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(migration.version)
             .bind(migration.name)
@@ -67,5 +93,27 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
         tx.commit().await?;
         tracing::info!(version = migration.version, name = migration.name, "applied a schema migration");
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_every_backend_has_each() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
+            assert!(!migration.sqlite.trim().is_empty() && !migration.postgres.trim().is_empty());
+        }
+        let files = |dir: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(files("sqlite"), files("postgres"), "each version has a file for each backend");
+        assert_eq!(files("sqlite").len(), MIGRATIONS.len(), "every file is a listed migration");
+    }
 }

@@ -1,9 +1,15 @@
 //! Plugin versions (immutable, stored by content hash with their manifest)
 //! and activations (which version serves kiosks for each certificate kind).
+//!
+//! Activations on several hosts at once: each takes the lock of its kind's
+//! `active_plugins` row (an upsert) and numbers its history entry after the
+//! highest so far. Two activations of different kinds can pick the same
+//! number; the primary key lets one in and the other runs again with the
+//! next one. A rollback reads what to go back to under that same row lock.
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::error::is_unique_violation;
 use crate::{Millis, Store, StoreError};
@@ -66,6 +72,47 @@ fn activation(row: &AnyRow) -> Result<Activation, sqlx::Error> {
         actor: row.try_get("actor")?,
         at: row.try_get("at")?,
     })
+}
+
+/// How often an activation runs again after losing its history number to
+/// a concurrent one.
+const ACTIVATION_RETRIES: u32 = 8;
+
+/// Point `kind` at `hash` and append the history entry, in the caller's
+/// transaction.
+async fn activate(
+    tx: &mut Transaction<'_, Any>,
+    municipality: &str,
+    kind: &str,
+    hash: &str,
+    action: &str,
+    actor: &str,
+    now: Millis,
+) -> Result<Activation, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO active_plugins (municipality, kind, hash) VALUES ($1, $2, $3) \
+         ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash",
+    )
+    .bind(municipality)
+    .bind(kind)
+    .bind(hash)
+    .execute(&mut **tx)
+    .await?;
+    let seq: i64 = sqlx::query(
+        "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at) \
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), $2, $3, $4, $5, $6) \
+         RETURNING seq",
+    )
+    .bind(municipality)
+    .bind(kind)
+    .bind(hash)
+    .bind(action)
+    .bind(actor)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(Activation { seq, kind: kind.into(), hash: hash.into(), action: action.into(), actor: actor.into(), at: now })
 }
 
 impl Store {
@@ -187,39 +234,70 @@ impl Store {
         actor: &str,
         now: Millis,
     ) -> Result<Activation, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let kind: String = sqlx::query("SELECT kind FROM plugins WHERE municipality = $1 AND hash = $2")
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let kind: String = sqlx::query("SELECT kind FROM plugins WHERE municipality = $1 AND hash = $2")
+                .bind(municipality)
+                .bind(hash)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
+                .try_get(0)?;
+            match activate(&mut tx, municipality, &kind, hash, action, actor, now).await {
+                Ok(activation) => {
+                    tx.commit().await?;
+                    return Ok(activation);
+                }
+                Err(e) if is_unique_violation(&e) && attempt < ACTIVATION_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Go back to the version that served `kind` before the current one;
+    /// `None` when there is none. Reading the current version takes its
+    /// row's lock, so concurrent activations and rollbacks of the kind apply
+    /// one after another, each from the state the previous one left.
+    pub async fn rollback_plugin(
+        &self,
+        municipality: &str,
+        kind: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<Option<Activation>, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let current = sqlx::query(
+                "UPDATE active_plugins SET hash = hash WHERE municipality = $1 AND kind = $2 RETURNING hash",
+            )
             .bind(municipality)
-            .bind(hash)
+            .bind(kind)
             .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
-            .try_get(0)?;
-        sqlx::query(
-            "INSERT INTO active_plugins (municipality, kind, hash) VALUES ($1, $2, $3) \
-             ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash",
-        )
-        .bind(municipality)
-        .bind(&kind)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-        let seq: i64 = sqlx::query(
-            "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at) \
-             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), $2, $3, $4, $5, $6) \
-             RETURNING seq",
-        )
-        .bind(municipality)
-        .bind(&kind)
-        .bind(hash)
-        .bind(action)
-        .bind(actor)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        tx.commit().await?;
-        Ok(Activation { seq, kind, hash: hash.into(), action: action.into(), actor: actor.into(), at: now })
+            .await?;
+            let Some(current) = current else { return Ok(None) };
+            let current: String = current.try_get(0)?;
+            let previous = sqlx::query(
+                "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(municipality)
+            .bind(kind)
+            .bind(&current)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(previous) = previous else { return Ok(None) };
+            let previous: String = previous.try_get(0)?;
+            match activate(&mut tx, municipality, kind, &previous, "rollback", actor, now).await {
+                Ok(activation) => {
+                    tx.commit().await?;
+                    return Ok(Some(activation));
+                }
+                Err(e) if is_unique_violation(&e) && attempt < ACTIVATION_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// The activation history of a municipality, newest first.
@@ -229,21 +307,6 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         Ok(rows.iter().map(activation).collect::<Result<_, _>>()?)
-    }
-
-    /// The version that served `kind` before the current one, if any.
-    pub async fn previous_version(&self, municipality: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        let current = self.active_plugin(municipality, kind).await?.map(|p| p.hash);
-        let Some(current) = current else { return Ok(None) };
-        let row = sqlx::query(
-            "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(municipality)
-        .bind(kind)
-        .bind(&current)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
     }
 
     /// A stored native artifact of plugin `hash` for `engine`, with its MAC.

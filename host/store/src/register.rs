@@ -2,6 +2,14 @@
 //! change bumps. An issuance records the versions it evaluated and commits
 //! only if they are still current, so a status change between evaluation and
 //! recording can never slip through (see `Store::record_issuance`).
+//!
+//! Every register write first takes the municipality's chain-head lock (see
+//! `audit::lock_head`), as recording an issuance does. That serialises
+//! imports and status changes per municipality on any number of hosts (no
+//! lost update of a record read, changed and written back; register
+//! positions stay unique) and orders each one entirely before or after each
+//! issuance's version check — new household members included, which row
+//! locks alone would miss.
 
 use kofu_model::Resident;
 use kofu_register::{RegisterEntry, StatusChange};
@@ -67,7 +75,8 @@ impl Store {
         entries: &[RegisterEntry],
         now: Millis,
     ) -> Result<ImportSummary, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        crate::audit::lock_head(&mut tx, municipality).await?;
         let mut summary = ImportSummary { created: 0, updated: 0 };
         for entry in entries {
             let version: i64 = sqlx::query(UPSERT)
@@ -124,7 +133,8 @@ impl Store {
         change: &StatusChange,
         now: Millis,
     ) -> Result<StoredResident, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        crate::audit::lock_head(&mut tx, municipality).await?;
         let row = sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(id)

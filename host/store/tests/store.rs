@@ -1,24 +1,27 @@
 //! The storage layer on its own: register versions guard issuances, the
 //! audit chain links and detects changes, PIN lockout holds under
-//! concurrency.
+//! concurrency. Runs on the backend `KOFU_TEST_BACKEND` names (SQLite by
+//! default; `scripts/test` runs it again on PostgreSQL), each test on a
+//! database of its own. Tests of concurrent writes run on a multi-threaded
+//! runtime: on PostgreSQL they race for real, over several connections.
 
 use kofu_model::Municipality;
 use kofu_store::{
     AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, PinCheck, Recorded, RegisterVersion, Store, StoreOptions,
     check_chain,
 };
+use kofu_test_db::{Backend, TestDb};
 use serde_json::json;
 
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("kofu.db").display());
-    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+async fn store() -> (Store, TestDb) {
+    let db = TestDb::new();
+    let store = Store::open(&StoreOptions::new(db.url())).await.unwrap();
     store.create_municipality(&Municipality::preview(), 1).await.unwrap();
     let fixture: kofu_model::Resident =
         serde_json::from_str(include_str!("../../../tests/fixtures/residents/yamada-taro.json")).unwrap();
     let entries = kofu_register::entries_from_fixture("R-1", "H-1", &fixture, false);
     store.import_residents("999999", &entries, 1).await.unwrap();
-    (store, dir)
+    (store, db)
 }
 
 fn issuance(id: &str, key: &str) -> NewIssuance {
@@ -65,7 +68,7 @@ async fn versions(store: &Store) -> Vec<RegisterVersion> {
 
 #[tokio::test]
 async fn an_issuance_records_only_against_the_register_it_read() {
-    let (store, _dir) = store().await;
+    let (store, _db) = store().await;
     let seen = versions(&store).await;
     assert_eq!(seen.len(), 4, "yamada's household of four");
     // A member's record changes after the plugin read it.
@@ -107,7 +110,7 @@ async fn an_issuance_records_only_against_the_register_it_read() {
 
 #[tokio::test]
 async fn the_audit_chain_links_every_entry_and_detects_changes() {
-    let (store, _dir) = store().await;
+    let (store, _db) = store().await;
     for n in 0..5 {
         let seen = versions(&store).await;
         let recorded = store
@@ -154,7 +157,7 @@ fn canonical_json_keeps_keys_sorted() {
 
 #[tokio::test]
 async fn concurrent_wrong_pins_lock_the_card_exactly() {
-    let (store, _dir) = store().await;
+    let (store, _db) = store().await;
     store.create_card("CARD", "999999", "R-1", "right-mac", 1).await.unwrap();
     store.create_kiosk("K", "kiosk", "kiosk-hash", 1).await.unwrap();
     let mut tasks = Vec::new();
@@ -179,4 +182,307 @@ async fn concurrent_wrong_pins_lock_the_card_exactly() {
     assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 3).await.unwrap(), PinCheck::Locked));
     assert!(store.unlock_card("999999", "CARD").await.unwrap());
     assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 4).await.unwrap(), PinCheck::Opened(_)));
+}
+
+/// An issued document, ready for delivery.
+fn ready(id: &str, key: &str) -> NewIssuance {
+    let mut new = issuance(id, key);
+    new.issuance.outcome = "issued".into();
+    new.issuance.reason_code = None;
+    new.issuance.delivery = Delivery::Ready;
+    new.issuance.verification_code = Some(format!("V-{id}"));
+    new.pdf = Some(b"%PDF-1.7 the document".to_vec());
+    new
+}
+
+async fn events(store: &Store) -> Vec<String> {
+    store.audit_entries("999999", 0, 1000).await.unwrap().into_iter().map(|e| e.event).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_with_one_key_record_one_issuance() {
+    let (store, _db) = store().await;
+    let seen = versions(&store).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let (store, seen) = (store.clone(), seen.clone());
+            tokio::spawn(async move {
+                store.record_issuance(&issuance(&format!("I{n}"), "same-key"), "H-1", &seen, &json!({})).await
+            })
+        })
+        .collect();
+    let (mut new, mut ids) = (0, std::collections::BTreeSet::new());
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Recorded::New { issuance, .. } => {
+                new += 1;
+                ids.insert(issuance.id);
+            }
+            Recorded::Existing(existing) => {
+                ids.insert(existing.id);
+            }
+            Recorded::RegisterChanged => panic!("the register did not change"),
+        }
+    }
+    assert_eq!(new, 1, "exactly one request records");
+    assert_eq!(ids.len(), 1, "every request answers with that one issuance: {ids:?}");
+    assert_eq!(events(&store).await, ["issuance"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_make_one_unbroken_chain() {
+    let (store, _db) = store().await;
+    let seen = versions(&store).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let (store, seen) = (store.clone(), seen.clone());
+            tokio::spawn(async move {
+                let id = format!("I{n}");
+                let recorded = store.record_issuance(&ready(&id, &id), "H-1", &seen, &json!({ "n": n })).await?;
+                assert!(matches!(recorded, Recorded::New { .. }));
+                // Every issuance's delivery appends twice more, racing the rest.
+                store.mark_fetched(&id, &json!({}), 20).await?;
+                store.mark_printed(&id, &json!({}), 30).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let report = store.verify_chains().await.unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+    assert_eq!(report.entries, 48);
+    let seqs: Vec<i64> = store.audit_entries("999999", 0, 100).await.unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=48).collect::<Vec<_>>(), "one entry per seq, none skipped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_document_is_fetched_once_however_many_ask_at_once() {
+    let (store, _db) = store().await;
+    let seen = versions(&store).await;
+    store.record_issuance(&ready("I1", "k1"), "H-1", &seen, &json!({})).await.unwrap();
+    let fetches: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.mark_fetched("I1", &json!({}), 20).await })
+        })
+        .collect();
+    let mut handed_out = 0;
+    for task in fetches {
+        handed_out += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(handed_out, 1, "exactly one fetch hands out the document");
+    let document = store.document("I1").await.unwrap().unwrap();
+    assert_eq!(document.issuance.delivery, Delivery::Fetched);
+    assert!(document.pdf.is_none(), "the bytes left with the one fetch");
+    assert!(!store.mark_fetched("I1", &json!({}), 21).await.unwrap());
+
+    let prints: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.mark_printed("I1", &json!({}), 30).await })
+        })
+        .collect();
+    for task in prints {
+        assert_eq!(task.await.unwrap().unwrap().unwrap().delivery, Delivery::Printed);
+    }
+    assert!(store.expire_undelivered(100, 100).await.unwrap().is_empty(), "a printed document does not expire");
+    assert_eq!(events(&store).await, ["issuance", "fetched", "printed"], "each step audited once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fetched_but_unconfirmed_documents_expire_once() {
+    let (store, _db) = store().await;
+    let seen = versions(&store).await;
+    store.record_issuance(&ready("I1", "k1"), "H-1", &seen, &json!({})).await.unwrap();
+    store.record_issuance(&ready("I2", "k2"), "H-1", &seen, &json!({})).await.unwrap();
+    assert!(store.mark_fetched("I1", &json!({}), 20).await.unwrap());
+    let sweeps: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.expire_undelivered(100, 100).await })
+        })
+        .collect();
+    let mut expired = Vec::new();
+    for task in sweeps {
+        expired.extend(task.await.unwrap().unwrap().into_iter().map(|i| i.id));
+    }
+    expired.sort();
+    assert_eq!(expired, ["I1", "I2"], "hosts sweeping at once expire each document once");
+    for id in ["I1", "I2"] {
+        let document = store.document(id).await.unwrap().unwrap();
+        assert_eq!(document.issuance.delivery, Delivery::Expired);
+        assert!(document.pdf.is_none());
+    }
+    let mut tail = events(&store).await.split_off(3);
+    tail.sort();
+    assert_eq!(tail, ["expired", "expired"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_right_pin_racing_wrong_ones_never_opens_a_locked_card() {
+    let (store, _db) = store().await;
+    store.create_card("CARD", "999999", "R-1", "right-mac", 1).await.unwrap();
+    store.create_kiosk("K", "kiosk", "kiosk-hash", 1).await.unwrap();
+    // Rounds, so that later ones race over connections the first opened.
+    for round in 0..8 {
+        assert!(store.unlock_card("999999", "CARD").await.unwrap());
+        for n in 0..2 {
+            let first = store.sign_in("K", "CARD", "wrong-mac", &format!("W{round}-{n}"), 2).await.unwrap();
+            assert!(matches!(first, PinCheck::WrongPin { .. }));
+        }
+        // One more wrong PIN locks the card; a right one racing it opens a
+        // session only if it got there first.
+        let tasks: Vec<_> = (0..6)
+            .map(|n| {
+                let store = store.clone();
+                let mac = if n == 3 { "right-mac" } else { "wrong-mac" };
+                tokio::spawn(async move { store.sign_in("K", "CARD", mac, &format!("S{round}-{n}"), 3).await })
+            })
+            .collect();
+        let (mut opened, mut wrong) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                PinCheck::Opened(_) => opened += 1,
+                PinCheck::WrongPin { .. } => wrong += 1,
+                PinCheck::Locked => {}
+                PinCheck::Unknown => panic!("the card exists"),
+            }
+        }
+        // Right first: it resets the count, and the five wrong PINs after it
+        // lock the card at the third. Otherwise the first wrong PIN locks it.
+        assert!(
+            (opened == 1 && wrong == 2) || (opened == 0 && wrong == 0),
+            "round {round}: opened {opened}, wrong {wrong}: the sign-ins did not apply one at a time"
+        );
+        let card = store.card("999999", "CARD").await.unwrap().unwrap();
+        assert_eq!(card.failed_attempts, 3, "round {round}");
+        assert!(card.locked_at.is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_activations_number_their_history_in_order() {
+    let (store, _db) = store().await;
+    for n in 0..6 {
+        let manifest = json!({ "kind": format!("kind-{n}") });
+        let inserted = store
+            .insert_plugin("999999", &format!("h{n}"), &format!("kind-{n}"), "1.0.0", &manifest, b"wasm", "t", 1)
+            .await
+            .unwrap();
+        assert!(inserted);
+    }
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.activate_plugin("999999", &format!("h{n}"), "activate", "t", 2).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut seqs: Vec<i64> = store.activations("999999").await.unwrap().iter().map(|a| a.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.active_plugins("999999").await.unwrap().len(), 6);
+
+    // Rollback goes back to the version active before, under the same lock.
+    store.insert_plugin("999999", "h0b", "kind-0", "2.0.0", &json!({}), b"wasm2", "t", 3).await.unwrap();
+    store.activate_plugin("999999", "h0b", "activate", "t", 4).await.unwrap();
+    let back = store.rollback_plugin("999999", "kind-0", "t", 5).await.unwrap().unwrap();
+    assert_eq!((back.hash.as_str(), back.seq), ("h0", 8));
+    assert!(store.rollback_plugin("999999", "kind-1", "t", 6).await.unwrap().is_none(), "nothing earlier");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_status_changes_lose_nothing() {
+    let (store, _db) = store().await;
+    let before = store.resident("999999", "R-1").await.unwrap().unwrap();
+    // Each change adds a fiscal year to the record it reads and writes back;
+    // rounds, so that later ones race over connections the first opened.
+    let years: Vec<i64> = (2000..2024).collect();
+    for round in years.chunks(8) {
+        let tasks: Vec<_> = round
+            .iter()
+            .map(|&year| {
+                let store = store.clone();
+                let change = json!({ "tax_year": { "fiscal_year": year, "items": [
+                    { "name": "市民税・県民税", "assessed": 1000, "paid": 1000 }
+                ] } });
+                let change = kofu_register::StatusChange::parse(change.to_string().as_bytes()).unwrap();
+                tokio::spawn(async move { store.change_status("999999", "R-1", &change, 5).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    }
+    let after = store.resident("999999", "R-1").await.unwrap().unwrap();
+    assert_eq!(after.version, before.version + years.len() as i64);
+    let record = serde_json::to_value(&after.entry.person).unwrap().to_string();
+    let lost: Vec<i64> = years.iter().copied().filter(|y| !record.contains(&format!("\"fiscal_year\":{y}"))).collect();
+    assert!(lost.is_empty(), "changes for these years were lost: {lost:?}");
+}
+
+#[tokio::test]
+async fn removing_entries_at_the_end_of_a_chain_is_detected() {
+    let (store, db) = store().await;
+    for n in 0..3 {
+        let seen = versions(&store).await;
+        store.record_issuance(&issuance(&format!("I{n}"), &format!("k{n}")), "H-1", &seen, &json!({})).await.unwrap();
+    }
+    let pool = db.pool().await;
+    let drop_trigger = match db.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_delete",
+        Backend::Postgres => "DROP TRIGGER audit_log_no_delete ON audit_log",
+    };
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .expect_err("the database refuses to remove an audit entry");
+    sqlx::raw_sql(drop_trigger).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&pool).await.unwrap();
+    pool.close().await;
+    let report = store.verify_chains().await.unwrap();
+    assert!(report.problems.iter().any(|p| p.contains("entries at the end were removed")), "{report:?}");
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_changes() {
+    let (store, db) = store().await;
+    let seen = versions(&store).await;
+    store.record_issuance(&issuance("I1", "k1"), "H-1", &seen, &json!({})).await.unwrap();
+    let pool = db.pool().await;
+    for statement in ["UPDATE audit_log SET event = 'printed'", "DELETE FROM audit_log"] {
+        let refused = sqlx::query(statement).execute(&pool).await.expect_err(statement).to_string();
+        assert!(refused.contains("append-only"), "{refused}");
+    }
+    if db.backend() == Backend::Postgres {
+        let refused = sqlx::query("TRUNCATE audit_log").execute(&pool).await.expect_err("truncate").to_string();
+        assert!(refused.contains("append-only"), "{refused}");
+    }
+    pool.close().await;
+    assert_eq!(events(&store).await, ["issuance"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_key_check_value_is_kept() {
+    let (store, _db) = store().await;
+    let tasks: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .map(|value| {
+            let store = store.clone();
+            tokio::spawn(async move { (value, store.check_key("pin", value, 1).await.unwrap()) })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    for task in tasks {
+        let (value, ok) = task.await.unwrap();
+        if ok {
+            accepted.push(value);
+        }
+    }
+    assert_eq!(accepted.len(), 1, "concurrent first starts agree on one value: {accepted:?}");
+    assert!(store.check_key("pin", accepted[0], 2).await.unwrap());
+    assert!(!store.check_key("pin", "another", 2).await.unwrap());
 }

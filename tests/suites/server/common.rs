@@ -1,20 +1,29 @@
 //! A kofu server in a temporary data directory, driven through its real
-//! router without a socket, with helpers for the common setup steps.
+//! router without a socket, with helpers for the common setup steps. Its
+//! database is a fresh one on the backend `KOFU_TEST_BACKEND` names (see
+//! `kofu-test-db`): the whole suite runs on SQLite and, from `scripts/test`,
+//! again on PostgreSQL.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use kofu_server::{AppState, Config, Server};
+use kofu_test_db::{Backend, TEST_PIN_KEY, TestDb};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
+#[derive(Clone)]
 pub struct TestServer {
     pub app: Router,
     pub state: AppState,
-    pub dir: tempfile::TempDir,
+    pub dir: Arc<tempfile::TempDir>,
+    /// Dropped (on PostgreSQL: the database dropped) with the last host.
+    pub db: Arc<TestDb>,
 }
 
 #[derive(Debug)]
@@ -83,20 +92,31 @@ impl TestServer {
 
     pub async fn with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config =
-            Config { data_dir: dir.path().to_path_buf(), admin_token: Some(ADMIN.into()), ..Config::default() };
+        let db = TestDb::new();
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(db.url().to_owned()),
+            admin_token: Some(ADMIN.into()),
+            ..Config::default()
+        };
         config.sqlite_synchronous = "NORMAL".into();
+        if db.backend() == Backend::Postgres {
+            // A shared database needs the key given explicitly; on SQLite the
+            // key file in the data directory is what is tested.
+            config.pin_key = Some(TEST_PIN_KEY.into());
+        }
         adjust(&mut config);
         let server = Server::start(config).await.expect("server starts");
-        TestServer { app: server.router(), state: server.state, dir }
+        TestServer { app: server.router(), state: server.state, dir: Arc::new(dir), db: Arc::new(db) }
     }
 
-    /// Another host on the same data directory and database.
-    pub async fn another_host(&self) -> (Router, AppState) {
+    /// Another host on the same database (and, for its PIN key file on
+    /// SQLite, the same data directory), with caches of its own.
+    pub async fn host(&self) -> TestServer {
         let mut config = self.state.config.clone();
         config.admin_token = Some(ADMIN.into());
-        let server = Server::start(config).await.expect("second host starts");
-        (server.router(), server.state)
+        let server = Server::start(config).await.expect("another host starts");
+        TestServer { app: server.router(), state: server.state, dir: Arc::clone(&self.dir), db: Arc::clone(&self.db) }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, payload: Payload) -> Reply {

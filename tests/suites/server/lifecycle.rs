@@ -4,7 +4,9 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::common::{Payload, TestServer, world};
+use kofu_test_db::Backend;
+
+use crate::common::{Payload, world};
 
 #[tokio::test]
 async fn a_status_change_between_two_requests_changes_the_outcome() {
@@ -173,18 +175,16 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
     assert_eq!(clean.chain.entries, 3);
     assert_eq!(clean.rerendered, 2, "the two issued documents are re-rendered");
 
-    // Someone with write access to the database file rewrites history.
-    let url = format!("sqlite://{}", server.dir.path().join("kofu.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE audit_log SET entry = replace(entry, '\"refused\"', '\"issued\"') WHERE seq = 2")
-        .execute(&pool)
-        .await
-        .expect_err("the database refuses to change an audit entry");
-    sqlx::raw_sql("DROP TRIGGER audit_log_no_update").execute(&pool).await.unwrap();
-    sqlx::query("UPDATE audit_log SET entry = replace(entry, '\"refused\"', '\"issued\"') WHERE seq = 2")
-        .execute(&pool)
-        .await
-        .unwrap();
+    // Someone with write access to the database rewrites history.
+    let pool = server.db.pool().await;
+    let rewrite = "UPDATE audit_log SET entry = replace(entry, '\"refused\"', '\"issued\"') WHERE seq = 2";
+    sqlx::query(rewrite).execute(&pool).await.expect_err("the database refuses to change an audit entry");
+    let drop_trigger = match server.db.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    sqlx::raw_sql(drop_trigger).execute(&pool).await.unwrap();
+    sqlx::query(rewrite).execute(&pool).await.unwrap();
     pool.close().await;
     let tampered = kofu_server::audit_verify::verify(&server.state.store, &certifier, 100).await.unwrap();
     assert!(!tampered.ok());
@@ -196,17 +196,19 @@ async fn compiled_plugins_are_stored_and_reused_only_with_a_valid_mac() {
     let (server, muni, kiosk) = world().await;
     server.import_fixture(&muni, "R-1", "yamada-taro").await;
     let holder = server.card(&muni, "R-1", "1234").await;
-    let url = format!("sqlite://{}", server.dir.path().join("kofu.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = server.db.pool().await;
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM compiled_plugins").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 3, "every uploaded version is stored precompiled");
 
     // Corrupt every artifact: a host must not run them, and still serves by
     // compiling the component.
-    sqlx::query("UPDATE compiled_plugins SET artifact = CAST(artifact || X'00' AS BLOB)").execute(&pool).await.unwrap();
+    let corrupt = match server.db.backend() {
+        Backend::Sqlite => "UPDATE compiled_plugins SET artifact = CAST(artifact || X'00' AS BLOB)",
+        Backend::Postgres => "UPDATE compiled_plugins SET artifact = artifact || '\\x00'::bytea",
+    };
+    sqlx::query(corrupt).execute(&pool).await.unwrap();
     pool.close().await;
-    let (app, _state) = server.another_host().await;
-    let host = TestServer { app, state: server.state.clone(), dir: tempfile::tempdir().unwrap() };
+    let host = server.host().await;
     let session = host.session(&kiosk, &holder).await;
     let issued = host.issue(&kiosk, &session, "k", "tax-certificate", json!({})).await.expect(201).json();
     assert_eq!(issued["outcome"], "issued", "{issued}");

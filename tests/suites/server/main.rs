@@ -1,10 +1,12 @@
 //! End-to-end tests of `kofu serve` through its real router: the kiosk
 //! flow, idempotency, PIN lockout, sessions, register changes, plugin
-//! rollback, the audit chain, authorization and bad input.
+//! rollback, the audit chain, authorization and bad input, and several
+//! hosts on one database.
 
 mod authz;
 mod common;
 mod flow;
+mod hosts;
 mod input;
 mod lifecycle;
 mod openapi;

@@ -255,7 +255,7 @@ pub async fn show(
     Ok(Json(IssuanceView::of(own_issuance(&state, &session, &id).await?)))
 }
 
-/// The PDF, to this kiosk and session only, while it is undelivered.
+/// The PDF, to this kiosk and session only, once.
 pub async fn document(
     State(state): State<AppState>,
     kiosk: Kiosk,
@@ -275,10 +275,7 @@ pub async fn document(
     }
     let pdf = match (i.delivery, stored.pdf) {
         (Delivery::Ready, Some(pdf)) => pdf,
-        (Delivery::Printed, _) => return Err(ApiError::Gone("the document was printed and its bytes purged".into())),
-        (Delivery::Expired, _) => {
-            return Err(ApiError::Gone("the document was not printed in time and was purged; request it again".into()));
-        }
+        (delivery, _) if delivery != Delivery::None => return Err(not_deliverable(delivery)),
         _ => return Err(ApiError::NotFound(format!("issuance {id} has no document: it was {}", i.outcome))),
     };
     // Check the stored bytes again before they leave.
@@ -287,14 +284,39 @@ pub async fn document(
         tracing::error!(issuance = %i.id, %err, "a stored document failed the delivery check");
         return Err(ApiError::Internal("stored document failed the delivery check".into()));
     }
+    // The one delivery: only the request that moves the document from ready
+    // to fetched hands out the bytes. Another request for it — a retry, or
+    // one racing this on another host — finds it fetched.
+    let data = json!({ "kiosk": kiosk.id, "session": session.id });
+    if !state.store.mark_fetched(&id, &data, now_millis()).await? {
+        let now = state.store.issuance(&id).await?.ok_or_else(|| no_issuance(&id))?;
+        return Err(not_deliverable(now.delivery));
+    }
+    tracing::info!(issuance = %id, "document fetched and purged");
     Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], pdf).into_response())
+}
+
+/// Why a document that was issued cannot be fetched (any more).
+fn not_deliverable(delivery: Delivery) -> ApiError {
+    match delivery {
+        Delivery::Printed => ApiError::Gone("the document was printed and its bytes purged".into()),
+        Delivery::Expired => {
+            ApiError::Gone("the document was not printed in time and was purged; request it again".into())
+        }
+        _ => ApiError::Gone(
+            "the document was already fetched: it is delivered once, and its bytes were purged as they left. If it \
+             did not print, request the certificate again (nothing is charged until printing is confirmed)"
+                .into(),
+        ),
+    }
 }
 
 fn no_issuance(id: &str) -> ApiError {
     ApiError::NotFound(format!("this session has no issuance {id}"))
 }
 
-/// The kiosk printed the document: purge it and charge the fee.
+/// The kiosk printed the document: charge the fee (and purge the bytes if it
+/// was never fetched).
 pub async fn printed(
     State(state): State<AppState>,
     kiosk: Kiosk,
@@ -303,7 +325,7 @@ pub async fn printed(
     let session = session(&state, &kiosk, &session_id).await?;
     let found = own_issuance(&state, &session, &id).await?;
     match found.delivery {
-        Delivery::Ready | Delivery::Printed => {}
+        Delivery::Ready | Delivery::Fetched | Delivery::Printed => {}
         Delivery::Expired => return Err(ApiError::Gone("the document expired before it was confirmed printed".into())),
         Delivery::None => {
             return Err(ApiError::Conflict(format!("issuance {id} was {}: there is nothing to print", found.outcome)));

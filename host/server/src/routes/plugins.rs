@@ -112,14 +112,13 @@ pub async fn rollback(
     access: MunicipalityAccess,
     ApiPath((_, kind)): ApiPath<(String, String)>,
 ) -> Result<Json<Activation>, ApiError> {
-    let previous = state.store.previous_version(&access.code, &kind).await?.ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "`{kind}` has no earlier version to roll back to; activate a specific version instead"
-        ))
-    })?;
     let activation =
-        state.store.activate_plugin(&access.code, &previous, "rollback", &access.actor, now_millis()).await?;
-    tracing::info!(municipality = %access.code, plugin = %previous, %kind, "plugin rolled back");
+        state.store.rollback_plugin(&access.code, &kind, &access.actor, now_millis()).await?.ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "`{kind}` has no earlier version to roll back to; activate a specific version instead"
+            ))
+        })?;
+    tracing::info!(municipality = %access.code, plugin = %activation.hash, %kind, "plugin rolled back");
     Ok(Json(activation))
 }
 

@@ -1,6 +1,7 @@
--- kofu schema, version 1. Portable SQL: the same text runs on SQLite and
--- PostgreSQL (timestamps are integer milliseconds since the Unix epoch,
--- booleans are integers, binary data is BLOB/BYTEA via the backend's file).
+-- kofu schema, version 1, for PostgreSQL. migrations/sqlite/ holds the same
+-- schema for SQLite, version for version; only the types differ (BYTEA here,
+-- BLOB there). Timestamps are integer milliseconds since the Unix epoch and
+-- booleans are integers on both, so the store's SQL is portable.
 
 CREATE TABLE municipalities (
     code TEXT PRIMARY KEY,
@@ -71,7 +72,7 @@ CREATE TABLE plugins (
     kind TEXT NOT NULL,
     version TEXT NOT NULL,
     manifest TEXT NOT NULL,
-    component BLOB NOT NULL,
+    component BYTEA NOT NULL,
     size BIGINT NOT NULL,
     uploaded_by TEXT NOT NULL,
     uploaded_at BIGINT NOT NULL,
@@ -125,7 +126,7 @@ CREATE TABLE issuances (
     pages BIGINT,
     fee BIGINT,
     input TEXT NOT NULL,
-    pdf BLOB,
+    pdf BYTEA,
     delivery TEXT NOT NULL,
     timings TEXT NOT NULL,
     created_at BIGINT NOT NULL,
