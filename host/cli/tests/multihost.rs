@@ -180,3 +180,59 @@ fn two_hosts_on_one_postgres_database() {
     assert!(verify.status.success(), "{report}{}", String::from_utf8_lossy(&verify.stderr));
     assert!(report.contains("verified") && report.contains("6 entries"), "{report}");
 }
+
+/// The misdelivery checker across three hosts of one database: every call
+/// goes to the next host in turn, so one resident's sign-in, request, fetch
+/// and confirmation each land on a different process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checker_across_three_hosts_finds_no_misdelivery() {
+    use std::sync::Arc;
+
+    use kofu_load::campaign::{audit_verify_db, shared_answers};
+    use kofu_load::client::Client;
+    use kofu_load::population::Population;
+    use kofu_load::rng::Rng;
+    use kofu_load::server::ServerProcess;
+    use kofu_load::setup::provision;
+    use kofu_load::{Live, RunOptions, run};
+
+    let db = TestDb::postgres();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("data dir")).collect();
+    let env = [("KOFU_DATABASE_URL", db.url()), ("KOFU_PIN_KEY", TEST_PIN_KEY)];
+    let mut hosts: Vec<ServerProcess> = dirs
+        .iter()
+        .map(|dir| ServerProcess::start(Path::new(KOFU), dir.path(), ADMIN, &env).expect("start a host"))
+        .collect();
+    let bases = hosts.iter().map(ServerProcess::base_url).collect::<Vec<_>>().join(",");
+    let bundled: Vec<Vec<u8>> = {
+        use kofu_tests::guests;
+        [guests::RESIDENCE, guests::SEAL, guests::TAX].iter().map(|p| kofu_tests::component(p)).collect()
+    };
+    let population = Population::generate(&mut Rng::new(101), 3, 1_500);
+    let world =
+        provision(Client::new(&bases).expect("client"), ADMIN, population, 64, &bundled).await.expect("provision");
+    let options = RunOptions { issuances: 2_000, seed: 102, progress: true, ..RunOptions::default() };
+    let mut report = run(world, options, Arc::new(Live::default())).await.expect("run");
+    println!("{}", report.render());
+    assert_eq!(report.misdeliveries, 0);
+    assert!(report.clean(), "{}", report.render());
+    assert!(shared_answers(&report).is_empty());
+    for host in &mut hosts {
+        host.stop().expect("graceful stop");
+    }
+    // Every key answered is one issuance in the database, the one told.
+    let pool = db.pool().await;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM issuances").fetch_one(&pool).await.expect("count issuances");
+    assert_eq!(count as usize, report.ledger.len());
+    for entry in &report.ledger {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM issuances WHERE idempotency_key = $1")
+            .bind(&entry.key)
+            .fetch_all(&pool)
+            .await
+            .expect("look up a key");
+        assert_eq!(ids, vec![entry.issuance.clone()]);
+    }
+    let (verified, text) = audit_verify_db(Path::new(KOFU), db.url()).expect("audit verify");
+    assert!(verified, "{text}");
+}

@@ -98,7 +98,9 @@ impl Store {
         let backend = Backend::of(&options.url)?;
         let connect_to = |url: String| {
             AnyConnectOptions::from_str(&url)
-                .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url))))
+                .map_err(|e| {
+                    StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url)))
+                })
                 .map(|c| c.disable_statement_logging())
         };
         let connect = connect_to(with_mode(&options.url, "rwc"))?;

@@ -66,7 +66,7 @@ impl<'a> Input<'a> {
     }
 
     fn face(&mut self) -> Face {
-        if self.byte() % 2 == 0 { Face::Mincho } else { Face::Gothic }
+        if self.byte().is_multiple_of(2) { Face::Mincho } else { Face::Gothic }
     }
 
     fn size(&mut self) -> TextSize {

@@ -52,11 +52,20 @@ pub fn shared_answers(report: &Report) -> Vec<String> {
 
 /// `kofu audit verify` on the data directory: exit status and report.
 pub fn audit_verify(binary: &Path, data_dir: &Path) -> anyhow::Result<(bool, String)> {
-    let output = Command::new(binary)
-        .args(["audit", "verify", "--sample", "50", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .context("cannot run kofu audit verify")?;
+    let mut command = Command::new(binary);
+    command.args(["audit", "verify", "--sample", "50", "--data-dir"]).arg(data_dir);
+    verify(command)
+}
+
+/// `kofu audit verify` on a database URL (several hosts, one database).
+pub fn audit_verify_db(binary: &Path, url: &str) -> anyhow::Result<(bool, String)> {
+    let mut command = Command::new(binary);
+    command.args(["audit", "verify", "--sample", "50", "--db", url]);
+    verify(command)
+}
+
+fn verify(mut command: Command) -> anyhow::Result<(bool, String)> {
+    let output = command.output().context("cannot run kofu audit verify")?;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     Ok((output.status.success(), text))
 }

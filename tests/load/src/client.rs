@@ -36,10 +36,13 @@ impl Answer {
 #[derive(Debug, Clone)]
 pub struct Transport(pub String);
 
+/// Calls go to one server, or round-robin to several (`a,b,c`), as a load
+/// balancer in front of several hosts would send them.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    base: String,
+    bases: std::sync::Arc<Vec<String>>,
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Client {
@@ -49,11 +52,8 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(1024)
             .build()?;
-        Ok(Client { http, base: base.trim_end_matches('/').to_owned() })
-    }
-
-    pub fn base(&self) -> &str {
-        &self.base
+        let bases = base.split(',').map(|b| b.trim().trim_end_matches('/').to_owned()).collect();
+        Ok(Client { http, bases: std::sync::Arc::new(bases), next: Default::default() })
     }
 
     pub async fn call(
@@ -64,7 +64,9 @@ impl Client {
         body: Option<Body>,
         headers: &[(&str, &str)],
     ) -> Result<Answer, Transport> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = &self.bases[turn % self.bases.len()];
+        let mut request = self.http.request(method, format!("{base}{path}"));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

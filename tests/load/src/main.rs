@@ -22,7 +22,8 @@ use kofu_load::{Live, RunOptions, run};
 #[derive(Parser)]
 #[command(name = "kofu-load", version)]
 struct Args {
-    /// A running server to drive, e.g. http://127.0.0.1:8080 (needs --admin-token).
+    /// A running server to drive, e.g. http://127.0.0.1:8080 (needs --admin-token);
+    /// several hosts of one database as http://a:8080,http://b:8080 (round-robin).
     #[arg(long)]
     server: Option<String>,
     /// The vendor admin token of --server [env KOFU_ADMIN_TOKEN].
