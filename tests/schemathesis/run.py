@@ -123,22 +123,30 @@ def kiosk_sessions(credentials: dict) -> dict:
     sign_in = {"card_id": resident["card_id"], "pin": resident["pin"]}
     session = expect("opening a session", call(base, "POST", "/v1/kiosk/sessions", kiosk, sign_in), 201)
     doomed = expect("opening a second session", call(base, "POST", "/v1/kiosk/sessions", kiosk, sign_in), 201)
-    issuance = expect(
-        "requesting an issuance",
-        call(
-            base,
-            "POST",
-            f"/v1/kiosk/sessions/{session['session_id']}/issuances",
-            kiosk,
-            {"kind": "residence-certificate", "options": {}},
-            {"Idempotency-Key": str(uuid.uuid4())},
-        ),
-        201,
-    )
+
+    def issue() -> dict:
+        return expect(
+            "requesting an issuance",
+            call(
+                base,
+                "POST",
+                f"/v1/kiosk/sessions/{session['session_id']}/issuances",
+                kiosk,
+                {"kind": "residence-certificate", "options": {}},
+                {"Idempotency-Key": str(uuid.uuid4())},
+            ),
+            201,
+        )
+
+    issuance = issue()
+    # Its own issuance for GET .../document, so that a "printed" generated
+    # earlier (which purges the bytes) leaves a PDF to fetch.
+    document = issue()
     return {
         "session": session["session_id"],
         "doomed_session": doomed["session_id"],
         "issuance": issuance["id"],
+        "document": document["id"],
         "verification_code": issuance.get("verification_code") or "",
     }
 
@@ -222,6 +230,10 @@ def roles(credentials: dict, f: dict, stateful: bool) -> list[tuple[str, str]]:
             (
                 ['include-path = "/v1/kiosk/sessions/{session}"', 'include-method = "DELETE"'],
                 pin({"path.session": f["doomed_session"]}),
+            ),
+            (
+                ['include-path = "/v1/kiosk/sessions/{session}/issuances/{id}/document"'],
+                pin({"path.id": f["document"]}),
             ),
             # Anyone may verify; the kiosk run checks a real code's answer,
             # the anonymous run generated ones.
