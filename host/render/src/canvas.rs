@@ -36,12 +36,19 @@ pub(crate) fn font_resource(face: Face) -> Name<'static> {
     }
 }
 
-/// The glyphs of one face the document uses, in CID order. CID 0 is
+/// The glyphs of one face the document uses, in CID order: one CID per
+/// character, so a glyph drawn for two characters appears twice. CID 0 is
 /// .notdef, as in the subset the subsetter builds from this list.
 pub(crate) struct UsedGlyphs {
-    /// Full-font glyph id to CID; 0 while unused. Allocated on first use so
-    /// that a face the document never uses costs nothing.
+    /// Full-font glyph id to the CID of the first character drawn with it;
+    /// 0 while unused. Allocated on first use so that a face the document
+    /// never uses costs nothing.
     cid_of: Vec<u16>,
+    /// `(glyph, character, CID)` for each further character drawn with an
+    /// already used glyph (IPAex Gothic draws U+2010–U+2012 with the glyph
+    /// of `-`): a CID of its own, since the ToUnicode map gives each CID one
+    /// character, and the footers are checked by reading their text back.
+    aliases: Vec<(u16, char, u16)>,
     /// Full-font glyph id of each CID.
     pub glyphs: Vec<u16>,
     /// The character each CID stands for, for the ToUnicode map.
@@ -52,7 +59,7 @@ pub(crate) struct UsedGlyphs {
 
 impl UsedGlyphs {
     fn new() -> UsedGlyphs {
-        UsedGlyphs { cid_of: Vec::new(), glyphs: vec![0], chars: vec!['\0'], advances: vec![0] }
+        UsedGlyphs { cid_of: Vec::new(), aliases: Vec::new(), glyphs: vec![0], chars: vec!['\0'], advances: vec![0] }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,13 +73,26 @@ impl UsedGlyphs {
         }
         let Some(slot) = self.cid_of.get_mut(usize::from(glyph.id)) else { return 0 };
         if *slot == 0 {
-            // A font has fewer than 65,536 glyphs, so the count fits a CID.
+            // A font maps fewer than 65,536 characters, so the count fits a CID.
             *slot = u16::try_from(self.glyphs.len()).unwrap_or(0);
             self.glyphs.push(glyph.id);
             self.chars.push(glyph.ch);
             self.advances.push(glyph.advance);
+            return *slot;
         }
-        *slot
+        let cid = *slot;
+        if self.chars.get(usize::from(cid)) == Some(&glyph.ch) {
+            return cid;
+        }
+        if let Some(&(_, _, alias)) = self.aliases.iter().find(|&&(id, ch, _)| id == glyph.id && ch == glyph.ch) {
+            return alias;
+        }
+        let alias = u16::try_from(self.glyphs.len()).unwrap_or(0);
+        self.glyphs.push(glyph.id);
+        self.chars.push(glyph.ch);
+        self.advances.push(glyph.advance);
+        self.aliases.push((glyph.id, glyph.ch, alias));
+        alias
     }
 }
 

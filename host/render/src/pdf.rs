@@ -110,7 +110,7 @@ pub(crate) fn write(
         let Some(refs) = &font_refs[face_index(*face)] else {
             return Err(RenderError::Internal("a used font has no object ids".into()));
         };
-        write_font(&mut pdf, fonts.get(*face), &used[face_index(*face)], subset, refs, &mut encoder)?;
+        write_font(&mut pdf, fonts.get(*face), &used[face_index(*face)], subset, refs, &mut ids, &mut encoder)?;
     }
 
     for ((page, content_ref), content) in page_refs.iter().zip(&contents) {
@@ -143,22 +143,29 @@ struct Subset {
     /// "ABCDEF+IPAexGothic".
     name: String,
     data: Vec<u8>,
+    /// The CIDToGIDMap stream (each CID's glyph in the subset, 2 bytes big
+    /// endian) when some glyph has two CIDs; `None` when CID = glyph.
+    cid_to_gid: Option<Vec<u8>>,
 }
 
 fn subset(font: &Font, used: &UsedGlyphs) -> Result<Subset, RenderError> {
     let mut remapper = GlyphRemapper::new();
+    let mut cid_to_gid = Vec::with_capacity(2 * used.glyphs.len());
+    let mut identity = true;
     for (cid, &glyph) in used.glyphs.iter().enumerate() {
-        // The content streams already hold these CIDs: the subset must agree.
-        if usize::from(remapper.remap(glyph)) != cid {
-            return Err(RenderError::Internal(format!(
-                "glyph {glyph} of {} was not given CID {cid}",
-                font.display_name
-            )));
-        }
+        // The subset numbers glyphs in first-use order, so CID = glyph until
+        // a glyph comes again for another character.
+        let gid = remapper.remap(glyph);
+        identity &= usize::from(gid) == cid;
+        cid_to_gid.extend_from_slice(&gid.to_be_bytes());
     }
     let data = subsetter::subset(&font.subset_source, 0, &remapper)
         .map_err(|e| RenderError::Subset { font: font.display_name, reason: e.to_string() })?;
-    Ok(Subset { name: format!("{}+{}", subset_tag(font, used), font.postscript_name), data })
+    Ok(Subset {
+        name: format!("{}+{}", subset_tag(font, used), font.postscript_name),
+        data,
+        cid_to_gid: (!identity).then_some(cid_to_gid),
+    })
 }
 
 /// The six-letter subset tag PDF asks for, derived from the glyph set so
@@ -178,9 +185,13 @@ fn write_font(
     used: &UsedGlyphs,
     subset: &Subset,
     refs: &FontRefs,
+    ids: &mut Ids,
     encoder: &mut Encoder,
 ) -> Result<(), RenderError> {
     let name = Name(subset.name.as_bytes());
+    // Numbered after every other object, so documents without a map keep
+    // the object numbers they always had.
+    let cid_to_gid = subset.cid_to_gid.as_ref().map(|map| (ids.next(), map));
 
     pdf.type0_font(refs.type0)
         .base_font(name)
@@ -195,11 +206,21 @@ fn write_font(
         .base_font(name)
         .system_info(IDENTITY)
         .font_descriptor(refs.descriptor)
-        .default_width(1000.0)
-        .cid_to_gid_map_predefined(Name(b"Identity"));
+        .default_width(1000.0);
+    match cid_to_gid {
+        Some((map, _)) => cid_font.cid_to_gid_map_stream(map),
+        None => cid_font.cid_to_gid_map_predefined(Name(b"Identity")),
+    };
     // CID 0 (.notdef) is never drawn: the default width covers it.
     cid_font.widths().consecutive(1, used.advances.iter().skip(1).map(|&a| f32::from(a) * scale));
     cid_font.finish();
+    if let Some((map, data)) = cid_to_gid {
+        let (data, filter) = encoder.encode(data)?;
+        let mut stream = pdf.stream(map, &data);
+        if let Some(filter) = filter {
+            stream.filter(filter);
+        }
+    }
 
     let [x_min, y_min, x_max, y_max] = font.bbox;
     pdf.font_descriptor(refs.descriptor)

@@ -41,13 +41,28 @@ fn documents() -> Vec<(&'static str, Document)> {
         TextSize::Normal,
         Align::Right,
     )));
+    // IPAex Gothic draws U+2010–U+2012 with the glyph of `-`, which the
+    // footers print: each must still read back as itself.
+    let mut hyphens = residence_certificate();
+    hyphens.title = "住民票‐写し".into();
+    hyphens.blocks.push(Block::Paragraph(text(HYPHENS, Face::Gothic, TextSize::Normal, Align::Left)));
+    // The last text before a footer ends in white space: the footer is
+    // still a line of its own.
+    let mut trailing = seal_certificate();
+    trailing.blocks.insert(0, Block::Paragraph(text("前頁\u{2002}", Face::Gothic, TextSize::Normal, Align::Left)));
+    trailing.blocks.insert(1, Block::PageBreak);
+    trailing.signature.name.push('\u{3000}');
     vec![
         ("residence", residence_certificate()),
         ("seal", seal_certificate()),
         ("mixed", mixed),
         ("long table", long_table(120)),
+        ("trailing white space", trailing),
+        ("hyphens", hyphens),
     ]
 }
+
+const HYPHENS: &str = "1‐2‐3　1‑2　1‒2　1-2";
 
 /// `pdftotext -raw`: text in content-stream order, as ours is. The layout
 /// mode that kofu-pdf-check uses orders text by position instead.
@@ -92,6 +107,10 @@ fn page_texts_agree_with_pdftotext() {
     // Spaces survive: a key and its value are separate text objects.
     let texts = page_texts(&render(&residence_certificate(), PLAIN).bytes).expect("page_texts");
     assert!(texts[0].contains("見本　太郎") && texts[0].contains("氏名\n見本　太郎"), "{}", texts[0]);
+    // Characters drawn with one glyph keep their own code points.
+    let (_, hyphens) = documents().pop().expect("documents");
+    let texts = page_texts(&render(&hyphens, PLAIN).bytes).expect("page_texts");
+    assert!(texts[0].contains("住民票‐写し") && texts[0].contains(HYPHENS), "{}", texts[0]);
 }
 
 #[test]

@@ -126,7 +126,12 @@ impl<'a> Reader<'_, '_, 'a> {
             (b"BT", _) => return Err("BT inside a text object, or with operands".into()),
             (b"ET", []) if self.in_text => {
                 self.in_text = false;
-                self.separate('\n');
+                // A line break even after other white space (a text ending
+                // in U+3000, say), so that the next text object, such as a
+                // footer, starts a line of its own.
+                if self.out.chars().next_back().is_some_and(|last| last != '\n') {
+                    self.out.push('\n');
+                }
             }
             (b"ET", _) => return Err("ET outside a text object, or with operands".into()),
             (b"Tf", [Token::Name(name), Token::Number(_)]) => self.select(name)?,

@@ -3,7 +3,7 @@
 //! can be brought up to date when those change:
 //!
 //! ```sh
-//! cargo test --release -p kofu-fuzz-targets --test seeds -- --ignored
+//! cargo run --release -p kofu-fuzz-targets --example seeds
 //! ```
 //!
 //! The wasm seeds of the upload target are not written here: they are the
@@ -24,30 +24,34 @@ fn root() -> PathBuf {
 
 fn fixture(name: &str) -> Resident {
     let path = root().join("tests/fixtures/residents").join(format!("{name}.json"));
-    Resident::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+    Resident::from_json(&std::fs::read_to_string(path).expect("the seed corpus could not be written from the fixtures"))
+        .expect("the seed corpus could not be written from the fixtures")
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(name), bytes).unwrap();
+    std::fs::create_dir_all(dir).expect("the seed corpus could not be written from the fixtures");
+    std::fs::write(dir.join(name), bytes).expect("the seed corpus could not be written from the fixtures");
 }
 
 /// The code block after `<!-- example: {name} -->` in docs/REGISTER.md.
 fn example(name: &str) -> String {
-    let doc = std::fs::read_to_string(root().join("docs/REGISTER.md")).unwrap();
+    let doc = std::fs::read_to_string(root().join("docs/REGISTER.md"))
+        .expect("the seed corpus could not be written from the fixtures");
     let marker = format!("<!-- example: {name} -->");
-    let rest = &doc[doc.find(&marker).unwrap() + marker.len()..];
-    let body = &rest[rest.find("```").unwrap()..];
-    let body = &body[body.find('\n').unwrap() + 1..];
-    body[..body.find("```").unwrap()].to_owned()
+    let rest =
+        &doc[doc.find(&marker).expect("the seed corpus could not be written from the fixtures") + marker.len()..];
+    let body = &rest[rest.find("```").expect("the seed corpus could not be written from the fixtures")..];
+    let body = &body[body.find('\n').expect("the seed corpus could not be written from the fixtures") + 1..];
+    body[..body.find("```").expect("the seed corpus could not be written from the fixtures")].to_owned()
 }
 
 fn json_import(entries: &[RegisterEntry]) -> String {
     let residents: Vec<Value> = entries
         .iter()
         .map(|entry| {
-            let mut row = serde_json::to_value(&entry.person).unwrap();
-            let object = row.as_object_mut().unwrap();
+            let mut row =
+                serde_json::to_value(&entry.person).expect("the seed corpus could not be written from the fixtures");
+            let object = row.as_object_mut().expect("the seed corpus could not be written from the fixtures");
             object.remove("household");
             object.insert("id".into(), json!(entry.id));
             object.insert("household".into(), json!(entry.household));
@@ -55,14 +59,14 @@ fn json_import(entries: &[RegisterEntry]) -> String {
             row
         })
         .collect();
-    serde_json::to_string_pretty(&json!({ "residents": residents })).unwrap()
+    serde_json::to_string_pretty(&json!({ "residents": residents }))
+        .expect("the seed corpus could not be written from the fixtures")
 }
 
 const FIXTURES: [&str; 4] = ["yamada-taro", "suzuki-yoko", "kobayashi-yui", "takahashi-jiro"];
 
-#[test]
-#[ignore = "writes fuzz/seeds; run by hand when the fixtures, docs or plugins change"]
-fn write_seeds() {
+/// Run by hand when the fixtures, docs or plugins change.
+fn main() {
     let register = root().join("fuzz/seeds/register_import");
     for name in FIXTURES {
         let entries = entries_from_fixture("R-1", "H-1", &fixture(name), false);
@@ -75,20 +79,28 @@ fn write_seeds() {
     }
 
     let documents = root().join("fuzz/seeds/document");
-    let sandbox = Sandbox::new(Limits::default()).unwrap();
+    let sandbox = Sandbox::new(Limits::default()).expect("the seed corpus could not be written from the fixtures");
     for plugin in kofu_bundled::ALL {
-        let loaded = sandbox.load(plugin.component).unwrap();
+        let loaded = sandbox.load(plugin.component).expect("the seed corpus could not be written from the fixtures");
         for name in FIXTURES {
             let request = Request {
                 subject: Arc::new(fixture(name)),
                 context: RequestContext {
                     issue_date: Date { year: 2025, month: 11, day: 21 },
                     municipality: Municipality::preview(),
-                    options: loaded.manifest().resolve_options(&[]).unwrap(),
+                    options: loaded
+                        .manifest()
+                        .resolve_options(&[])
+                        .expect("the seed corpus could not be written from the fixtures"),
                 },
             };
-            if let Outcome::Document(document) = sandbox.evaluate(&loaded, &request).unwrap().outcome {
-                let json = serde_json::to_string_pretty(&document).unwrap();
+            if let Outcome::Document(document) = sandbox
+                .evaluate(&loaded, &request)
+                .expect("the seed corpus could not be written from the fixtures")
+                .outcome
+            {
+                let json = serde_json::to_string_pretty(&document)
+                    .expect("the seed corpus could not be written from the fixtures");
                 write(&documents, &format!("{}-{name}.json", plugin.name), json.as_bytes());
             }
         }
