@@ -144,14 +144,10 @@ async fn hostile_plugins_activated_under_load_fail_alone() {
 
 /// Scrape one counter's total from /metrics.
 async fn metric(base: &str, name: &str) -> f64 {
-    let text = reqwest_text(&format!("{base}/metrics")).await;
+    let client = Client::new(base).expect("client");
+    let answer = client.call(reqwest::Method::GET, "/metrics", None, None, &[]).await.expect("metrics");
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
     text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
-}
-
-async fn reqwest_text(url: &str) -> String {
-    let client = Client::new("").expect("client");
-    let answer = client.call(reqwest::Method::GET, url, None, None, &[]).await.expect("answer");
-    String::from_utf8_lossy(&answer.body).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -147,9 +147,6 @@ impl Store {
                     let file = file.clone();
                     Box::pin(async move { file.as_ref().map_or(Ok(true), |f| f.check().map(|()| true)) })
                 })
-                .after_release(move |conn, _meta| {
-                    Box::pin(async move { Ok(backend != Backend::Sqlite || outside_transaction(conn).await) })
-                })
         };
         // The first connection creates the file; only then has it an identity.
         let setup = pool(1, None).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
@@ -160,7 +157,12 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => options.writers.max(1),
         };
+        // Only the write pool runs transactions, so only it needs the check
+        // on release; reads stay one statement each.
         let write = pool(writers, file.clone())
+            .after_release(move |conn, _meta| {
+                Box::pin(async move { Ok(backend != Backend::Sqlite || outside_transaction(conn).await) })
+            })
             .connect_with(connect_existing.clone())
             .await
             .map_err(|e| StoreError::unavailable(&e))?;

@@ -216,7 +216,7 @@ impl Population {
                     _ => Tax::Paid,
                 };
                 let id = format!("L{run:016x}-{index:06}");
-                let head_name = if position == 0 { name.clone() } else { people_name(&people, members[0]) };
+                let head_name = if position == 0 { name.clone() } else { people[members[0]].name.clone() };
                 let relationship = match position {
                     0 => "世帯主",
                     1 => "妻",
@@ -277,10 +277,6 @@ impl Population {
         }
         assert!(FAMILY.iter().all(|c| !GIVEN.contains(c)), "the family and given name sets overlap");
     }
-}
-
-fn people_name(people: &[Person], index: usize) -> String {
-    people[index].name.clone()
 }
 
 fn unique_name(rng: &mut Rng, family: (usize, usize), used: &mut HashSet<String>) -> (String, String) {
