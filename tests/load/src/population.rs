@@ -178,7 +178,7 @@ impl Population {
             .map(|(i, (name, mayor))| Town { code: town_code(run, i), name: (*name).into(), mayor: (*mayor).into() })
             .collect();
         let mut used = HashSet::new();
-        let mut people = Vec::with_capacity(residents);
+        let mut people: Vec<Person> = Vec::with_capacity(residents);
         let mut households = Vec::new();
         while people.len() < residents {
             let town = households.len() % towns.len();
@@ -193,7 +193,7 @@ impl Population {
                 1 + rng.below(30),
                 1 + rng.below(20)
             );
-            let mut members = Vec::with_capacity(size);
+            let mut members: Vec<usize> = Vec::with_capacity(size);
             for position in 0..size {
                 let index = people.len();
                 let (name, kana) = unique_name(rng, family, &mut used);
