@@ -16,9 +16,10 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
+use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError, hex};
 
 /// The `prev_hash` of a chain's first entry.
@@ -108,7 +109,7 @@ fn entry(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 /// Lock the municipality's chain head until the transaction ends, without
 /// appending. Every transaction that changes the register, or records an
 /// issuance against it, takes this lock first.
-pub(crate) async fn lock_head(tx: &mut Transaction<'_, Any>, municipality: &str) -> Result<(), StoreError> {
+pub(crate) async fn lock_head(tx: &mut WriteTx, municipality: &str) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_heads (municipality, seq, hash) VALUES ($1, 0, $2) \
          ON CONFLICT (municipality) DO UPDATE SET seq = audit_heads.seq",
@@ -122,7 +123,7 @@ pub(crate) async fn lock_head(tx: &mut Transaction<'_, Any>, municipality: &str)
 
 /// Append an entry inside the caller's transaction.
 pub(crate) async fn append(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx,
     municipality: &str,
     event: AuditEvent,
     issuance: &str,

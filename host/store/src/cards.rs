@@ -11,10 +11,11 @@
 //! it came before the lock.
 
 use serde::Serialize;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use crate::sessions::Session;
+use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError, constant_time_eq};
 
 /// Wrong PINs in a row that lock a card.
@@ -135,13 +136,15 @@ impl Store {
 
     /// Clear the failure count and the lock.
     pub async fn unlock_card(&self, municipality: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
         )
         .bind(municipality)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -255,7 +258,7 @@ impl Store {
 
 /// The answer for a card a concurrent request locked or revoked, read
 /// afresh (each statement sees every commit before it).
-async fn settled(tx: &mut Transaction<'_, Any>, card_id: &str) -> Result<PinCheck, StoreError> {
+async fn settled(tx: &mut WriteTx, card_id: &str) -> Result<PinCheck, StoreError> {
     let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut **tx).await?;
     let Some(found) = row.as_ref().map(card).transpose()? else {
         return Ok(PinCheck::Unknown);

@@ -13,19 +13,21 @@ impl Store {
     /// yet; true when the recorded value is `value`. Concurrent first starts
     /// agree: the primary key lets exactly one value in.
     pub async fn check_key(&self, name: &str, value: &str, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO key_checks (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(value)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
         let recorded: String = sqlx::query("SELECT value FROM key_checks WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
+        tx.commit().await?;
         Ok(constant_time_eq(&recorded, value))
     }
 }

@@ -30,12 +30,13 @@ mod municipalities;
 mod plugins;
 mod register;
 mod sessions;
+mod write;
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
@@ -47,6 +48,7 @@ pub use municipalities::{KioskInfo, TokenInfo};
 pub use plugins::{Activation, PluginInfo, PluginVersion};
 pub use register::{ImportSummary, StoredResident, Subject};
 pub use sessions::{Session, SessionProblem};
+use write::{GroupCommit, WriteTx};
 
 /// Milliseconds since the Unix epoch: every timestamp the store keeps.
 pub type Millis = i64;
@@ -88,7 +90,8 @@ impl StoreOptions {
 pub struct Store {
     read: AnyPool,
     write: AnyPool,
-    backend: Backend,
+    /// SQLite's group commit over `write` (see `write.rs`).
+    group: Option<std::sync::Arc<GroupCommit>>,
 }
 
 impl Store {
@@ -170,31 +173,42 @@ impl Store {
             .connect_with(connect_existing)
             .await
             .map_err(|e| StoreError::unavailable(&e))?;
-        Ok(Store { read, write, backend })
+        let group = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(GroupCommit::start(write.clone())));
+        Ok(Store { read, write, group })
     }
 
-    /// Begin a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes could
+    /// Begin a write transaction. On SQLite it joins the open write batch
+    /// (see `write.rs`), which took the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that reads before it writes could
     /// otherwise find, at its first write, that another connection to the
     /// file (another process) committed since its read, and fail instead of
     /// waiting. On PostgreSQL it is a plain READ COMMITTED transaction; each
     /// write says how it stays correct.
-    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.write.begin().await,
-        }
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        WriteTx::begin(self.group.as_deref(), &self.write).await
+    }
+
+    /// SQLite's group commit so far: (batches committed, writes in them).
+    /// None on PostgreSQL, which commits each write on its own.
+    pub fn write_batches(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.group.as_ref().map(|g| (g.stats().batches.load(Relaxed), g.stats().writes.load(Relaxed)))
     }
 
     /// A cheap query against both pools, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
-        sqlx::query("SELECT 1").execute(&self.write).await?;
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+        drop(tx);
         Ok(())
     }
 
     /// Close every connection, letting in-flight queries finish.
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.flush().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }

@@ -57,6 +57,7 @@ fn kiosk(row: &AnyRow) -> Result<KioskInfo, sqlx::Error> {
 
 impl Store {
     pub async fn create_municipality(&self, m: &Municipality, now: Millis) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         let result = sqlx::query(
             "INSERT INTO municipalities (code, name, mayor_title, mayor_name, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -65,10 +66,10 @@ impl Store {
         .bind(&m.mayor_title)
         .bind(&m.mayor_name)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => tx.commit().await,
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Conflict(format!("municipality {} already exists", m.code)))
             }
@@ -95,6 +96,7 @@ impl Store {
         label: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO municipality_tokens (id, municipality, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -103,8 +105,9 @@ impl Store {
         .bind(token_hash)
         .bind(label)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -132,14 +135,16 @@ impl Store {
         id: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(municipality)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -150,13 +155,15 @@ impl Store {
         credential_hash: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(label)
             .bind(credential_hash)
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -174,11 +181,13 @@ impl Store {
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -8,10 +8,11 @@
 //! next one. A rollback reads what to go back to under that same row lock.
 
 use serde::Serialize;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use crate::error::is_unique_violation;
+use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError};
 
 /// A stored version without its bytes.
@@ -81,7 +82,7 @@ const ACTIVATION_RETRIES: u32 = 8;
 /// Point `kind` at `hash` and append the history entry, in the caller's
 /// transaction.
 async fn activate(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx,
     municipality: &str,
     kind: &str,
     hash: &str,
@@ -133,6 +134,7 @@ impl Store {
         if self.plugin_info(municipality, hash).await?.is_some() {
             return Ok(false);
         }
+        let mut tx = self.begin().await?;
         let result = sqlx::query(
             "INSERT INTO plugins (municipality, hash, kind, version, manifest, component, size, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -146,10 +148,10 @@ impl Store {
         .bind(component.len() as i64)
         .bind(uploaded_by)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => tx.commit().await.map(|()| true),
             Err(e) if is_unique_violation(&e) => {
                 if self.plugin_info(municipality, hash).await?.is_some() {
                     // A concurrent upload of the same bytes won; same result.
@@ -328,6 +330,7 @@ impl Store {
         mac: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO compiled_plugins (hash, engine, artifact, mac, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (hash, engine) DO NOTHING",
@@ -337,8 +340,9 @@ impl Store {
         .bind(artifact.to_vec())
         .bind(mac)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -100,6 +100,17 @@ const TOWNS: [(&str, &str); 8] = [
 const DISTRICTS: [&str; 6] = ["桜町", "青葉台", "栄町", "港町", "旭町", "本町"];
 const KANJI_DIGITS: [&str; 9] = ["一", "二", "三", "四", "五", "六", "七", "八", "九"];
 
+/// What kind of households a population has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// Households of one to four with every status a plugin must act on.
+    Varied,
+    /// Households of three residents, each with an active seal and paid
+    /// taxes: every request is issued, the same certificate shape every
+    /// time (the benchmark's).
+    EligibleHouseholdsOfThree,
+}
+
 /// Residency as the register holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -143,7 +154,8 @@ pub struct Person {
     pub pin: String,
     /// Set when the card is issued.
     pub card: String,
-    register: Value,
+    /// The row the register import sends for this person.
+    pub register: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +182,11 @@ impl Population {
     /// `residents` people in households of one to four across `towns`
     /// municipalities (at most 8).
     pub fn generate(rng: &mut Rng, towns: usize, residents: usize) -> Population {
+        Population::generate_mix(rng, towns, residents, Mix::Varied)
+    }
+
+    /// Like [`Population::generate`], with the mix of households chosen.
+    pub fn generate_mix(rng: &mut Rng, towns: usize, residents: usize, mix: Mix) -> Population {
         let run = rng.next_u64();
         let towns: Vec<Town> = TOWNS
             .iter()
@@ -182,7 +199,11 @@ impl Population {
         let mut households = Vec::new();
         while people.len() < residents {
             let town = households.len() % towns.len();
-            let size = (1 + rng.below(4)).min(residents - people.len());
+            let size = match mix {
+                Mix::Varied => 1 + rng.below(4),
+                Mix::EligibleHouseholdsOfThree => 3,
+            }
+            .min(residents - people.len());
             let family = (rng.below(FAMILY.len()), rng.below(FAMILY.len()));
             let household = households.len();
             let address = format!(
@@ -197,23 +218,9 @@ impl Population {
             for position in 0..size {
                 let index = people.len();
                 let (name, kana) = unique_name(rng, family, &mut used);
-                let status = match rng.below(100) {
-                    // The head stays: a household's register always has one.
-                    _ if position == 0 => Status::Resident,
-                    0..=5 => Status::MovedOut,
-                    6..=8 => Status::Deceased,
-                    _ => Status::Resident,
-                };
-                let restricted = status == Status::Resident && rng.chance(1);
-                let seal = match rng.below(10) {
-                    0 | 1 => Seal::None,
-                    2 => Seal::Cancelled,
-                    _ => Seal::Active,
-                };
-                let tax = match rng.below(10) {
-                    0 => Tax::None,
-                    1 => Tax::Unpaid,
-                    _ => Tax::Paid,
+                let (status, restricted, seal, tax) = match mix {
+                    Mix::Varied => varied_person(rng, position),
+                    Mix::EligibleHouseholdsOfThree => (Status::Resident, false, Seal::Active, Tax::Paid),
                 };
                 let id = format!("L{run:016x}-{index:06}");
                 let head_name = if position == 0 { name.clone() } else { people[members[0]].name.clone() };
@@ -277,6 +284,30 @@ impl Population {
         }
         assert!(FAMILY.iter().all(|c| !GIVEN.contains(c)), "the family and given name sets overlap");
     }
+}
+
+/// A household member with every status a plugin must act on, in
+/// proportions a real register might have.
+fn varied_person(rng: &mut Rng, position: usize) -> (Status, bool, Seal, Tax) {
+    let status = match rng.below(100) {
+        // The head stays: a household's register always has one.
+        _ if position == 0 => Status::Resident,
+        0..=5 => Status::MovedOut,
+        6..=8 => Status::Deceased,
+        _ => Status::Resident,
+    };
+    let restricted = status == Status::Resident && rng.chance(1);
+    let seal = match rng.below(10) {
+        0 | 1 => Seal::None,
+        2 => Seal::Cancelled,
+        _ => Seal::Active,
+    };
+    let tax = match rng.below(10) {
+        0 => Tax::None,
+        1 => Tax::Unpaid,
+        _ => Tax::Paid,
+    };
+    (status, restricted, seal, tax)
 }
 
 fn unique_name(rng: &mut Rng, family: (usize, usize), used: &mut HashSet<String>) -> (String, String) {

@@ -81,7 +81,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render_text()).into_response()
+    let mut text = state.metrics.render_text();
+    if let Some((batches, writes)) = state.store.write_batches() {
+        use std::fmt::Write;
+        let _ = write!(
+            text,
+            "# HELP kofu_store_write_batches_total SQLite write batches committed, one fsync each.\n\
+             # TYPE kofu_store_write_batches_total counter\nkofu_store_write_batches_total {batches}\n\
+             # HELP kofu_store_batched_writes_total Write transactions committed in those batches.\n\
+             # TYPE kofu_store_batched_writes_total counter\nkofu_store_batched_writes_total {writes}\n"
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The OpenAPI 3.1 description of every endpoint.

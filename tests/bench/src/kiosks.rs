@@ -1,0 +1,236 @@
+//! Part 3, end to end: `kofu serve` on loopback with its default SQLite
+//! store, provisioned through the public API, and N kiosks each running the
+//! whole kiosk flow back to back — sign in with card and PIN, request the
+//! household residence certificate, fetch the PDF, confirm printing, sign
+//! out. One issuance is one such flow, answered correctly at every step.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kofu_load::client::{Body, Client};
+use kofu_load::population::{Mix, Population};
+use kofu_load::rng::Rng;
+use kofu_load::server::ServerProcess;
+use kofu_load::setup::{self, World};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::certificate::{HOUSEHOLD_OPTION, KIND};
+use crate::stats::Samples;
+
+/// The figures of one concurrency level.
+pub struct Level {
+    pub kiosks: usize,
+    pub issuances: usize,
+    pub per_second: f64,
+    /// Whole flow, sign-in to sign-out.
+    pub flow: Samples,
+    /// The issuance request alone (evaluate, render, check, record).
+    pub issue: Samples,
+    pub peak_rss_kib: Option<u64>,
+    /// Server CPU time per issuance, both cores together.
+    pub server_cpu_us: Option<f64>,
+    /// The simulated kiosks' CPU time per issuance (this process, which
+    /// shares the machine with the server).
+    pub client_cpu_us: Option<f64>,
+    pub errors: BTreeMap<String, usize>,
+}
+
+/// A provisioned server.
+pub struct Bench {
+    server: ServerProcess,
+    world: Arc<World>,
+    next_person: Arc<AtomicUsize>,
+    _data: tempfile::TempDir,
+}
+
+const ADMIN_TOKEN: &str = "kofu-bench-vendor-token-0123456789abcdef";
+
+impl Bench {
+    /// Start `kofu serve` and provision `residents` residents (households of
+    /// three in four municipalities), a card each, and `kiosks` kiosks.
+    pub async fn start(kofu: &Path, population: Population, kiosks: usize) -> anyhow::Result<Bench> {
+        let data = tempfile::Builder::new().prefix("kofu-bench-").tempdir()?;
+        let server = ServerProcess::start(kofu, data.path(), ADMIN_TOKEN, &[])?;
+        let client = Client::new(&server.base_url())?;
+        let world =
+            setup::provision(client, ADMIN_TOKEN, population, kiosks, &[kofu_bundled::RESIDENCE.component.to_vec()])
+                .await
+                .context("provisioning the server")?;
+        Ok(Bench { server, world: Arc::new(world), next_person: Arc::default(), _data: data })
+    }
+
+    /// The population the benchmark provisions.
+    pub fn population(seed: u64, residents: usize) -> Population {
+        Population::generate_mix(&mut Rng::new(seed), 4, residents, Mix::EligibleHouseholdsOfThree)
+    }
+
+    /// Run `kiosks` kiosks for `warmup` (not counted) and then `window`.
+    pub async fn level(&self, kiosks: usize, warmup: Duration, window: Duration) -> anyhow::Result<Level> {
+        let pid = self.server.pid();
+        if let Some(pid) = pid {
+            // Resets the peak resident set size to the current one, so each
+            // level reports its own peak (Linux ≥ 4.0).
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+        let started = Instant::now();
+        let counted_from = started + warmup;
+        let end = counted_from + window;
+        let mut cpu_at_start = None;
+        let own = std::process::id();
+        let mut tasks = tokio::task::JoinSet::new();
+        for kiosk in 0..kiosks {
+            let world = Arc::clone(&self.world);
+            let next = Arc::clone(&self.next_person);
+            tasks.spawn(async move { run_kiosk(&world, kiosk, &next, counted_from, end).await });
+        }
+        tokio::time::sleep_until(counted_from.into()).await;
+        if let Some(pid) = pid {
+            cpu_at_start = cpu_seconds(pid);
+        }
+        let client_cpu_at_start = cpu_seconds(own);
+        tokio::time::sleep_until(end.into()).await;
+        let cpu_used = match (pid.and_then(cpu_seconds), cpu_at_start) {
+            (Some(now), Some(then)) => Some(now - then),
+            _ => None,
+        };
+        let client_cpu_used = cpu_seconds(own).zip(client_cpu_at_start).map(|(now, then)| now - then);
+        let mut level = Level {
+            kiosks,
+            issuances: 0,
+            per_second: 0.0,
+            flow: Samples::default(),
+            issue: Samples::default(),
+            peak_rss_kib: pid.and_then(peak_rss_kib),
+            server_cpu_us: None,
+            client_cpu_us: None,
+            errors: BTreeMap::new(),
+        };
+        while let Some(done) = tasks.join_next().await {
+            let kiosk = done.context("a kiosk task panicked")?;
+            level.flow.extend(kiosk.flow);
+            level.issue.extend(kiosk.issue);
+            for (error, n) in kiosk.errors {
+                *level.errors.entry(error).or_default() += n;
+            }
+        }
+        level.issuances = level.flow.len();
+        level.per_second = level.issuances as f64 / window.as_secs_f64();
+        let per_issuance =
+            |seconds: Option<f64>| seconds.filter(|_| level.issuances > 0).map(|s| s * 1e6 / level.issuances as f64);
+        level.server_cpu_us = per_issuance(cpu_used);
+        level.client_cpu_us = per_issuance(client_cpu_used);
+        Ok(level)
+    }
+
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.server.stop()
+    }
+}
+
+#[derive(Default)]
+struct KioskTimes {
+    flow: Samples,
+    issue: Samples,
+    errors: BTreeMap<String, usize>,
+}
+
+async fn run_kiosk(world: &World, kiosk: usize, next: &AtomicUsize, counted_from: Instant, end: Instant) -> KioskTimes {
+    let mut times = KioskTimes::default();
+    let token = &world.kiosk_tokens[kiosk];
+    while Instant::now() < end {
+        let person = &world.population.people[next.fetch_add(1, Ordering::Relaxed) % world.population.people.len()];
+        let started = Instant::now();
+        match flow(&world.client, token, &person.card, &person.pin).await {
+            Ok(issue) => {
+                let finished = Instant::now();
+                if started >= counted_from && finished <= end {
+                    times.flow.push(finished - started);
+                    times.issue.push(issue);
+                }
+            }
+            Err(error) => *times.errors.entry(error).or_default() += 1,
+        }
+    }
+    times
+}
+
+/// One kiosk issuance; returns how long the issuance request took, or what
+/// went wrong.
+async fn flow(client: &Client, token: &str, card: &str, pin: &str) -> Result<Duration, String> {
+    let call = |method: Method, path: String, body: Option<Body>, headers: Vec<(&'static str, String)>| async move {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        client.call(method, &path, Some(token), body, &headers).await.map_err(|t| format!("no answer ({})", t.0))
+    };
+    let expect = |step: &str, answer: &kofu_load::client::Answer, status: u16| {
+        if answer.status == status { Ok(()) } else { Err(format!("{step}: {} {}", answer.status, answer.problem())) }
+    };
+    let body = Body::Json(json!({ "card_id": card, "pin": pin }));
+    let opened = call(Method::POST, "/v1/kiosk/sessions".into(), Some(body), vec![]).await?;
+    expect("sign-in", &opened, 201)?;
+    let session =
+        opened.json().and_then(|v| v["session_id"].as_str().map(str::to_owned)).ok_or("sign-in: no session")?;
+    let key = format!("bench-{:016x}{:016x}", Rng::fresh_seed(), Rng::fresh_seed());
+    let body = Body::Json(json!({ "kind": KIND, "options": { HOUSEHOLD_OPTION: true } }));
+    let asked = Instant::now();
+    let issued = call(
+        Method::POST,
+        format!("/v1/kiosk/sessions/{session}/issuances"),
+        Some(body),
+        vec![("idempotency-key", key)],
+    )
+    .await?;
+    let issue_time = asked.elapsed();
+    expect("issuance", &issued, 201)?;
+    let issued = issued.json().ok_or("issuance: not JSON")?;
+    if issued["outcome"] != "issued" {
+        return Err(format!("issuance: {} ({})", issued["outcome"], issued["refusal"]["code"]));
+    }
+    let document = issued["document"].as_str().ok_or("issuance: no document")?.to_owned();
+    let id = issued["id"].as_str().ok_or("issuance: no id")?.to_owned();
+    let pdf = call(Method::GET, document, None, vec![]).await?;
+    expect("fetch", &pdf, 200)?;
+    if !pdf.body.starts_with(b"%PDF-") {
+        return Err("fetch: not a PDF".into());
+    }
+    let printed =
+        call(Method::POST, format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"), None, vec![]).await?;
+    expect("printed", &printed, 200)?;
+    let closed = call(Method::DELETE, format!("/v1/kiosk/sessions/{session}"), None, vec![]).await?;
+    expect("sign-out", &closed, 204)?;
+    Ok(issue_time)
+}
+
+/// User + system CPU seconds of a process.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // sysconf(_SC_CLK_TCK) is 100 on every Linux this runs on; `getconf`
+    // says otherwise if not.
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Peak resident set size (VmHWM) of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

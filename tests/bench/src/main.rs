@@ -1,0 +1,122 @@
+//! kofu-bench: how fast kofu issues a certificate, against the floor its
+//! renderer sets and against Typst and WeasyPrint, measured in one run on
+//! one machine and printed as one table.
+//!
+//!     scripts/bench            # builds, installs the peers, runs this
+//!     target/release/kofu-bench --help
+//!
+//! Every part produces the same certificate: a residence certificate in
+//! the household form for a household of three (see `certificate.rs`).
+
+mod certificate;
+mod floor;
+mod kiosks;
+mod peers;
+mod report;
+mod sandbox;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use kofu_certify::Certifier;
+use kofu_render::RenderOptions;
+use kofu_sandbox::Limits;
+
+#[derive(Parser)]
+#[command(about = "Benchmark kofu: render floor, sandbox, the whole kiosk flow through `kofu serve`, and peers")]
+struct Args {
+    /// The `kofu` binary to serve with (default: next to this one).
+    #[arg(long)]
+    kofu: Option<PathBuf>,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds of each end-to-end level run before counting starts.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Concurrent kiosks, one end-to-end level each.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
+    kiosks: Vec<usize>,
+    /// Residents provisioned (households of three, four municipalities).
+    #[arg(long, default_value_t = 3_000)]
+    residents: usize,
+    /// Python of the virtual environment with Typst and WeasyPrint.
+    #[arg(long, default_value = "target/bench-venv/bin/python")]
+    python: PathBuf,
+    /// The parts to run: floor, sandbox, peers, serve.
+    #[arg(long, value_delimiter = ',', default_value = "floor,sandbox,peers,serve")]
+    parts: Vec<Part>,
+    /// Skip the peers (Typst, WeasyPrint): the same as leaving them out of --parts.
+    #[arg(long)]
+    no_peers: bool,
+    /// Also write every figure as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Seed of the generated population.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Floor,
+    Sandbox,
+    Peers,
+    Serve,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runs = |part: Part| args.parts.contains(&part) && !(part == Part::Peers && args.no_peers);
+    let seconds = Duration::from_secs_f64(args.seconds);
+    let population = kiosks::Bench::population(args.seed, args.residents);
+    let certifier = Certifier::new(Limits::default(), RenderOptions::default())?;
+    let certificate = certificate::build(&population, &certifier)?;
+    let mut report = report::Report::new(&certificate);
+
+    if runs(Part::Floor) {
+        eprintln!("1/4 render floor ({} s)…", args.seconds);
+        report.floor = Some(floor::measure(certifier.renderer(), &certificate, seconds)?);
+    }
+    if runs(Part::Sandbox) {
+        eprintln!("2/4 sandbox ({} s per plugin)…", args.seconds);
+        report.sandbox = sandbox::measure(&certifier, &certificate.request, seconds)?;
+    }
+    if runs(Part::Peers) {
+        eprintln!("3/4 Typst and WeasyPrint ({} s each)…", args.seconds);
+        report.peers = Some(peers::measure(&args.python, &certificate, seconds)?);
+    }
+    drop(certifier);
+    if runs(Part::Serve) {
+        let kofu = match args.kofu {
+            Some(path) => path,
+            None => std::env::current_exe()?.with_file_name("kofu"),
+        };
+        let runtime = tokio::runtime::Runtime::new()?;
+        report.levels = runtime.block_on(async {
+            let most = args.kiosks.iter().copied().max().unwrap_or(1);
+            eprintln!("4/4 end to end: starting {} and provisioning {} residents…", kofu.display(), args.residents);
+            let bench = kiosks::Bench::start(&kofu, population, most).await?;
+            let mut levels = Vec::new();
+            for &n in &args.kiosks {
+                eprintln!("    {n} kiosk(s) ({} s + {} s warm-up)…", args.seconds, args.warmup);
+                levels.push(bench.level(n, Duration::from_secs_f64(args.warmup), seconds).await?);
+            }
+            bench.stop()?;
+            anyhow::Ok(levels)
+        })?;
+    }
+    println!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report.json())?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let errors: usize = report.levels.iter().flat_map(|l| l.errors.values()).sum();
+    if errors > 0 {
+        anyhow::bail!("{errors} kiosk flow(s) went wrong (listed above): the figures do not count them");
+    }
+    Ok(())
+}

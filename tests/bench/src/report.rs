@@ -1,0 +1,243 @@
+//! The one table, and the same figures as JSON.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use crate::certificate::BenchCertificate;
+use crate::floor::Floor;
+use crate::kiosks::Level;
+use crate::peers::Peers;
+use crate::sandbox::PluginTimes;
+
+/// The bars of issue #6 (BRIEF §5), at the largest level.
+const TARGET_PER_SECOND: f64 = 2_000.0;
+const TARGET_P99_MS: f64 = 25.0;
+const TARGET_OF_FLOOR: f64 = 0.5;
+const TARGET_OF_TYPST: f64 = 10.0;
+
+pub struct Report {
+    pub title: String,
+    pub floor: Option<Floor>,
+    pub sandbox: Vec<PluginTimes>,
+    pub peers: Option<Peers>,
+    pub levels: Vec<Level>,
+}
+
+impl Report {
+    pub fn new(certificate: &BenchCertificate) -> Report {
+        Report {
+            title: format!(
+                "{} (household form, {} members)",
+                certificate.document.title,
+                1 + certificate.request.subject.household.len()
+            ),
+            floor: None,
+            sandbox: Vec::new(),
+            peers: None,
+            levels: Vec::new(),
+        }
+    }
+
+    /// The largest level: the one the targets are about.
+    fn top(&self) -> Option<&Level> {
+        self.levels.iter().max_by_key(|l| l.kiosks)
+    }
+
+    pub fn table(&mut self) -> String {
+        let mut t = String::new();
+        let _ = writeln!(t, "\nkofu benchmark — {}", self.title);
+        let _ = writeln!(t, "machine: {}", machine());
+        let _ = writeln!(t, "{}", "─".repeat(100));
+        if let Some(f) = &self.floor {
+            let _ = writeln!(
+                t,
+                "1 render floor, renderer alone, 1 thread    {:>9.0} docs/s   {:>6.1} µs/doc   {} page(s), {} bytes, {} documents",
+                f.per_second,
+                1e6 / f.per_second,
+                f.pages,
+                f.pdf_bytes,
+                f.documents
+            );
+        }
+        for p in &self.sandbox {
+            let _ = writeln!(
+                t,
+                "2 sandbox, fresh instance + evaluate: {:<10} p50 {:>5} µs   p99 {:>5} µs   ({} evaluations{})",
+                p.name,
+                p.p50_us,
+                p.p99_us,
+                p.evaluations,
+                if p.issued { "" } else { ", REFUSED" }
+            );
+        }
+        if !self.levels.is_empty() {
+            let _ = writeln!(
+                t,
+                "3 end to end, `kofu serve` + SQLite on loopback; one issuance = sign in, request, fetch, printed, sign out"
+            );
+            let _ = writeln!(
+                t,
+                "  {:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>10} {:>14} {:>14} {:>7}",
+                "kiosks",
+                "issuances/s",
+                "p50 ms",
+                "p99 ms",
+                "p999 ms",
+                "request p99",
+                "peak RSS",
+                "server CPU/iss",
+                "kiosks CPU/iss",
+                "errors"
+            );
+            for l in &mut self.levels {
+                let errors: usize = l.errors.values().sum();
+                let _ = writeln!(
+                    t,
+                    "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10.2} ms {:>7} MiB {:>11} µs {:>11} µs {:>7}",
+                    l.kiosks,
+                    l.per_second,
+                    ms(l.flow.percentile(50.0)),
+                    ms(l.flow.percentile(99.0)),
+                    ms(l.flow.percentile(99.9)),
+                    ms(l.issue.percentile(99.0)),
+                    l.peak_rss_kib.map_or("?".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+                    l.server_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
+                    l.client_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
+                    errors
+                );
+                for (error, n) in &l.errors {
+                    let _ = writeln!(t, "          {n} × {error}");
+                }
+            }
+        }
+        if let Some(p) = &self.peers {
+            for (name, peer) in [("Typst", &p.typst), ("WeasyPrint", &p.weasyprint)] {
+                let _ = writeln!(
+                    t,
+                    "4 {:<10} {:<8} 1 thread          {:>9.1} docs/s   {:>6.2} ms p50   {:>6.2} ms p99   {} page(s), {} bytes",
+                    name, peer.version, peer.docs_per_s, peer.p50_ms, peer.p99_ms, peer.pages, peer.bytes
+                );
+            }
+        }
+        let _ = writeln!(t, "{}", "─".repeat(100));
+        for (label, value, target) in self.ratios() {
+            let verdict = match target {
+                Some(target) if value >= target => format!("target ≥ {target}: met"),
+                Some(target) => format!("target ≥ {target}: NOT met"),
+                None => String::new(),
+            };
+            let _ = writeln!(t, "{label:<60} {value:>9.2}×   {verdict}");
+        }
+        if let Some(top) = self.levels.iter_mut().max_by_key(|l| l.kiosks) {
+            let p99 = ms(top.flow.percentile(99.0));
+            let _ = writeln!(
+                t,
+                "{:<60} {:>9.0}/s   target ≥ {TARGET_PER_SECOND}: {}",
+                format!("end to end at {} kiosks", top.kiosks),
+                top.per_second,
+                met(top.per_second >= TARGET_PER_SECOND)
+            );
+            let _ = writeln!(
+                t,
+                "{:<60} {:>9.2} ms  target ≤ {TARGET_P99_MS} ms: {}",
+                format!("p99 of a whole issuance at {} kiosks", top.kiosks),
+                p99,
+                met(p99 <= TARGET_P99_MS)
+            );
+        }
+        t
+    }
+
+    /// (label, ratio, target) for every ratio the figures allow.
+    fn ratios(&self) -> Vec<(String, f64, Option<f64>)> {
+        let mut ratios = Vec::new();
+        let floor = self.floor.as_ref().map(|f| f.per_second);
+        let top = self.top().map(|l| (l.kiosks, l.per_second));
+        if let (Some(floor), Some((kiosks, e2e))) = (floor, top) {
+            ratios.push((
+                format!("end to end ({kiosks} kiosks, 2 cores) ÷ render floor (1 thread)"),
+                e2e / floor,
+                Some(TARGET_OF_FLOOR),
+            ));
+        }
+        if let Some(p) = &self.peers {
+            for (name, peer) in [("Typst", &p.typst), ("WeasyPrint", &p.weasyprint)] {
+                if let Some((kiosks, e2e)) = top {
+                    let target = (name == "Typst").then_some(TARGET_OF_TYPST);
+                    ratios.push((
+                        format!("kofu end to end ({kiosks} kiosks) ÷ {name} render alone"),
+                        e2e / peer.docs_per_s,
+                        target,
+                    ));
+                }
+                if let Some(floor) = floor {
+                    ratios.push((
+                        format!("kofu render floor ÷ {name} render alone (1 thread each)"),
+                        floor / peer.docs_per_s,
+                        None,
+                    ));
+                }
+            }
+        }
+        ratios
+    }
+
+    pub fn json(&mut self) -> Value {
+        let levels: Vec<Value> = self
+            .levels
+            .iter_mut()
+            .map(|l| {
+                json!({
+                    "kiosks": l.kiosks,
+                    "issuances": l.issuances,
+                    "issuances_per_s": l.per_second,
+                    "flow_ms": { "p50": ms(l.flow.percentile(50.0)), "p99": ms(l.flow.percentile(99.0)), "p999": ms(l.flow.percentile(99.9)) },
+                    "request_ms": { "p50": ms(l.issue.percentile(50.0)), "p99": ms(l.issue.percentile(99.0)) },
+                    "peak_rss_kib": l.peak_rss_kib,
+                    "server_cpu_us_per_issuance": l.server_cpu_us,
+                    "kiosks_cpu_us_per_issuance": l.client_cpu_us,
+                    "errors": l.errors,
+                })
+            })
+            .collect();
+        json!({
+            "certificate": self.title,
+            "machine": machine(),
+            "floor_docs_per_s": self.floor.as_ref().map(|f| f.per_second),
+            "sandbox": self.sandbox.iter().map(|p| json!({ "plugin": p.name, "p50_us": p.p50_us, "p99_us": p.p99_us })).collect::<Vec<_>>(),
+            "end_to_end": levels,
+            "peers": self.peers.as_ref().map(|p| json!({
+                "typst": { "version": p.typst.version, "docs": p.typst.docs, "docs_per_s": p.typst.docs_per_s },
+                "weasyprint": { "version": p.weasyprint.version, "docs": p.weasyprint.docs, "docs_per_s": p.weasyprint.docs_per_s },
+            })),
+            "ratios": self.ratios().into_iter().map(|(label, value, _)| json!({ "what": label, "ratio": value })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "NOT met" }
+}
+
+/// CPU model, cores, memory and kernel, as Linux reports them.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or("?".into(), |kib| format!("{:.0}", kib / 1024.0 / 1024.0));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{model}, {cores} cores, {memory_gib} GiB, Linux {}", kernel.trim())
+}
