@@ -357,25 +357,24 @@ impl Store {
     ) -> Result<(bool, Option<Issuance>), StoreError> {
         let mut tx = self.begin().await?;
         let printed_at = if to == Delivery::Printed { Some(now) } else { None };
-        let changed = sqlx::query(
+        let changed = sqlx::query(&format!(
             "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = COALESCE(purged_at, $3), pdf = NULL \
-             WHERE id = $4 AND delivery IN ('ready', 'fetched') RETURNING municipality",
-        )
+             WHERE id = $4 AND delivery IN ('ready', 'fetched') RETURNING {COLUMNS}"
+        ))
         .bind(to.as_str())
         .bind(printed_at)
         .bind(now)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let made = changed.is_some();
-        if let Some(row) = changed {
-            let municipality: String = row.try_get(0)?;
-            audit::append(&mut tx, &municipality, event, id, audit_data, now).await?;
-            tx.commit().await?;
-        } else {
+        let Some(row) = changed else {
             drop(tx);
-        }
-        Ok((made, self.issuance(id).await?))
+            return Ok((false, self.issuance(id).await?));
+        };
+        let updated = issuance(&row)?;
+        audit::append(&mut tx, &updated.municipality, event, id, audit_data, now).await?;
+        tx.commit().await?;
+        Ok((true, Some(updated)))
     }
 
     /// Expire documents issued before `cutoff` and never confirmed printed

@@ -92,6 +92,8 @@ pub struct Store {
     write: AnyPool,
     /// SQLite's group commit over `write` (see `write.rs`).
     group: Option<std::sync::Arc<GroupCommit>>,
+    /// Municipalities already read; they never change (see `municipality`).
+    municipalities: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, kofu_model::Municipality>>>,
 }
 
 impl Store {
@@ -174,7 +176,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::unavailable(&e))?;
         let group = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(GroupCommit::start(write.clone())));
-        Ok(Store { read, write, group })
+        Ok(Store { read, write, group, municipalities: Default::default() })
     }
 
     /// Begin a write transaction. On SQLite it joins the open write batch
