@@ -160,6 +160,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         if done.rows_affected() != 1 {
+            tx.commit().await?;
             return Ok(false);
         }
         sqlx::query(
@@ -187,9 +188,11 @@ impl Store {
         let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *tx).await?;
         let Some(found) = row.as_ref().map(card).transpose()? else {
+            tx.commit().await?;
             return Ok(PinCheck::Unknown);
         };
         if let Some(settled) = refusal(&found) {
+            tx.commit().await?;
             return Ok(settled);
         }
         // The PIN MAC never changes after issue, so comparing it against the
@@ -208,7 +211,9 @@ impl Store {
             .await?;
             let Some(counted) = counted else {
                 // Locked or revoked by a concurrent request.
-                return settled(&mut tx, card_id).await;
+                let settled = settled(&mut tx, card_id).await?;
+                tx.commit().await?;
+                return Ok(settled);
             };
             let attempts: i64 = counted.try_get(0)?;
             tx.commit().await?;
@@ -226,7 +231,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(opened) = opened else {
-            return settled(&mut tx, card_id).await;
+            let settled = settled(&mut tx, card_id).await?;
+            tx.commit().await?;
+            return Ok(settled);
         };
         let session = Session {
             id: session_id.into(),

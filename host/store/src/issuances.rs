@@ -198,7 +198,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some(row) = existing {
-            return Ok(Recorded::Existing(Box::new(issuance(&row)?)));
+            let existing = issuance(&row)?;
+            tx.commit().await?;
+            return Ok(Recorded::Existing(Box::new(existing)));
         }
         let rows =
             sqlx::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
@@ -214,6 +216,9 @@ impl Store {
         current.sort_by(|a, b| a.id.cmp(&b.id));
         seen.sort_by(|a, b| a.id.cmp(&b.id));
         if current != seen {
+            // Committed, not dropped: the retry then reads the register as
+            // this transaction saw it (see "answers" in write.rs).
+            tx.commit().await?;
             return Ok(Recorded::RegisterChanged);
         }
         let inserted = sqlx::query(&format!(
@@ -327,7 +332,10 @@ impl Store {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = changed else { return Ok(false) };
+        let Some(row) = changed else {
+            tx.commit().await?;
+            return Ok(false);
+        };
         let municipality: String = row.try_get(0)?;
         audit::append(&mut tx, &municipality, AuditEvent::Fetched, id, audit_data, now).await?;
         tx.commit().await?;
@@ -368,7 +376,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = changed else {
-            drop(tx);
+            // Committed first, so the read below sees whatever change made
+            // this one a no-op.
+            tx.commit().await?;
             return Ok((false, self.issuance(id).await?));
         };
         let updated = issuance(&row)?;

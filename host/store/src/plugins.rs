@@ -278,7 +278,10 @@ impl Store {
             .bind(kind)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(current) = current else { return Ok(None) };
+            let Some(current) = current else {
+                tx.commit().await?;
+                return Ok(None);
+            };
             let current: String = current.try_get(0)?;
             let previous = sqlx::query(
                 "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 \
@@ -289,7 +292,10 @@ impl Store {
             .bind(&current)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(previous) = previous else { return Ok(None) };
+            let Some(previous) = previous else {
+                tx.commit().await?;
+                return Ok(None);
+            };
             let previous: String = previous.try_get(0)?;
             match activate(&mut tx, municipality, kind, &previous, "rollback", actor, now).await {
                 Ok(activation) => {

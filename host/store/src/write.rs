@@ -27,6 +27,13 @@
 //!   I/O error), the savepoint of the next user is gone; the batch is then
 //!   marked broken and fails as a whole.
 //!
+//! **Answers.** Inside a batch a member sees earlier members' writes before
+//! they are durable. So a member that answers from what it read (found the
+//! card locked, the key already used, the document already fetched) ends
+//! with `commit()` even when it wrote nothing: the answer then waits for,
+//! and fails with, the batch it depends on. Dropping a member is for errors,
+//! whose writes must go.
+//!
 //! PostgreSQL commits concurrently from many connections and groups WAL
 //! flushes itself, so there a [`WriteTx`] is a plain transaction.
 
