@@ -136,15 +136,12 @@ impl Store {
 
     /// Clear the failure count and the lock.
     pub async fn unlock_card(&self, municipality: &str, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
         )
         .bind(municipality)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(id);
+        let done = self.write_one(statement).await?;
         Ok(done.rows_affected() == 1)
     }
 

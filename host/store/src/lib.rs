@@ -190,6 +190,17 @@ impl Store {
         WriteTx::begin(self.group.as_deref(), &self.write).await
     }
 
+    /// One statement as a write transaction of its own.
+    pub(crate) async fn write_one<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = statement.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// SQLite's group commit so far: (batches committed, writes in them).
     /// None on PostgreSQL, which commits each write on its own.
     pub fn write_batches(&self) -> Option<(u64, u64)> {
@@ -200,9 +211,9 @@ impl Store {
     /// A cheap query against both pools, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT 1").execute(&mut *tx).await?;
-        drop(tx);
+        // Through a write transaction that commits: ready means writes can
+        // be made durable, not only that the connection answers.
+        self.write_one(sqlx::query("SELECT 1")).await?;
         Ok(())
     }
 

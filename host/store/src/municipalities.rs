@@ -107,18 +107,15 @@ impl Store {
         label: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO municipality_tokens (id, municipality, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(municipality)
         .bind(token_hash)
         .bind(label)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(now);
+        self.write_one(statement).await?;
         Ok(())
     }
 
@@ -146,16 +143,13 @@ impl Store {
         id: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(municipality)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(id);
+        let done = self.write_one(statement).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -166,15 +160,13 @@ impl Store {
         credential_hash: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(label)
-            .bind(credential_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let statement =
+            sqlx::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(label)
+                .bind(credential_hash)
+                .bind(now);
+        self.write_one(statement).await?;
         Ok(())
     }
 
@@ -192,13 +184,9 @@ impl Store {
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let statement =
+            sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id);
+        let done = self.write_one(statement).await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -336,8 +336,7 @@ impl Store {
         mac: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO compiled_plugins (hash, engine, artifact, mac, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (hash, engine) DO NOTHING",
         )
@@ -345,10 +344,8 @@ impl Store {
         .bind(engine)
         .bind(artifact.to_vec())
         .bind(mac)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(now);
+        self.write_one(statement).await?;
         Ok(())
     }
 }

@@ -77,13 +77,10 @@ impl Store {
             return Ok(Err(SessionProblem::Expired));
         }
         if now - found.last_seen_at >= TOUCH_EVERY_MS {
-            let mut tx = self.begin().await?;
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            let statement = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND closed_at IS NULL")
                 .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .bind(id);
+            self.write_one(statement).await?;
             found.last_seen_at = now;
         }
         Ok(Ok(found))
@@ -91,31 +88,25 @@ impl Store {
 
     /// Close an open session; false when it was not open or not this kiosk's.
     pub async fn close_session(&self, kiosk: &str, id: &str, reason: &str, now: Millis) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE id = $3 AND kiosk = $4 AND closed_at IS NULL",
         )
         .bind(now)
         .bind(reason)
         .bind(id)
-        .bind(kiosk)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(kiosk);
+        let done = self.write_one(statement).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Close every session idle since before `cutoff`; returns how many.
     pub async fn expire_idle_sessions(&self, cutoff: Millis, now: Millis) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE sessions SET closed_at = $1, close_reason = 'expired' WHERE closed_at IS NULL AND last_seen_at <= $2",
         )
         .bind(now)
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(cutoff);
+        let done = self.write_one(statement).await?;
         Ok(done.rows_affected())
     }
 }
