@@ -14,10 +14,9 @@
 //! changes take the same lock ([`lock_head`]), which orders them against
 //! issuances (see `Store::record_issuance`).
 
+use crate::db::{self, DbError, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError, hex};
@@ -93,7 +92,7 @@ fn canonical_entry(
     .to_string()
 }
 
-fn entry(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
+fn entry(row: &Row) -> Result<AuditEntry, DbError> {
     Ok(AuditEntry {
         municipality: row.try_get("municipality")?,
         seq: row.try_get("seq")?,
@@ -110,13 +109,13 @@ fn entry(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 /// appending. Every transaction that changes the register, or records an
 /// issuance against it, takes this lock first.
 pub(crate) async fn lock_head(tx: &mut WriteTx, municipality: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO audit_heads (municipality, seq, hash) VALUES ($1, 0, $2) \
          ON CONFLICT (municipality) DO UPDATE SET seq = audit_heads.seq",
     )
     .bind(municipality)
     .bind(GENESIS_HASH)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -132,19 +131,19 @@ pub(crate) async fn append(
 ) -> Result<AuditEntry, StoreError> {
     // The head row holds the newest entry's hash: after this statement it
     // holds the new seq and, still, the predecessor's hash.
-    let head = sqlx::query(
+    let head = db::query(
         "INSERT INTO audit_heads (municipality, seq, hash) VALUES ($1, 1, $2) \
          ON CONFLICT (municipality) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash",
     )
     .bind(municipality)
     .bind(GENESIS_HASH)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     let seq: i64 = head.try_get(0)?;
     let prev_hash: String = head.try_get(1)?;
     let text = canonical_entry(municipality, seq, now, event.as_str(), issuance, data);
     let hash = chain_hash(&prev_hash, &text);
-    sqlx::query(
+    db::query(
         "INSERT INTO audit_log (municipality, seq, at, event, issuance, entry, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -156,12 +155,12 @@ pub(crate) async fn append(
     .bind(&text)
     .bind(&prev_hash)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE municipality = $2")
+    db::query("UPDATE audit_heads SET hash = $1 WHERE municipality = $2")
         .bind(&hash)
         .bind(municipality)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(AuditEntry {
         municipality: municipality.into(),
@@ -246,42 +245,42 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit_log WHERE municipality = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        let rows = db::query("SELECT * FROM audit_log WHERE municipality = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(municipality)
             .bind(after_seq)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(self)
             .await?;
         Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
     }
 
     /// Issuance ids with an `issuance` entry in the municipality's chain.
     pub async fn audited_issuances(&self, municipality: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT issuance FROM audit_log WHERE municipality = $1 AND event = 'issuance' ORDER BY issuance",
         )
         .bind(municipality)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
 
     /// The municipality's chain head as recorded now: (seq, hash).
     async fn head(&self, municipality: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE municipality = $1")
+        let head = db::query("SELECT seq, hash FROM audit_heads WHERE municipality = $1")
             .bind(municipality)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
-        Ok(head.map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
+        Ok(head.map(|row| Ok::<_, DbError>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
     }
 
     /// Check every municipality's chain from its first entry.
     pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
-        let municipalities: Vec<String> = sqlx::query(
+        let municipalities: Vec<String> = db::query(
             "SELECT municipality FROM audit_log UNION SELECT municipality FROM audit_heads WHERE seq > 0 \
                  ORDER BY municipality",
         )
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?
         .iter()
         .map(|row| row.try_get(0))

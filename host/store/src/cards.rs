@@ -10,9 +10,8 @@
 //! find the card locked, and a right PIN racing them opens a session only if
 //! it came before the lock.
 
+use crate::db::{self, DbError, Row};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::sessions::Session;
 use crate::write::WriteTx;
@@ -48,7 +47,7 @@ pub enum PinCheck {
     Unknown,
 }
 
-fn card(row: &AnyRow) -> Result<Card, sqlx::Error> {
+fn card(row: &Row) -> Result<Card, DbError> {
     Ok(Card {
         id: row.try_get("id")?,
         municipality: row.try_get("municipality")?,
@@ -86,10 +85,10 @@ impl Store {
         // Ordered against register imports, which could make the resident a
         // test resident meanwhile.
         crate::audit::lock_head(&mut tx, municipality).await?;
-        let test: Option<i64> = sqlx::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2")
+        let test: Option<i64> = db::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(resident)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?
             .map(|row| row.try_get(0))
             .transpose()?;
@@ -102,7 +101,7 @@ impl Store {
             }
             Some(_) => {}
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO cards (id, municipality, resident, pin_mac, failed_attempts, created_at) VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .bind(id)
@@ -110,7 +109,7 @@ impl Store {
         .bind(resident)
         .bind(pin_mac)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(Card {
@@ -126,17 +125,17 @@ impl Store {
     }
 
     pub async fn card(&self, municipality: &str, id: &str) -> Result<Option<Card>, StoreError> {
-        let row = sqlx::query("SELECT * FROM cards WHERE municipality = $1 AND id = $2")
+        let row = db::query("SELECT * FROM cards WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         Ok(row.as_ref().map(card).transpose()?)
     }
 
     /// Clear the failure count and the lock.
     pub async fn unlock_card(&self, municipality: &str, id: &str) -> Result<bool, StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
         )
         .bind(municipality)
@@ -150,22 +149,22 @@ impl Store {
     pub async fn revoke_card(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let done =
-            sqlx::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
+            db::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
                 .bind(now)
                 .bind(municipality)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         if done.rows_affected() != 1 {
             tx.commit().await?;
             return Ok(false);
         }
-        sqlx::query(
+        db::query(
             "UPDATE sessions SET closed_at = $1, close_reason = 'card revoked' WHERE card = $2 AND closed_at IS NULL",
         )
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(true)
@@ -183,7 +182,7 @@ impl Store {
         now: Millis,
     ) -> Result<PinCheck, StoreError> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *tx).await?;
+        let row = db::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut tx).await?;
         let Some(found) = row.as_ref().map(card).transpose()? else {
             tx.commit().await?;
             return Ok(PinCheck::Unknown);
@@ -196,7 +195,7 @@ impl Store {
         // row read above is sound; the lock and count are decided below, on
         // the row as it is when this transaction gets its lock.
         if !constant_time_eq(&found.pin_mac, pin_mac) {
-            let counted = sqlx::query(
+            let counted = db::query(
                 "UPDATE cards SET failed_attempts = failed_attempts + 1, \
                  locked_at = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
                  WHERE id = $3 AND locked_at IS NULL AND revoked_at IS NULL RETURNING failed_attempts",
@@ -204,7 +203,7 @@ impl Store {
             .bind(MAX_PIN_FAILURES)
             .bind(now)
             .bind(card_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
             let Some(counted) = counted else {
                 // Locked or revoked by a concurrent request.
@@ -220,12 +219,12 @@ impl Store {
                 PinCheck::WrongPin { attempts_left: MAX_PIN_FAILURES - attempts }
             });
         }
-        let opened = sqlx::query(
+        let opened = db::query(
             "UPDATE cards SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL AND revoked_at IS NULL \
              RETURNING municipality, resident",
         )
         .bind(card_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some(opened) = opened else {
             let settled = settled(&mut tx, card_id).await?;
@@ -243,7 +242,7 @@ impl Store {
             closed_at: None,
             close_reason: None,
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO sessions (id, kiosk, card, municipality, resident, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
@@ -253,7 +252,7 @@ impl Store {
         .bind(&session.municipality)
         .bind(&session.resident)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(PinCheck::Opened(session))
@@ -263,7 +262,7 @@ impl Store {
 /// The answer for a card a concurrent request locked or revoked, read
 /// afresh (each statement sees every commit before it).
 async fn settled(tx: &mut WriteTx, card_id: &str) -> Result<PinCheck, StoreError> {
-    let row = sqlx::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut **tx).await?;
+    let row = db::query("SELECT * FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *tx).await?;
     let Some(found) = row.as_ref().map(card).transpose()? else {
         return Ok(PinCheck::Unknown);
     };

@@ -1,3 +1,5 @@
+use crate::db::DbError;
+
 /// What went wrong in the store. `Unavailable` means the database could not
 /// be reached or refused the write (disk full, locked, gone): callers answer
 /// 503 and change nothing. On PostgreSQL that includes a lock wait past
@@ -23,7 +25,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn unavailable(err: &sqlx::Error) -> StoreError {
+    pub(crate) fn unavailable(err: &DbError) -> StoreError {
         StoreError::Unavailable(err.to_string())
     }
 
@@ -32,20 +34,22 @@ impl StoreError {
     }
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> StoreError {
+impl From<DbError> for StoreError {
+    fn from(err: DbError) -> StoreError {
         match &err {
-            sqlx::Error::RowNotFound => StoreError::NotFound("no such record".into()),
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
-                StoreError::corrupt("a row could not be read", &err)
+            DbError::RowNotFound | DbError::Sqlx(sqlx::Error::RowNotFound) => {
+                StoreError::NotFound("no such record".into())
             }
-            _ => StoreError::Unavailable(err.to_string()),
+            DbError::Decode { .. }
+            | DbError::Sqlx(
+                sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_),
+            )
+            | DbError::Sqlite(
+                rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::InvalidColumnName(_),
+            ) => StoreError::corrupt("a row could not be read", &err),
+            DbError::Sqlx(_) | DbError::Sqlite(_) | DbError::Lost(_) => StoreError::Unavailable(err.to_string()),
         }
     }
-}
-
-/// True when the error is a unique-constraint violation: someone else
-/// inserted the same key first.
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

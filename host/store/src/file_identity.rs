@@ -4,9 +4,10 @@
 //! then on would vanish at the next start. Checking the identity before
 //! each connection is handed out turns that silent loss into 503s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::StoreError;
+use crate::db::DbError;
 
 #[derive(Debug, Clone)]
 pub(crate) struct FileIdentity {
@@ -16,22 +17,15 @@ pub(crate) struct FileIdentity {
 }
 
 impl FileIdentity {
-    /// The identity of the file a `sqlite:` URL names, as it is now; `None`
-    /// for an in-memory database.
-    pub(crate) fn of_url(url: &str) -> Result<Option<FileIdentity>, StoreError> {
-        let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
-            return Ok(None);
-        }
-        let path = PathBuf::from(path);
-        let (device, inode) = identity(&path)
+    /// The identity of the database file at `path`, as it is now.
+    pub(crate) fn of_path(path: &Path) -> Result<FileIdentity, StoreError> {
+        let (device, inode) = identity(path)
             .map_err(|e| StoreError::Config(format!("the database file {} cannot be examined: {e}", path.display())))?;
-        Ok(Some(FileIdentity { path, device, inode }))
+        Ok(FileIdentity { path: path.to_owned(), device, inode })
     }
 
     /// Still the same file at the same path.
-    pub(crate) fn check(&self) -> Result<(), sqlx::Error> {
+    pub(crate) fn check(&self) -> Result<(), DbError> {
         match identity(&self.path) {
             Ok((device, inode)) if device == self.device && inode == self.inode => Ok(()),
             Ok(_) => Err(lost(format!(
@@ -46,8 +40,8 @@ impl FileIdentity {
     }
 }
 
-fn lost(message: String) -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, message))
+fn lost(message: String) -> DbError {
+    DbError::Lost(message)
 }
 
 #[cfg(unix)]

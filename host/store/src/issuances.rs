@@ -10,12 +10,10 @@
 //! so of two hosts fetching, printing or expiring the same document at once
 //! exactly one makes the change and writes its audit entry.
 
+use crate::db::{self, DbError, Row};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{self, AuditEntry, AuditEvent};
-use crate::error::is_unique_violation;
 use crate::{Millis, Store, StoreError};
 
 /// Where a document is in its delivery.
@@ -132,12 +130,12 @@ const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, 
      request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
      document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at";
 
-fn json(row: &AnyRow, column: &str) -> Result<serde_json::Value, StoreError> {
+fn json(row: &Row, column: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::corrupt(column, e))
 }
 
-fn issuance(row: &AnyRow) -> Result<Issuance, StoreError> {
+fn issuance(row: &Row) -> Result<Issuance, StoreError> {
     Ok(Issuance {
         id: row.try_get("id")?,
         number: row.try_get("number")?,
@@ -191,27 +189,26 @@ impl Store {
         audit::lock_head(&mut tx, &i.municipality).await?;
         // Under the lock, so a duplicate recorded for this municipality by
         // another host is seen here rather than as a unique violation.
-        let existing =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
-                .bind(&i.kiosk)
-                .bind(&i.idempotency_key)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+            .bind(&i.kiosk)
+            .bind(&i.idempotency_key)
+            .fetch_optional(&mut tx)
+            .await?;
         if let Some(row) = existing {
             let existing = issuance(&row)?;
             tx.commit().await?;
             return Ok(Recorded::Existing(Box::new(existing)));
         }
         let rows =
-            sqlx::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
+            db::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
                 .bind(&i.municipality)
                 .bind(household)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut tx)
                 .await?;
         let mut current = rows
             .iter()
             .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<Result<Vec<_>, DbError>>()?;
         let mut seen = seen.to_vec();
         current.sort_by(|a, b| a.id.cmp(&b.id));
         seen.sort_by(|a, b| a.id.cmp(&b.id));
@@ -221,7 +218,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Recorded::RegisterChanged);
         }
-        let inserted = sqlx::query(&format!(
+        let inserted = db::query(format!(
             "INSERT INTO issuances ({COLUMNS}, input, pdf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
              $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
         ))
@@ -255,11 +252,11 @@ impl Store {
         .bind(i.purged_at)
         .bind(&new.input)
         .bind(new.pdf.clone())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await;
         match inserted {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if e.is_unique_violation() => {
                 drop(tx);
                 // The same kiosk and key, recorded meanwhile for another
                 // municipality's session (whose lock this one does not hold).
@@ -277,27 +274,25 @@ impl Store {
     }
 
     pub async fn issuance_by_key(&self, kiosk: &str, key: &str) -> Result<Option<Issuance>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+        let row = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
             .bind(kiosk)
             .bind(key)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         row.as_ref().map(issuance).transpose()
     }
 
     pub async fn issuance(&self, id: &str) -> Result<Option<Issuance>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            db::query(format!("SELECT {COLUMNS} FROM issuances WHERE id = $1")).bind(id).fetch_optional(self).await?;
         row.as_ref().map(issuance).transpose()
     }
 
     /// The issuance and, while it is undelivered, its document.
     pub async fn document(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, pdf FROM issuances WHERE id = $1"))
+        let row = db::query(format!("SELECT {COLUMNS}, pdf FROM issuances WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(StoredDocument { issuance: issuance(&row)?, pdf: row.try_get("pdf")? }))
@@ -305,9 +300,9 @@ impl Store {
 
     /// The issuance whose printed verification code is `code`.
     pub async fn issuance_by_code(&self, code: &str) -> Result<Option<Issuance>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM issuances WHERE verification_code = $1"))
+        let row = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE verification_code = $1"))
             .bind(code)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         row.as_ref().map(issuance).transpose()
     }
@@ -324,13 +319,13 @@ impl Store {
         now: Millis,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let changed = sqlx::query(
+        let changed = db::query(
             "UPDATE issuances SET delivery = 'fetched', purged_at = $1, pdf = NULL \
              WHERE id = $2 AND delivery = 'ready' RETURNING municipality",
         )
         .bind(now)
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some(row) = changed else {
             tx.commit().await?;
@@ -365,7 +360,7 @@ impl Store {
     ) -> Result<(bool, Option<Issuance>), StoreError> {
         let mut tx = self.begin().await?;
         let printed_at = if to == Delivery::Printed { Some(now) } else { None };
-        let changed = sqlx::query(&format!(
+        let changed = db::query(format!(
             "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = COALESCE(purged_at, $3), pdf = NULL \
              WHERE id = $4 AND delivery IN ('ready', 'fetched') RETURNING {COLUMNS}"
         ))
@@ -373,7 +368,7 @@ impl Store {
         .bind(printed_at)
         .bind(now)
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some(row) = changed else {
             // Committed first, so the read below sees whatever change made
@@ -391,12 +386,12 @@ impl Store {
     /// (fetched or not), purging any bytes left. Returns the issuances
     /// expired. Hosts sweeping at once expire each document once.
     pub async fn expire_undelivered(&self, cutoff: Millis, now: Millis) -> Result<Vec<Issuance>, StoreError> {
-        let ids: Vec<String> = sqlx::query(
+        let ids: Vec<String> = db::query(
             "SELECT id FROM issuances WHERE delivery IN ('ready', 'fetched') AND created_at <= $1 \
              ORDER BY created_at LIMIT 1000",
         )
         .bind(cutoff)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?
         .iter()
         .map(|row| row.try_get(0))
@@ -416,20 +411,20 @@ impl Store {
     /// A random sample of issued documents with their recorded inputs, for
     /// re-rendering.
     pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(format!(
             "SELECT {COLUMNS}, input FROM issuances WHERE outcome = 'issued' ORDER BY random() LIMIT $1"
         ))
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?;
         rows.iter().map(|row| Ok((issuance(row)?, row.try_get::<String, _>("input")?))).collect()
     }
 
     /// Ids of every issuance of a municipality, for cross-checking the audit.
     pub async fn issuance_ids(&self, municipality: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM issuances WHERE municipality = $1 ORDER BY id")
+        let rows = db::query("SELECT id FROM issuances WHERE municipality = $1 ORDER BY id")
             .bind(municipality)
-            .fetch_all(&self.read)
+            .fetch_all(self)
             .await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }

@@ -4,8 +4,7 @@
 //! a check value (a MAC of a fixed text under the key, computed by the
 //! server); every later start compares against it.
 
-use sqlx::Row;
-
+use crate::db;
 use crate::{Millis, Store, StoreError, constant_time_eq};
 
 impl Store {
@@ -14,17 +13,15 @@ impl Store {
     /// agree: the primary key lets exactly one value in.
     pub async fn check_key(&self, name: &str, value: &str, now: Millis) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO key_checks (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let recorded: String = sqlx::query("SELECT value FROM key_checks WHERE name = $1")
+        db::query("INSERT INTO key_checks (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
             .bind(name)
-            .fetch_one(&mut *tx)
+            .bind(value)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        let recorded: String = db::query("SELECT value FROM key_checks WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut tx)
             .await?
             .try_get(0)?;
         tx.commit().await?;

@@ -4,15 +4,18 @@
 //! hash-chained audit log.
 //!
 //! The SQL is portable (integer timestamps, `$n` parameters, `RETURNING`,
-//! `ON CONFLICT`) and runs through sqlx's `Any` driver, so the HTTP layer
+//! `ON CONFLICT`) and written once, as `db::Query`, so the HTTP layer
 //! never knows which database it talks to. The URL's scheme picks the
 //! backend:
 //!
-//! - SQLite (`sqlite:`), the embedded default: one file in WAL mode, one
-//!   writer connection (SQLite serialises writers anyway; one connection
-//!   makes that explicit and avoids busy retries) and a small pool of readers.
+//! - SQLite (`sqlite:`), the embedded default, through rusqlite: one file in
+//!   WAL mode, one writer connection (SQLite serialises writers anyway; one
+//!   connection makes that explicit and avoids busy retries) with group
+//!   commit (`write.rs`), and a few readers. Statements run on the calling
+//!   thread (`db/mod.rs` says why).
 //! - PostgreSQL (`postgres:` or `postgresql:`), which several hosts share:
-//!   several writer connections, each transaction at READ COMMITTED. Every
+//!   through sqlx: several writer connections, each transaction at READ
+//!   COMMITTED. Every
 //!   write is correct under concurrency by itself — conditional updates, row
 //!   locks taken by `UPDATE`/upsert, unique constraints — and the same
 //!   statements are trivially correct on SQLite's single writer. Each
@@ -20,6 +23,7 @@
 
 mod audit;
 mod cards;
+mod db;
 mod error;
 mod file_identity;
 mod ids;
@@ -36,7 +40,9 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{ConnectOptions, Executor};
+
+use db::{Db, DbError, Opener, ReadPool};
 
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
@@ -85,13 +91,10 @@ impl StoreOptions {
     }
 }
 
-/// The database, with separate pools for reads and writes.
+/// The database: its readers and its writer(s).
 #[derive(Clone)]
 pub struct Store {
-    read: AnyPool,
-    write: AnyPool,
-    /// SQLite's group commit over `write` (see `write.rs`).
-    group: Option<std::sync::Arc<GroupCommit>>,
+    db: Db,
     /// Municipalities already read; they never change (see `municipality`).
     municipalities: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, kofu_model::Municipality>>>,
 }
@@ -99,84 +102,19 @@ pub struct Store {
 impl Store {
     /// Connect, apply pending migrations, and return the store.
     pub async fn open(options: &StoreOptions) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::of(&options.url)?;
-        let connect_to = |url: String| {
-            AnyConnectOptions::from_str(&url)
-                .map_err(|e| {
-                    StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url)))
-                })
-                .map(|c| c.disable_statement_logging())
-        };
-        let connect = connect_to(with_mode(&options.url, "rwc"))?;
-        // After the first start's connection has created it, the file must
-        // exist: a lost file is an error, never a fresh empty database.
-        let connect_existing = connect_to(with_mode(&options.url, "rw"))?;
         let synchronous = options.sqlite_synchronous.clone();
         if !matches!(synchronous.as_str(), "FULL" | "NORMAL" | "EXTRA") {
             return Err(StoreError::Config(format!(
                 "sqlite synchronous must be FULL, NORMAL or EXTRA, not `{synchronous}`"
             )));
         }
-        let pool = |max: u32, file: Option<FileIdentity>| {
-            let synchronous = synchronous.clone();
-            let on_connect = file.clone();
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(10))
-                .after_connect(move |conn, _meta| {
-                    let setup = match backend {
-                        Backend::Sqlite => format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;"
-                        ),
-                        // A lock held by a stuck host fails waiters with a
-                        // 503 after 10 s instead of hanging them; a host that
-                        // stalls inside a transaction loses it after 60 s.
-                        Backend::Postgres => "SET lock_timeout = '10s'; \
-                                              SET idle_in_transaction_session_timeout = '60s';"
-                            .to_owned(),
-                    };
-                    let file = on_connect.clone();
-                    Box::pin(async move {
-                        // A new connection must not open a fresh empty file
-                        // where the lost one was.
-                        if let Some(file) = &file {
-                            file.check()?;
-                        }
-                        conn.execute(setup.as_str()).await?;
-                        Ok(())
-                    })
-                })
-                .before_acquire(move |_conn, _meta| {
-                    let file = file.clone();
-                    Box::pin(async move { file.as_ref().map_or(Ok(true), |f| f.check().map(|()| true)) })
-                })
+        let db = match backend {
+            Backend::Sqlite => open_sqlite(options, &synchronous).await?,
+            Backend::Postgres => open_postgres(options).await?,
         };
-        // The first connection creates the file; only then has it an identity.
-        let setup = pool(1, None).connect_with(connect.clone()).await.map_err(|e| StoreError::unavailable(&e))?;
-        migrate::run(&setup, backend).await?;
-        setup.close().await;
-        let file = if backend == Backend::Sqlite { FileIdentity::of_url(&options.url)? } else { None };
-        let writers = match backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => options.writers.max(1),
-        };
-        // Only the write pool runs transactions, so only it needs the check
-        // on release; reads stay one statement each.
-        let write = pool(writers, file.clone())
-            .after_release(move |conn, _meta| {
-                Box::pin(async move { Ok(backend != Backend::Sqlite || outside_transaction(conn).await) })
-            })
-            .connect_with(connect_existing.clone())
-            .await
-            .map_err(|e| StoreError::unavailable(&e))?;
-        let read = pool(options.readers.max(1), file)
-            .connect_with(connect_existing)
-            .await
-            .map_err(|e| StoreError::unavailable(&e))?;
-        let group = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(GroupCommit::start(write.clone())));
-        Ok(Store { read, write, group, municipalities: Default::default() })
+        migrate::run(&db, backend).await?;
+        Ok(Store { db, municipalities: Default::default() })
     }
 
     /// Begin a write transaction. On SQLite it joins the open write batch
@@ -187,16 +125,13 @@ impl Store {
     /// waiting. On PostgreSQL it is a plain READ COMMITTED transaction; each
     /// write says how it stays correct.
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
-        WriteTx::begin(self.group.as_deref(), &self.write).await
+        self.db.begin().await
     }
 
     /// One statement as a write transaction of its own.
-    pub(crate) async fn write_one<'q>(
-        &self,
-        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+    pub(crate) async fn write_one(&self, statement: db::Query<'_>) -> Result<db::Done, StoreError> {
         let mut tx = self.begin().await?;
-        let done = statement.execute(&mut *tx).await?;
+        let done = statement.execute(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -205,26 +140,94 @@ impl Store {
     /// None on PostgreSQL, which commits each write on its own.
     pub fn write_batches(&self) -> Option<(u64, u64)> {
         use std::sync::atomic::Ordering::Relaxed;
-        self.group.as_ref().map(|g| (g.stats().batches.load(Relaxed), g.stats().writes.load(Relaxed)))
+        match &self.db {
+            Db::Sqlite { group, .. } => Some((group.stats().batches.load(Relaxed), group.stats().writes.load(Relaxed))),
+            Db::Postgres { .. } => None,
+        }
     }
 
-    /// A cheap query against both pools, for readiness checks.
+    /// A cheap query against the readers and the writer, for readiness
+    /// checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        db::query("SELECT 1").execute(self).await?;
         // Through a write transaction that commits: ready means writes can
         // be made durable, not only that the connection answers.
-        self.write_one(sqlx::query("SELECT 1")).await?;
+        self.write_one(db::query("SELECT 1")).await?;
         Ok(())
     }
 
-    /// Close every connection, letting in-flight queries finish.
+    /// Finish what is in flight: commit the open write batch, close the
+    /// pools.
     pub async fn close(&self) {
-        if let Some(group) = &self.group {
-            group.flush().await;
+        match &self.db {
+            Db::Sqlite { group, .. } => group.flush().await,
+            Db::Postgres { read, write } => {
+                write.close().await;
+                read.close().await;
+            }
         }
-        self.write.close().await;
-        self.read.close().await;
     }
+}
+
+impl Db {
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        match self {
+            Db::Sqlite { group, .. } => WriteTx::begin(Some(group), None).await,
+            Db::Postgres { write, .. } => WriteTx::begin(None, Some(write)).await,
+        }
+    }
+}
+
+/// The SQLite file: created by the first connection if missing, then one
+/// writer and `options.readers` readers, all checked against the file's
+/// identity.
+async fn open_sqlite(options: &StoreOptions, synchronous: &str) -> Result<Db, StoreError> {
+    let opener = Opener::from_url(&options.url, synchronous)?;
+    let readers = options.readers.max(1) as usize;
+    let opening = opener.clone();
+    // Opening may wait on another process's lock (the busy timeout).
+    let (writer, reads, file) = tokio::task::spawn_blocking(move || {
+        let writer = opening.open(true).map_err(|e| StoreError::unavailable(&e))?;
+        let file = FileIdentity::of_path(opening.path())?;
+        let reads = ReadPool::open(&opening, readers, Some(file.clone())).map_err(|e| StoreError::unavailable(&e))?;
+        Ok::<_, StoreError>((writer, reads, file))
+    })
+    .await
+    .map_err(|_| StoreError::Unavailable("the database could not be opened".into()))??;
+    let group = GroupCommit::start(writer, opener, Some(file));
+    Ok(Db::Sqlite { reads: std::sync::Arc::new(reads), group: std::sync::Arc::new(group) })
+}
+
+/// The PostgreSQL pools: `options.writers` connections for writes and
+/// `options.readers` for reads.
+async fn open_postgres(options: &StoreOptions) -> Result<Db, StoreError> {
+    sqlx::any::install_default_drivers();
+    let connect = AnyConnectOptions::from_str(&options.url)
+        .map_err(|e| StoreError::Config(format!("the database URL `{}` is not valid: {e}", redact(&options.url))))?
+        .disable_statement_logging();
+    let pool = |max: u32| {
+        AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(
+            |conn, _meta| {
+                Box::pin(async move {
+                    // A lock held by a stuck host fails waiters with a 503
+                    // after 10 s instead of hanging them; a host that stalls
+                    // inside a transaction loses it after 60 s.
+                    conn.execute("SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s';").await?;
+                    Ok(())
+                })
+            },
+        )
+    };
+    let write = pool(options.writers.max(1))
+        .after_release(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn).await) }))
+        .connect_with(connect.clone())
+        .await
+        .map_err(|e| StoreError::unavailable(&DbError::from(e)))?;
+    let read = pool(options.readers.max(1))
+        .connect_with(connect)
+        .await
+        .map_err(|e| StoreError::unavailable(&DbError::from(e)))?;
+    Ok(Db::Postgres { read, write })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,12 +266,11 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Whether a connection handed back to the pool is outside any transaction,
-/// as it must be. SQLite may roll a transaction back by itself (a full disk)
-/// or keep it open after a failed COMMIT; either can leave the connection's
-/// state and sqlx's idea of it apart, and the next "committed" writes would
-/// go into a transaction that never commits. Such a connection is closed
-/// (which rolls back) instead of reused.
+/// Whether a PostgreSQL connection handed back to the pool is outside any
+/// transaction, as it must be: a connection whose state and sqlx's idea of
+/// it came apart would put the next "committed" writes into a transaction
+/// that never commits. Such a connection is closed (which rolls back)
+/// instead of reused.
 async fn outside_transaction(conn: &mut sqlx::AnyConnection) -> bool {
     use sqlx::Connection;
     if conn.is_in_transaction() {
@@ -281,17 +283,6 @@ async fn outside_transaction(conn: &mut sqlx::AnyConnection) -> bool {
         return false;
     }
     conn.execute("ROLLBACK").await.is_ok()
-}
-
-/// SQLite's open mode for a file URL (`rwc` creates, `rw` requires the file),
-/// unless the URL sets one itself.
-fn with_mode(url: &str, mode: &str) -> String {
-    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}mode={mode}")
-    } else {
-        url.to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@
 //! advisory lock, so exactly one host applies each version and the others
 //! see it applied.
 
-use sqlx::{AnyPool, Row};
-
+use crate::db::{self, Db};
 use crate::{Backend, StoreError, now_millis};
 
 struct Migration {
@@ -40,12 +39,12 @@ const MIGRATIONS: &[Migration] = &[
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").
 const MIGRATION_LOCK: i64 = 0x6b6f_6675;
 
-pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+pub(crate) async fn run(db: &Db, backend: Backend) -> Result<(), StoreError> {
     let newest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
     loop {
-        let mut tx = pool.begin().await?;
+        let mut tx = db.begin().await?;
         if backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+            db::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut tx).await?;
         }
         // Only when missing: PostgreSQL checks the right to create tables
         // even for `IF NOT EXISTS`, and hosts may run as a role that has
@@ -56,16 +55,16 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
                 "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
             }
         };
-        if sqlx::query_scalar::<_, i64>(exists).fetch_one(&mut *tx).await? == 0 {
-            sqlx::query(
+        if db::query(exists).fetch_one(&mut tx).await?.try_get::<i64, _>(0)? == 0 {
+            db::query(
                 "CREATE TABLE schema_migrations \
                  (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
             )
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
+        let applied: Vec<i64> = db::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut tx)
             .await?
             .iter()
             .map(|row| row.try_get::<i64, _>(0))
@@ -83,12 +82,12 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
             Backend::Sqlite => migration.sqlite,
             Backend::Postgres => migration.postgres,
         };
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        db::script(sql, &mut tx).await?;
+        db::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(migration.version)
             .bind(migration.name)
             .bind(now_millis())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         tracing::info!(version = migration.version, name = migration.name, "applied a schema migration");

@@ -2,12 +2,10 @@
 //! Tokens and kiosk credentials are stored only as SHA-256 hashes (they are
 //! long random strings, so a fast hash is enough: there is nothing to guess).
 
+use crate::db::{self, DbError, Row};
 use kofu_model::Municipality;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use crate::error::is_unique_violation;
 use crate::{Millis, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,7 +25,7 @@ pub struct KioskInfo {
     pub revoked_at: Option<Millis>,
 }
 
-fn municipality(row: &AnyRow) -> Result<Municipality, sqlx::Error> {
+fn municipality(row: &Row) -> Result<Municipality, DbError> {
     Ok(Municipality {
         code: row.try_get("code")?,
         name: row.try_get("name")?,
@@ -36,7 +34,7 @@ fn municipality(row: &AnyRow) -> Result<Municipality, sqlx::Error> {
     })
 }
 
-fn token(row: &AnyRow) -> Result<TokenInfo, sqlx::Error> {
+fn token(row: &Row) -> Result<TokenInfo, DbError> {
     Ok(TokenInfo {
         id: row.try_get("id")?,
         municipality: row.try_get("municipality")?,
@@ -46,7 +44,7 @@ fn token(row: &AnyRow) -> Result<TokenInfo, sqlx::Error> {
     })
 }
 
-fn kiosk(row: &AnyRow) -> Result<KioskInfo, sqlx::Error> {
+fn kiosk(row: &Row) -> Result<KioskInfo, DbError> {
     Ok(KioskInfo {
         id: row.try_get("id")?,
         label: row.try_get("label")?,
@@ -58,7 +56,7 @@ fn kiosk(row: &AnyRow) -> Result<KioskInfo, sqlx::Error> {
 impl Store {
     pub async fn create_municipality(&self, m: &Municipality, now: Millis) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let result = sqlx::query(
+        let result = db::query(
             "INSERT INTO municipalities (code, name, mayor_title, mayor_name, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&m.code)
@@ -66,11 +64,11 @@ impl Store {
         .bind(&m.mayor_title)
         .bind(&m.mayor_name)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await;
         match result {
             Ok(_) => tx.commit().await,
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if e.is_unique_violation() => {
                 Err(StoreError::Conflict(format!("municipality {} already exists", m.code)))
             }
             Err(e) => Err(e.into()),
@@ -85,8 +83,7 @@ impl Store {
         if let Some(known) = self.municipalities.read().ok().and_then(|m| m.get(code).cloned()) {
             return Ok(Some(known));
         }
-        let row =
-            sqlx::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(&self.read).await?;
+        let row = db::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(self).await?;
         let found = row.as_ref().map(municipality).transpose()?;
         if let (Some(found), Ok(mut known)) = (&found, self.municipalities.write()) {
             known.insert(code.to_owned(), found.clone());
@@ -95,7 +92,7 @@ impl Store {
     }
 
     pub async fn municipalities(&self) -> Result<Vec<Municipality>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM municipalities ORDER BY code").fetch_all(&self.read).await?;
+        let rows = db::query("SELECT * FROM municipalities ORDER BY code").fetch_all(self).await?;
         Ok(rows.iter().map(municipality).collect::<Result<_, _>>()?)
     }
 
@@ -107,7 +104,7 @@ impl Store {
         label: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "INSERT INTO municipality_tokens (id, municipality, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
@@ -120,18 +117,18 @@ impl Store {
     }
 
     pub async fn municipality_tokens(&self, municipality: &str) -> Result<Vec<TokenInfo>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM municipality_tokens WHERE municipality = $1 ORDER BY created_at, id")
+        let rows = db::query("SELECT * FROM municipality_tokens WHERE municipality = $1 ORDER BY created_at, id")
             .bind(municipality)
-            .fetch_all(&self.read)
+            .fetch_all(self)
             .await?;
         Ok(rows.iter().map(token).collect::<Result<_, _>>()?)
     }
 
     /// The live (unrevoked) token with this hash.
     pub async fn find_municipality_token(&self, token_hash: &str) -> Result<Option<TokenInfo>, StoreError> {
-        let row = sqlx::query("SELECT * FROM municipality_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+        let row = db::query("SELECT * FROM municipality_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(token_hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         Ok(row.as_ref().map(token).transpose()?)
     }
@@ -143,7 +140,7 @@ impl Store {
         id: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
@@ -161,7 +158,7 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let statement =
-            sqlx::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
+            db::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(label)
                 .bind(credential_hash)
@@ -171,21 +168,21 @@ impl Store {
     }
 
     pub async fn kiosks(&self) -> Result<Vec<KioskInfo>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM kiosks ORDER BY created_at, id").fetch_all(&self.read).await?;
+        let rows = db::query("SELECT * FROM kiosks ORDER BY created_at, id").fetch_all(self).await?;
         Ok(rows.iter().map(kiosk).collect::<Result<_, _>>()?)
     }
 
     pub async fn find_kiosk(&self, credential_hash: &str) -> Result<Option<KioskInfo>, StoreError> {
-        let row = sqlx::query("SELECT * FROM kiosks WHERE credential_hash = $1 AND revoked_at IS NULL")
+        let row = db::query("SELECT * FROM kiosks WHERE credential_hash = $1 AND revoked_at IS NULL")
             .bind(credential_hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         Ok(row.as_ref().map(kiosk).transpose()?)
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
         let statement =
-            sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id);
+            db::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id);
         let done = self.write_one(statement).await?;
         Ok(done.rows_affected() == 1)
     }

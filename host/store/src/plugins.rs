@@ -7,11 +7,9 @@
 //! number; the primary key lets one in and the other runs again with the
 //! next one. A rollback reads what to go back to under that same row lock.
 
+use crate::db::{self, DbError, Row};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use crate::error::is_unique_violation;
 use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError};
 
@@ -50,7 +48,7 @@ pub struct Activation {
 const INFO_COLUMNS: &str = "p.hash, p.kind, p.version, p.manifest, p.size, p.uploaded_by, p.uploaded_at, \
      CASE WHEN a.hash IS NULL THEN 0 ELSE 1 END AS active";
 
-fn info(row: &AnyRow) -> Result<PluginInfo, StoreError> {
+fn info(row: &Row) -> Result<PluginInfo, StoreError> {
     let manifest: String = row.try_get("manifest")?;
     Ok(PluginInfo {
         hash: row.try_get("hash")?,
@@ -64,7 +62,7 @@ fn info(row: &AnyRow) -> Result<PluginInfo, StoreError> {
     })
 }
 
-fn activation(row: &AnyRow) -> Result<Activation, sqlx::Error> {
+fn activation(row: &Row) -> Result<Activation, DbError> {
     Ok(Activation {
         seq: row.try_get("seq")?,
         kind: row.try_get("kind")?,
@@ -89,17 +87,17 @@ async fn activate(
     action: &str,
     actor: &str,
     now: Millis,
-) -> Result<Activation, sqlx::Error> {
-    sqlx::query(
+) -> Result<Activation, DbError> {
+    db::query(
         "INSERT INTO active_plugins (municipality, kind, hash) VALUES ($1, $2, $3) \
          ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash",
     )
     .bind(municipality)
     .bind(kind)
     .bind(hash)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    let seq: i64 = sqlx::query(
+    let seq: i64 = db::query(
         "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at) \
          VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), $2, $3, $4, $5, $6) \
          RETURNING seq",
@@ -110,7 +108,7 @@ async fn activate(
     .bind(action)
     .bind(actor)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
     Ok(Activation { seq, kind: kind.into(), hash: hash.into(), action: action.into(), actor: actor.into(), at: now })
@@ -135,7 +133,7 @@ impl Store {
             return Ok(false);
         }
         let mut tx = self.begin().await?;
-        let result = sqlx::query(
+        let result = db::query(
             "INSERT INTO plugins (municipality, hash, kind, version, manifest, component, size, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -148,11 +146,11 @@ impl Store {
         .bind(component.len() as i64)
         .bind(uploaded_by)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await;
         match result {
             Ok(_) => tx.commit().await.map(|()| true),
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if e.is_unique_violation() => {
                 if self.plugin_info(municipality, hash).await?.is_some() {
                     // A concurrent upload of the same bytes won; same result.
                     return Ok(false);
@@ -167,62 +165,62 @@ impl Store {
     }
 
     pub async fn plugins(&self, municipality: &str) -> Result<Vec<PluginInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(format!(
             "SELECT {INFO_COLUMNS} FROM plugins p LEFT JOIN active_plugins a \
              ON a.municipality = p.municipality AND a.kind = p.kind AND a.hash = p.hash \
              WHERE p.municipality = $1 ORDER BY p.kind, p.uploaded_at, p.hash"
         ))
         .bind(municipality)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?;
         rows.iter().map(info).collect()
     }
 
     pub async fn plugin_info(&self, municipality: &str, hash: &str) -> Result<Option<PluginInfo>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(format!(
             "SELECT {INFO_COLUMNS} FROM plugins p LEFT JOIN active_plugins a \
              ON a.municipality = p.municipality AND a.kind = p.kind AND a.hash = p.hash \
              WHERE p.municipality = $1 AND p.hash = $2"
         ))
         .bind(municipality)
         .bind(hash)
-        .fetch_optional(&self.read)
+        .fetch_optional(self)
         .await?;
         row.as_ref().map(info).transpose()
     }
 
     /// The component bytes of a stored version.
     pub async fn plugin_component(&self, municipality: &str, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT component FROM plugins WHERE municipality = $1 AND hash = $2")
+        let row = db::query("SELECT component FROM plugins WHERE municipality = $1 AND hash = $2")
             .bind(municipality)
             .bind(hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         Ok(row.map(|row| row.try_get::<Vec<u8>, _>(0)).transpose()?)
     }
 
     /// The versions serving kiosks now, one per kind.
     pub async fn active_plugins(&self, municipality: &str) -> Result<Vec<PluginInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(format!(
             "SELECT {INFO_COLUMNS} FROM active_plugins a JOIN plugins p \
              ON a.municipality = p.municipality AND a.hash = p.hash \
              WHERE a.municipality = $1 ORDER BY p.kind"
         ))
         .bind(municipality)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?;
         rows.iter().map(info).collect()
     }
 
     pub async fn active_plugin(&self, municipality: &str, kind: &str) -> Result<Option<PluginInfo>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(format!(
             "SELECT {INFO_COLUMNS} FROM active_plugins a JOIN plugins p \
              ON a.municipality = p.municipality AND a.hash = p.hash \
              WHERE a.municipality = $1 AND a.kind = $2"
         ))
         .bind(municipality)
         .bind(kind)
-        .fetch_optional(&self.read)
+        .fetch_optional(self)
         .await?;
         row.as_ref().map(info).transpose()
     }
@@ -239,10 +237,10 @@ impl Store {
         let mut attempt = 0;
         loop {
             let mut tx = self.begin().await?;
-            let kind: String = sqlx::query("SELECT kind FROM plugins WHERE municipality = $1 AND hash = $2")
+            let kind: String = db::query("SELECT kind FROM plugins WHERE municipality = $1 AND hash = $2")
                 .bind(municipality)
                 .bind(hash)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
                 .try_get(0)?;
@@ -251,7 +249,7 @@ impl Store {
                     tx.commit().await?;
                     return Ok(activation);
                 }
-                Err(e) if is_unique_violation(&e) && attempt < ACTIVATION_RETRIES => attempt += 1,
+                Err(e) if e.is_unique_violation() && attempt < ACTIVATION_RETRIES => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -271,26 +269,25 @@ impl Store {
         let mut attempt = 0;
         loop {
             let mut tx = self.begin().await?;
-            let current = sqlx::query(
-                "UPDATE active_plugins SET hash = hash WHERE municipality = $1 AND kind = $2 RETURNING hash",
-            )
-            .bind(municipality)
-            .bind(kind)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let current =
+                db::query("UPDATE active_plugins SET hash = hash WHERE municipality = $1 AND kind = $2 RETURNING hash")
+                    .bind(municipality)
+                    .bind(kind)
+                    .fetch_optional(&mut tx)
+                    .await?;
             let Some(current) = current else {
                 tx.commit().await?;
                 return Ok(None);
             };
             let current: String = current.try_get(0)?;
-            let previous = sqlx::query(
+            let previous = db::query(
                 "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 \
                  ORDER BY seq DESC LIMIT 1",
             )
             .bind(municipality)
             .bind(kind)
             .bind(&current)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
             let Some(previous) = previous else {
                 tx.commit().await?;
@@ -302,7 +299,7 @@ impl Store {
                     tx.commit().await?;
                     return Ok(Some(activation));
                 }
-                Err(e) if is_unique_violation(&e) && attempt < ACTIVATION_RETRIES => attempt += 1,
+                Err(e) if e.is_unique_violation() && attempt < ACTIVATION_RETRIES => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -310,21 +307,21 @@ impl Store {
 
     /// The activation history of a municipality, newest first.
     pub async fn activations(&self, municipality: &str) -> Result<Vec<Activation>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM activations WHERE municipality = $1 ORDER BY seq DESC")
+        let rows = db::query("SELECT * FROM activations WHERE municipality = $1 ORDER BY seq DESC")
             .bind(municipality)
-            .fetch_all(&self.read)
+            .fetch_all(self)
             .await?;
         Ok(rows.iter().map(activation).collect::<Result<_, _>>()?)
     }
 
     /// A stored native artifact of plugin `hash` for `engine`, with its MAC.
     pub async fn compiled_artifact(&self, hash: &str, engine: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-        let row = sqlx::query("SELECT artifact, mac FROM compiled_plugins WHERE hash = $1 AND engine = $2")
+        let row = db::query("SELECT artifact, mac FROM compiled_plugins WHERE hash = $1 AND engine = $2")
             .bind(hash)
             .bind(engine)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
-        Ok(row.map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
+        Ok(row.map(|row| Ok::<_, DbError>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
     }
 
     /// Keep a native artifact; the first one stored for a hash and engine wins.
@@ -336,7 +333,7 @@ impl Store {
         mac: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "INSERT INTO compiled_plugins (hash, engine, artifact, mac, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (hash, engine) DO NOTHING",
         )

@@ -11,11 +11,10 @@
 //! issuance's version check — new household members included, which row
 //! locks alone would miss.
 
+use crate::db::{self, Row};
 use kofu_model::Resident;
 use kofu_register::{RegisterEntry, StatusChange};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::{Millis, Store, StoreError};
 
@@ -41,7 +40,7 @@ pub struct ImportSummary {
     pub updated: u64,
 }
 
-fn stored(row: &AnyRow) -> Result<StoredResident, StoreError> {
+fn stored(row: &Row) -> Result<StoredResident, StoreError> {
     let record: String = row.try_get("record")?;
     let person: Resident = serde_json::from_str(&record).map_err(|e| StoreError::corrupt("a resident record", e))?;
     Ok(StoredResident {
@@ -79,14 +78,14 @@ impl Store {
         crate::audit::lock_head(&mut tx, municipality).await?;
         let mut summary = ImportSummary { created: 0, updated: 0 };
         for entry in entries {
-            let version: i64 = sqlx::query(UPSERT)
+            let version: i64 = db::query(UPSERT)
                 .bind(municipality)
                 .bind(&entry.id)
                 .bind(&entry.household)
                 .bind(i64::from(entry.test))
                 .bind(record_json(entry)?)
                 .bind(now)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut tx)
                 .await?
                 .try_get(0)?;
             if version == 1 {
@@ -100,10 +99,10 @@ impl Store {
     }
 
     pub async fn resident(&self, municipality: &str, id: &str) -> Result<Option<StoredResident>, StoreError> {
-        let row = sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
+        let row = db::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(self)
             .await?;
         row.as_ref().map(stored).transpose()
     }
@@ -116,11 +115,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(i64, StoredResident)>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3")
+            db::query("SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3")
                 .bind(municipality)
                 .bind(after_position)
                 .bind(limit)
-                .fetch_all(&self.read)
+                .fetch_all(self)
                 .await?;
         rows.iter().map(|row| Ok((row.try_get::<i64, _>("position")?, stored(row)?))).collect()
     }
@@ -135,15 +134,15 @@ impl Store {
     ) -> Result<StoredResident, StoreError> {
         let mut tx = self.begin().await?;
         crate::audit::lock_head(&mut tx, municipality).await?;
-        let row = sqlx::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
+        let row = db::query("SELECT * FROM residents WHERE municipality = $1 AND id = $2")
             .bind(municipality)
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no resident `{id}` in the register")))?;
         let mut current = stored(&row)?;
         change.apply(&mut current.entry).map_err(|problem| StoreError::Invalid(problem.problem))?;
-        let version: i64 = sqlx::query(
+        let version: i64 = db::query(
             "UPDATE residents SET record = $1, version = version + 1, updated_at = $2 \
              WHERE municipality = $3 AND id = $4 RETURNING version",
         )
@@ -151,7 +150,7 @@ impl Store {
         .bind(now)
         .bind(municipality)
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?
         .try_get(0)?;
         tx.commit().await?;
@@ -162,13 +161,13 @@ impl Store {
 
     /// The subject and their household, as the register holds them now.
     pub async fn subject(&self, municipality: &str, id: &str) -> Result<Option<Subject>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT * FROM residents WHERE municipality = $1 AND household = \
              (SELECT household FROM residents WHERE municipality = $1 AND id = $2) ORDER BY position",
         )
         .bind(municipality)
         .bind(id)
-        .fetch_all(&self.read)
+        .fetch_all(self)
         .await?;
         let household = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
         let Some(subject) = household.iter().find(|r| r.entry.id == id).cloned() else {

@@ -1,9 +1,8 @@
 //! Kiosk sessions: opened by a card and PIN at one kiosk, bound to that
 //! kiosk, closed by the kiosk or after an idle timeout.
 
+use crate::db::{self, DbError, Row};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::{Millis, Store, StoreError};
 
@@ -34,7 +33,7 @@ pub enum SessionProblem {
     Expired,
 }
 
-fn session(row: &AnyRow) -> Result<Session, sqlx::Error> {
+fn session(row: &Row) -> Result<Session, DbError> {
     Ok(Session {
         id: row.try_get("id")?,
         kiosk: row.try_get("kiosk")?,
@@ -58,7 +57,7 @@ impl Store {
         now: Millis,
         idle_ms: Millis,
     ) -> Result<Result<Session, SessionProblem>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        let row = db::query("SELECT * FROM sessions WHERE id = $1").bind(id).fetch_optional(self).await?;
         let Some(mut found) = row.as_ref().map(session).transpose()? else {
             return Ok(Err(SessionProblem::NotFound));
         };
@@ -77,7 +76,7 @@ impl Store {
             return Ok(Err(SessionProblem::Expired));
         }
         if now - found.last_seen_at >= TOUCH_EVERY_MS {
-            let statement = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            let statement = db::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND closed_at IS NULL")
                 .bind(now)
                 .bind(id);
             self.write_one(statement).await?;
@@ -88,7 +87,7 @@ impl Store {
 
     /// Close an open session; false when it was not open or not this kiosk's.
     pub async fn close_session(&self, kiosk: &str, id: &str, reason: &str, now: Millis) -> Result<bool, StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE id = $3 AND kiosk = $4 AND closed_at IS NULL",
         )
         .bind(now)
@@ -101,7 +100,7 @@ impl Store {
 
     /// Close every session idle since before `cutoff`; returns how many.
     pub async fn expire_idle_sessions(&self, cutoff: Millis, now: Millis) -> Result<u64, StoreError> {
-        let statement = sqlx::query(
+        let statement = db::query(
             "UPDATE sessions SET closed_at = $1, close_reason = 'expired' WHERE closed_at IS NULL AND last_seen_at <= $2",
         )
         .bind(now)

@@ -26,6 +26,10 @@
 //! - If SQLite abandons the batch transaction (it does on a full disk or an
 //!   I/O error), the savepoint of the next user is gone; the batch is then
 //!   marked broken and fails as a whole.
+//! - A member's statements run on the caller's thread (they take
+//!   microseconds); the two waits, `BEGIN IMMEDIATE` (another process may
+//!   hold the lock) and `COMMIT` (the fsync), run on a blocking thread with
+//!   the writer lock moved there, so the async runtime never stalls on them.
 //!
 //! **Answers.** Inside a batch a member sees earlier members' writes before
 //! they are durable. So a member that answers from what it read (found the
@@ -37,23 +41,23 @@
 //! PostgreSQL commits concurrently from many connections and groups WAL
 //! flushes itself, so there a [`WriteTx`] is a plain transaction.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
-use tokio::sync::{Mutex, Notify, OwnedMappedMutexGuard, OwnedMutexGuard, watch};
+use rusqlite::Connection;
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
 use crate::StoreError;
+use crate::db::{DbError, Opener};
+use crate::file_identity::FileIdentity;
 
 /// How a batch ended: `None` while open.
 type Outcome = Option<Result<(), String>>;
 
 /// SQLite's writer connection, with the batch open on it, if any.
 pub(crate) struct GroupCommit {
-    batch: Arc<Mutex<Option<OpenBatch>>>,
-    pool: AnyPool,
+    writer: Arc<Mutex<Writer>>,
     wanted: Arc<Notify>,
     stats: Arc<BatchStats>,
 }
@@ -65,9 +69,16 @@ pub(crate) struct BatchStats {
     pub(crate) writes: AtomicU64,
 }
 
-/// A batch transaction (`BEGIN IMMEDIATE`) on the writer connection.
+/// The one writer connection. Whoever holds its lock runs alone on it.
+struct Writer {
+    conn: Connection,
+    opener: Opener,
+    file: Option<FileIdentity>,
+    batch: Option<OpenBatch>,
+}
+
+/// A batch transaction (`BEGIN IMMEDIATE`) open on the writer connection.
 struct OpenBatch {
-    conn: PoolConnection<Any>,
     /// Logical transactions released into this batch.
     members: usize,
     /// The last member was dropped without commit: its savepoint must be
@@ -80,19 +91,20 @@ struct OpenBatch {
 }
 
 impl GroupCommit {
-    /// The group committer for SQLite's one-connection write pool; starts
-    /// the committer task on the current runtime.
-    pub(crate) fn start(pool: AnyPool) -> GroupCommit {
-        let group = GroupCommit { batch: Arc::default(), pool, wanted: Arc::new(Notify::new()), stats: Arc::default() };
-        let (batch, wanted, stats) = (Arc::clone(&group.batch), Arc::clone(&group.wanted), Arc::clone(&group.stats));
+    /// The group committer over SQLite's one writer connection; starts the
+    /// committer task on the current runtime.
+    pub(crate) fn start(conn: Connection, opener: Opener, file: Option<FileIdentity>) -> GroupCommit {
+        let writer = Arc::new(Mutex::new(Writer { conn, opener, file, batch: None }));
+        let group = GroupCommit { writer, wanted: Arc::new(Notify::new()), stats: Arc::default() };
+        let (writer, wanted, stats) = (Arc::clone(&group.writer), Arc::clone(&group.wanted), Arc::clone(&group.stats));
         tokio::spawn(async move {
             loop {
                 wanted.notified().await;
                 // Held through the COMMIT: nobody starts on the connection
                 // until the batch has ended.
-                let mut slot = batch.lock().await;
-                if let Some(open) = slot.take() {
-                    open.finish(&stats).await;
+                let writer = Arc::clone(&writer).lock_owned().await;
+                if writer.batch.is_some() {
+                    finish_off_runtime(writer, Arc::clone(&stats)).await;
                 }
             }
         });
@@ -105,137 +117,196 @@ impl GroupCommit {
 
     /// End the open batch now (at shutdown).
     pub(crate) async fn flush(&self) {
-        if let Some(open) = self.batch.lock().await.take() {
-            open.finish(&self.stats).await;
+        let writer = Arc::clone(&self.writer).lock_owned().await;
+        if writer.batch.is_some() {
+            finish_off_runtime(writer, Arc::clone(&self.stats)).await;
         }
     }
 
     async fn begin(&self) -> Result<WriteTx, StoreError> {
-        let mut slot = Arc::clone(&self.batch).lock_owned().await;
-        if let Some(open) = slot.as_mut() {
-            open.settle_rollback().await;
-            if let Some(reason) = &open.broken {
-                // The committer is due (whoever broke it asked); this write
-                // fails rather than join a batch that cannot commit.
-                self.wanted.notify_one();
-                return Err(StoreError::Unavailable(reason.clone()));
-            }
-        }
-        if slot.is_none() {
-            let mut conn = self.pool.acquire().await.map_err(|e| StoreError::unavailable(&e))?;
-            conn.execute("BEGIN IMMEDIATE").await?;
-            *slot = Some(OpenBatch {
-                conn,
-                members: 0,
-                rollback_pending: false,
-                broken: None,
-                done: watch::channel(None).0,
-            });
-        }
-        let mut open = OwnedMutexGuard::try_map(slot, Option::as_mut)
-            .map_err(|_| StoreError::Unavailable("no write batch could be opened".into()))?;
-        if let Err(err) = open.conn.execute("SAVEPOINT w").await {
-            open.break_with(&err);
+        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        writer.settle_rollback();
+        writer.check_still_in_batch();
+        if let Some(reason) = writer.batch.as_ref().and_then(|b| b.broken.clone()) {
+            // The committer is due (whoever broke it asked); this write
+            // fails rather than join a batch that cannot commit.
             self.wanted.notify_one();
-            return Err(err.into());
+            return Err(StoreError::Unavailable(reason));
         }
-        Ok(WriteTx::Grouped(Member { open, wanted: Arc::clone(&self.wanted), released: false }))
+        if writer.batch.is_none() {
+            // The file is checked once per batch, where sqlx checked it per
+            // connection handed out (see `file_identity.rs`).
+            if let Some(file) = &writer.file {
+                file.check()?;
+            }
+            // Another process may hold the write lock: waiting for it (up
+            // to the busy timeout) must not hold up the runtime.
+            let (returned, begun) = tokio::task::spawn_blocking(move || {
+                let begun = writer.conn.execute_batch("BEGIN IMMEDIATE");
+                (writer, begun)
+            })
+            .await
+            .map_err(|_| StoreError::Unavailable("a write transaction could not be started".into()))?;
+            writer = returned;
+            begun.map_err(DbError::from)?;
+            writer.batch =
+                Some(OpenBatch { members: 0, rollback_pending: false, broken: None, done: watch::channel(None).0 });
+        }
+        if let Err(err) = writer.conn.execute_batch("SAVEPOINT w") {
+            writer.break_with(&err);
+            self.wanted.notify_one();
+            return Err(DbError::from(err).into());
+        }
+        Ok(WriteTx::Grouped(Member { writer, wanted: Arc::clone(&self.wanted), released: false }))
     }
 }
 
-impl OpenBatch {
-    fn break_with(&mut self, err: &sqlx::Error) {
-        if self.broken.is_none() {
+/// Commit the batch on a blocking thread: the COMMIT waits for an fsync.
+async fn finish_off_runtime(writer: OwnedMutexGuard<Writer>, stats: Arc<BatchStats>) {
+    // If the thread panics, the batch's sender is dropped and every
+    // member learns the batch was abandoned.
+    let _ = tokio::task::spawn_blocking(move || {
+        let mut writer = writer;
+        writer.finish(&stats);
+    })
+    .await;
+}
+
+impl Writer {
+    fn break_with(&mut self, err: &rusqlite::Error) {
+        if let Some(batch) = self.batch.as_mut().filter(|b| b.broken.is_none()) {
             tracing::warn!(%err, "a write batch lost its transaction and will fail as a whole");
-            self.broken = Some(format!("the write could not be completed: {err}"));
+            batch.broken = Some(format!("the write could not be completed: {err}"));
+        }
+    }
+
+    /// SQLite rolls a transaction back by itself on a full disk or an I/O
+    /// error. A `SAVEPOINT` outside a transaction would then start a new one
+    /// and its `RELEASE` commit it at once, outside the batch: so an open
+    /// batch whose transaction is gone is broken, before anyone writes.
+    fn check_still_in_batch(&mut self) {
+        if !self.conn.is_autocommit() {
+            return;
+        }
+        if let Some(batch) = self.batch.as_mut().filter(|b| b.broken.is_none()) {
+            tracing::warn!("SQLite abandoned a write batch's transaction; the batch fails as a whole");
+            batch.broken = Some("the write could not be completed: the database abandoned the transaction".into());
         }
     }
 
     /// Undo what a dropped member left behind.
-    async fn settle_rollback(&mut self) {
-        if !std::mem::take(&mut self.rollback_pending) {
+    fn settle_rollback(&mut self) {
+        let Some(batch) = self.batch.as_mut() else { return };
+        if !std::mem::take(&mut batch.rollback_pending) {
             return;
         }
-        let undone = match self.conn.execute("ROLLBACK TO w").await {
-            Ok(_) => self.conn.execute("RELEASE w").await.map(|_| ()),
-            Err(err) => Err(err),
-        };
-        if let Err(err) = undone {
+        if let Err(err) = self.conn.execute_batch("ROLLBACK TO w; RELEASE w") {
             self.break_with(&err);
         }
     }
 
-    /// Commit (or, if broken or empty, roll back), hand the connection back
-    /// to the pool, and tell the members.
-    async fn finish(mut self, stats: &BatchStats) {
-        self.settle_rollback().await;
-        let outcome = match (self.broken.take(), self.members) {
+    /// Commit (or, if broken or empty, roll back) and tell the members.
+    fn finish(&mut self, stats: &BatchStats) {
+        self.settle_rollback();
+        let Some(mut batch) = self.batch.take() else { return };
+        let outcome = match (batch.broken.take(), batch.members) {
             (Some(reason), _) => Err(reason),
             (None, 0) => Ok(()),
-            (None, members) => self.conn.execute("COMMIT").await.map(|_| ()).map_err(|err| {
+            (None, members) => self.conn.execute_batch("COMMIT").map_err(|err| {
                 tracing::warn!(%err, members, "a write batch failed to commit");
                 format!("the write could not be committed: {err}")
             }),
         };
-        if outcome.is_err() || self.members == 0 {
+        if outcome.is_err() || batch.members == 0 {
             // After a failed COMMIT SQLite may still hold the transaction.
-            let _ = self.conn.execute("ROLLBACK").await;
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
-        drop(self.conn);
-        if outcome.is_ok() && self.members > 0 {
+        self.ensure_outside_transaction();
+        if outcome.is_ok() && batch.members > 0 {
             stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats.writes.fetch_add(self.members as u64, Ordering::Relaxed);
+            stats.writes.fetch_add(batch.members as u64, Ordering::Relaxed);
         }
-        self.done.send_replace(Some(outcome));
+        batch.done.send_replace(Some(outcome));
+    }
+
+    /// SQLite may keep a transaction open that could not be rolled back (a
+    /// full disk, an I/O error); the next batch would then run inside it
+    /// and never commit. Such a connection is replaced by a fresh one.
+    fn ensure_outside_transaction(&mut self) {
+        if self.conn.is_autocommit() {
+            return;
+        }
+        tracing::warn!("replacing the database writer connection, left inside a transaction");
+        match self.opener.open(false) {
+            // Dropping the old connection closes it, which rolls back.
+            Ok(fresh) => self.conn = fresh,
+            Err(err) => tracing::warn!(%err, "the database writer connection could not be replaced"),
+        }
     }
 }
 
-/// One logical write transaction. Dereferences to the connection its
-/// statements run on.
+/// One logical write transaction: statements run on it through
+/// `crate::db`.
 pub(crate) enum WriteTx {
     Grouped(Member),
     Plain(Transaction<'static, Any>),
 }
 
-/// A member of a SQLite write batch. It holds the batch lock, so it runs
+/// A member of a SQLite write batch. It holds the writer's lock, so it runs
 /// alone on the connection, until it is committed or dropped.
 pub(crate) struct Member {
-    open: OwnedMappedMutexGuard<Option<OpenBatch>, OpenBatch>,
+    writer: OwnedMutexGuard<Writer>,
     wanted: Arc<Notify>,
     /// Its savepoint was released (or the batch broken): nothing to undo.
     released: bool,
 }
 
 impl Member {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.writer.conn
+    }
+
     /// Release the savepoint into the batch; returns how to learn the
     /// batch's outcome.
-    async fn release(&mut self) -> Result<watch::Receiver<Outcome>, StoreError> {
-        let released = self.open.conn.execute("RELEASE w").await;
-        // Only now: a release cancelled before it ran is undone by `Drop`.
+    fn release(&mut self) -> Result<watch::Receiver<Outcome>, StoreError> {
+        self.writer.check_still_in_batch();
+        if let Some(reason) = self.writer.batch.as_ref().and_then(|b| b.broken.clone()) {
+            // Released (there is nothing left to undo), never committed:
+            // outside the batch, `RELEASE` would commit on its own.
+            self.released = true;
+            return Err(StoreError::Unavailable(reason));
+        }
+        let released = self.writer.conn.execute_batch("RELEASE w");
         self.released = true;
         if let Err(err) = released {
-            self.open.break_with(&err);
-            return Err(err.into());
+            self.writer.break_with(&err);
+            return Err(DbError::from(err).into());
         }
-        self.open.members += 1;
-        Ok(self.open.done.subscribe())
+        let batch = self
+            .writer
+            .batch
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("the write batch ended before its member".into()))?;
+        batch.members += 1;
+        Ok(batch.done.subscribe())
     }
 }
 
 impl WriteTx {
-    pub(crate) async fn begin(group: Option<&GroupCommit>, pool: &AnyPool) -> Result<WriteTx, StoreError> {
-        match group {
-            Some(group) => group.begin().await,
-            None => Ok(WriteTx::Plain(pool.begin().await?)),
+    pub(crate) async fn begin(group: Option<&GroupCommit>, pool: Option<&AnyPool>) -> Result<WriteTx, StoreError> {
+        match (group, pool) {
+            (Some(group), _) => group.begin().await,
+            (None, Some(pool)) => Ok(WriteTx::Plain(pool.begin().await.map_err(DbError::from)?)),
+            (None, None) => Err(StoreError::Config("the store has no way to write".into())),
         }
     }
 
     /// Make the writes durable; only then does this return `Ok`.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            WriteTx::Plain(tx) => Ok(tx.commit().await?),
+            WriteTx::Plain(tx) => Ok(tx.commit().await.map_err(DbError::from)?),
             WriteTx::Grouped(mut member) => {
-                let released = member.release().await;
+                let released = member.release();
                 let wanted = Arc::clone(&member.wanted);
                 // Unlock before waiting: the committer needs the lock.
                 drop(member);
@@ -260,28 +331,10 @@ impl Drop for Member {
         if !self.released {
             // Not committed: the next user of the connection (a new member
             // or the committer) first undoes this member's writes.
-            self.open.rollback_pending = true;
+            if let Some(batch) = self.writer.batch.as_mut() {
+                batch.rollback_pending = true;
+            }
             self.wanted.notify_one();
-        }
-    }
-}
-
-impl Deref for WriteTx {
-    type Target = AnyConnection;
-
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            WriteTx::Plain(tx) => tx,
-            WriteTx::Grouped(member) => &member.open.conn,
-        }
-    }
-}
-
-impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            WriteTx::Plain(tx) => tx,
-            WriteTx::Grouped(member) => &mut member.open.conn,
         }
     }
 }
@@ -290,8 +343,7 @@ impl DerefMut for WriteTx {
 mod tests {
     use std::time::Duration;
 
-    use sqlx::Row;
-
+    use crate::db::{self, Db};
     use crate::{Store, StoreOptions};
 
     async fn store() -> (tempfile::TempDir, Store) {
@@ -301,13 +353,13 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         // A deferred foreign key is checked at COMMIT: the one way to make a
         // batch's COMMIT fail on demand.
-        sqlx::query(
+        db::script(
             "CREATE TABLE parent (id INTEGER PRIMARY KEY); \
              CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER \
                REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED); \
              INSERT INTO parent (id) VALUES (1)",
+            &mut tx,
         )
-        .execute(&mut *tx)
         .await
         .unwrap();
         tx.commit().await.unwrap();
@@ -315,23 +367,24 @@ mod tests {
     }
 
     async fn children(store: &Store) -> Vec<i64> {
-        sqlx::query("SELECT id FROM child ORDER BY id")
-            .fetch_all(&store.read)
+        db::query("SELECT id FROM child ORDER BY id")
+            .fetch_all(store)
             .await
             .unwrap()
             .iter()
-            .map(|r| r.get::<i64, _>(0))
+            .map(|r| r.try_get::<i64, _>(0).unwrap())
             .collect()
     }
 
     async fn insert(store: &Store, id: i64, parent: i64) -> Result<(), crate::StoreError> {
         let mut tx = store.begin().await?;
-        sqlx::query("INSERT INTO child (id, parent) VALUES ($1, $2)").bind(id).bind(parent).execute(&mut *tx).await?;
+        db::query("INSERT INTO child (id, parent) VALUES ($1, $2)").bind(id).bind(parent).execute(&mut tx).await?;
         tx.commit().await
     }
 
     fn counts(store: &Store) -> (u64, u64) {
-        let stats = store.group.as_ref().unwrap().stats();
+        let Db::Sqlite { group, .. } = &store.db else { panic!("a SQLite store") };
+        let stats = group.stats();
         (stats.batches.load(super::Ordering::Relaxed), stats.writes.load(super::Ordering::Relaxed))
     }
 
@@ -360,12 +413,12 @@ mod tests {
     async fn a_member_rolled_back_leaves_the_rest_of_its_batch_alone() {
         let (_dir, store) = store().await;
         let mut first = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO child (id, parent) VALUES (1, 1)").execute(&mut *first).await.unwrap();
+        db::query("INSERT INTO child (id, parent) VALUES (1, 1)").execute(&mut first).await.unwrap();
         // Queued behind `first`, so both land in one batch.
         let (second, third) = (store.clone(), store.clone());
         let second = tokio::spawn(async move {
             let mut tx = second.begin().await.unwrap();
-            sqlx::query("INSERT INTO child (id, parent) VALUES (2, 1)").execute(&mut *tx).await.unwrap();
+            db::query("INSERT INTO child (id, parent) VALUES (2, 1)").execute(&mut tx).await.unwrap();
             // Dropped, not committed.
         });
         let third = tokio::spawn(async move { insert(&third, 3, 1).await });
@@ -380,7 +433,7 @@ mod tests {
     async fn a_batch_that_fails_to_commit_fails_every_member_and_keeps_none_of_its_writes() {
         let (_dir, store) = store().await;
         let mut good = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO child (id, parent) VALUES (1, 1)").execute(&mut *good).await.unwrap();
+        db::query("INSERT INTO child (id, parent) VALUES (1, 1)").execute(&mut good).await.unwrap();
         // Joins the same batch; its row names no parent, which COMMIT finds.
         let bad_store = store.clone();
         let bad = tokio::spawn(async move { insert(&bad_store, 2, 99).await });

@@ -25,6 +25,9 @@ use crate::stats::Samples;
 /// The figures of one concurrency level.
 pub struct Level {
     pub kiosks: usize,
+    /// Paced: the issuances per second the kiosks together start (each
+    /// starts one every `kiosks ÷ offered` seconds). None: back to back.
+    pub offered: Option<f64>,
     pub issuances: usize,
     pub per_second: f64,
     /// Whole flow, sign-in to sign-out.
@@ -69,8 +72,16 @@ impl Bench {
         Population::generate_mix(&mut Rng::new(seed), 4, residents, Mix::EligibleHouseholdsOfThree)
     }
 
-    /// Run `kiosks` kiosks for `warmup` (not counted) and then `window`.
-    pub async fn level(&self, kiosks: usize, warmup: Duration, window: Duration) -> anyhow::Result<Level> {
+    /// Run `kiosks` kiosks for `warmup` (not counted) and then `window`,
+    /// back to back or, with `offered`, paced to start that many issuances
+    /// per second between them.
+    pub async fn level(
+        &self,
+        kiosks: usize,
+        offered: Option<f64>,
+        warmup: Duration,
+        window: Duration,
+    ) -> anyhow::Result<Level> {
         let pid = self.server.pid();
         if let Some(pid) = pid {
             // Resets the peak resident set size to the current one, so each
@@ -83,10 +94,14 @@ impl Bench {
         let mut cpu_at_start = None;
         let own = std::process::id();
         let mut tasks = tokio::task::JoinSet::new();
+        let interval = offered.map(|rate| Duration::from_secs_f64(kiosks as f64 / rate));
         for kiosk in 0..kiosks {
             let world = Arc::clone(&self.world);
             let next = Arc::clone(&self.next_person);
-            tasks.spawn(async move { run_kiosk(&world, kiosk, &next, counted_from, end).await });
+            // Paced kiosks start staggered evenly over one interval.
+            let pace =
+                interval.map(|every| Pace { every, first: started + every.mul_f64(kiosk as f64 / kiosks as f64) });
+            tasks.spawn(async move { run_kiosk(&world, kiosk, &next, pace, counted_from, end).await });
         }
         tokio::time::sleep_until(counted_from.into()).await;
         if let Some(pid) = pid {
@@ -101,6 +116,7 @@ impl Bench {
         let client_cpu_used = cpu_seconds(own).zip(client_cpu_at_start).map(|(now, then)| now - then);
         let mut level = Level {
             kiosks,
+            offered,
             issuances: 0,
             per_second: 0.0,
             flow: Samples::default(),
@@ -139,12 +155,36 @@ struct KioskTimes {
     errors: BTreeMap<String, usize>,
 }
 
-async fn run_kiosk(world: &World, kiosk: usize, next: &AtomicUsize, counted_from: Instant, end: Instant) -> KioskTimes {
+/// When a paced kiosk starts its flows.
+#[derive(Clone, Copy)]
+struct Pace {
+    every: Duration,
+    first: Instant,
+}
+
+async fn run_kiosk(
+    world: &World,
+    kiosk: usize,
+    next: &AtomicUsize,
+    pace: Option<Pace>,
+    counted_from: Instant,
+    end: Instant,
+) -> KioskTimes {
     let mut times = KioskTimes::default();
     let token = &world.kiosk_tokens[kiosk];
-    while Instant::now() < end {
+    let mut due = pace.map(|p| p.first);
+    while due.unwrap_or_else(Instant::now) < end {
+        // A paced flow's time counts from when it was due, not from when
+        // it could start: a late start is latency too (no coordinated
+        // omission).
+        let started = match due {
+            Some(at) => {
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+            None => Instant::now(),
+        };
         let person = &world.population.people[next.fetch_add(1, Ordering::Relaxed) % world.population.people.len()];
-        let started = Instant::now();
         match flow(&world.client, token, &person.card, &person.pin).await {
             Ok(issue) => {
                 let finished = Instant::now();
@@ -155,6 +195,7 @@ async fn run_kiosk(world: &World, kiosk: usize, next: &AtomicUsize, counted_from
             }
             Err(error) => *times.errors.entry(error).or_default() += 1,
         }
+        due = due.zip(pace).map(|(at, p)| at + p.every);
     }
     times
 }

@@ -40,6 +40,15 @@ struct Args {
     /// Concurrent kiosks, one end-to-end level each.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     kiosks: Vec<usize>,
+    /// Paced end-to-end levels, as KIOSKS:PER_SECOND: that many kiosks
+    /// starting that many issuances per second between them, for latency
+    /// under a given load (back to back, N kiosks wait N ÷ throughput per
+    /// issuance by Little's law).
+    #[arg(long, value_delimiter = ',', default_value = "256:200", value_parser = parse_paced)]
+    paced: Vec<(usize, f64)>,
+    /// Skip the paced levels.
+    #[arg(long)]
+    no_paced: bool,
     /// Residents provisioned (households of three, four municipalities).
     #[arg(long, default_value_t = 3_000)]
     residents: usize,
@@ -58,6 +67,18 @@ struct Args {
     /// Seed of the generated population.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+}
+
+/// `KIOSKS:PER_SECOND`, e.g. `256:200`.
+fn parse_paced(text: &str) -> Result<(usize, f64), String> {
+    let wrong = || format!("`{text}` is not KIOSKS:PER_SECOND, e.g. 256:200");
+    let (kiosks, rate) = text.split_once(':').ok_or_else(wrong)?;
+    let kiosks: usize = kiosks.trim().parse().map_err(|_| wrong())?;
+    let rate: f64 = rate.trim().parse().map_err(|_| wrong())?;
+    if kiosks == 0 || !(rate > 0.0 && rate.is_finite()) {
+        return Err(format!("`{text}`: both the kiosks and the rate must be above zero"));
+    }
+    Ok((kiosks, rate))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -97,13 +118,17 @@ fn main() -> anyhow::Result<()> {
         };
         let runtime = tokio::runtime::Runtime::new()?;
         report.levels = runtime.block_on(async {
-            let most = args.kiosks.iter().copied().max().unwrap_or(1);
+            let most = args.kiosks.iter().chain(args.paced.iter().map(|(k, _)| k)).copied().max().unwrap_or(1);
             eprintln!("4/4 end to end: starting {} and provisioning {} residents…", kofu.display(), args.residents);
             let bench = kiosks::Bench::start(&kofu, population, most).await?;
             let mut levels = Vec::new();
             for &n in &args.kiosks {
                 eprintln!("    {n} kiosk(s) ({} s + {} s warm-up)…", args.seconds, args.warmup);
-                levels.push(bench.level(n, Duration::from_secs_f64(args.warmup), seconds).await?);
+                levels.push(bench.level(n, None, Duration::from_secs_f64(args.warmup), seconds).await?);
+            }
+            for &(n, rate) in args.paced.iter().filter(|_| !args.no_paced) {
+                eprintln!("    {n} kiosk(s) paced at {rate}/s ({} s + {} s warm-up)…", args.seconds, args.warmup);
+                levels.push(bench.level(n, Some(rate), Duration::from_secs_f64(args.warmup), seconds).await?);
             }
             bench.stop()?;
             anyhow::Ok(levels)

@@ -1,0 +1,159 @@
+//! SQLite connections: how they are opened, the readers, and running one
+//! statement on a connection.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::types::Value as SqliteValue;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{DbError, Done, Row, Value};
+use crate::StoreError;
+use crate::file_identity::FileIdentity;
+
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 256;
+
+/// Address space each connection may map of the database file (SQLite maps
+/// no more than the file's size).
+const MMAP_SIZE: i64 = 1 << 30;
+
+/// How every connection to one database file is opened and set up.
+#[derive(Debug, Clone)]
+pub(crate) struct Opener {
+    path: PathBuf,
+    synchronous: String,
+}
+
+impl Opener {
+    /// From a `sqlite:` URL: `sqlite://path/to/kofu.db`, optionally with
+    /// `?mode=rwc|rw` (ignored: see `open`).
+    pub(crate) fn from_url(url: &str, synchronous: &str) -> Result<Opener, StoreError> {
+        let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+            return Err(StoreError::Config(format!(
+                "the database URL `{url}` names no file: kofu keeps its records in a file, \
+                 e.g. `sqlite://kofu.db`"
+            )));
+        }
+        Ok(Opener { path: PathBuf::from(path), synchronous: synchronous.to_owned() })
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// A connection, set up for kofu. Only the very first (`create`) may
+    /// create the file: later, a missing file is an error, never a fresh
+    /// empty database.
+    pub(crate) fn open(&self, create: bool) -> Result<Connection, DbError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        // Other processes on the file (a second host, `kofu` commands)
+        // are waited for, not failed.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(DbError::Lost(format!("the database could not be switched to WAL mode (it is in {mode})")));
+        }
+        conn.pragma_update(None, "synchronous", &self.synchronous)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every commit empties the other connections' page caches (WAL
+        // mode), so reads fetch their pages afresh each time: through a
+        // memory map that is a lookup, not a read(2) and a copy per page.
+        // SQLite only reads through the map; writes still go through the
+        // WAL and its fsync.
+        conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+        // Each write is a savepoint of the batch (`write.rs`): the pages it
+        // changes are journalled for its own rollback, in memory rather
+        // than in a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+}
+
+/// The reader connections. A read takes a free one (or waits for one),
+/// runs on it, and gives it back: reads are single statements of
+/// microseconds, so they run on the caller's thread.
+pub(crate) struct ReadPool {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+    file: Option<FileIdentity>,
+}
+
+impl ReadPool {
+    pub(crate) fn open(opener: &Opener, size: usize, file: Option<FileIdentity>) -> Result<ReadPool, DbError> {
+        let conns = (0..size.max(1)).map(|_| opener.open(false).map(Mutex::new)).collect::<Result<_, _>>()?;
+        Ok(ReadPool { conns, next: AtomicUsize::new(0), file })
+    }
+
+    pub(crate) fn with<T>(&self, read: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+        // A lost file is reported, not read from (see `file_identity.rs`).
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        let conn = self.take();
+        read(&conn)
+    }
+
+    fn take(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.conns.len() {
+            if let Ok(conn) = self.conns[(start + offset) % self.conns.len()].try_lock() {
+                return conn;
+            }
+        }
+        // All busy: wait for the one this read was due, briefly (a read
+        // holds its connection for one statement). A reader poisoned by a
+        // panic is still a connection outside any transaction.
+        self.conns[start % self.conns.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A row read from SQLite: the query's column names and this row's values.
+pub(crate) struct SqliteRow {
+    pub(super) columns: Arc<[String]>,
+    pub(super) values: Vec<SqliteValue>,
+}
+
+/// Run one statement on `conn`, to its end, and return its rows.
+pub(super) fn run(conn: &Connection, sql: &str, args: &[Value]) -> Result<(Vec<Row>, Done), DbError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    // `$n` may appear in any order and more than once; SQLite numbers the
+    // parameters as they first appear, so bind by name.
+    for index in 1..=statement.parameter_count() {
+        let name = statement.parameter_name(index).unwrap_or_default();
+        let value = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| args.get(n))
+            .ok_or_else(|| DbError::Decode {
+                column: name.to_owned(),
+                problem: format!("the statement has parameter `{name}` but {} arguments", args.len()),
+            })?;
+        statement.raw_bind_parameter(index, value)?;
+    }
+    let readonly = statement.readonly();
+    let width = statement.column_count();
+    let mut rows = Vec::new();
+    if width == 0 {
+        statement.raw_execute()?;
+    } else {
+        let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
+        let mut cursor = statement.raw_query();
+        while let Some(row) = cursor.next()? {
+            let values = (0..width).map(|i| row.get_ref(i).map(SqliteValue::from)).collect::<Result<_, _>>()?;
+            rows.push(Row::Sqlite(SqliteRow { columns: Arc::clone(&columns), values }));
+        }
+    }
+    let rows_affected = if readonly { 0 } else { conn.changes() };
+    Ok((rows, Done { rows_affected }))
+}
