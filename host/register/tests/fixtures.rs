@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use kofu_model::Resident;
 use kofu_register::{RegisterEntry, assemble, entries_from_fixture, parse_csv, parse_json, to_csv};
-use serde_json::{Value, json};
 
 fn fixtures() -> Vec<(String, Resident)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/residents");
@@ -24,19 +23,7 @@ fn fixtures() -> Vec<(String, Resident)> {
 
 /// The JSON import of `entries`, written the way a municipality would.
 fn json_import(entries: &[RegisterEntry]) -> String {
-    let residents: Vec<Value> = entries
-        .iter()
-        .map(|entry| {
-            let mut row = serde_json::to_value(&entry.person).unwrap();
-            let object = row.as_object_mut().unwrap();
-            object.remove("household");
-            object.insert("id".into(), json!(entry.id));
-            object.insert("household".into(), json!(entry.household));
-            object.insert("test".into(), json!(entry.test));
-            row
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({ "residents": residents })).unwrap()
+    serde_json::to_string_pretty(&kofu_register::to_json(entries).unwrap()).unwrap()
 }
 
 #[test]

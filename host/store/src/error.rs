@@ -49,7 +49,7 @@ impl From<DbError> for StoreError {
                 | rusqlite::Error::InvalidColumnType(..)
                 | rusqlite::Error::InvalidColumnName(_),
             ) => StoreError::corrupt("a row could not be read", &err),
-            DbError::Sqlx(_) | DbError::Sqlite(_) | DbError::Lost(_) => StoreError::Unavailable(err.to_string()),
+            DbError::Sqlx(_) | DbError::Sqlite(_) | DbError::Unusable(_) => StoreError::Unavailable(err.to_string()),
         }
     }
 }

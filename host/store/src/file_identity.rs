@@ -41,7 +41,7 @@ impl FileIdentity {
 }
 
 fn lost(message: String) -> DbError {
-    DbError::Lost(message)
+    DbError::Unusable(message)
 }
 
 #[cfg(unix)]

@@ -172,8 +172,8 @@ impl Store {
 impl Db {
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
         match self {
-            Db::Sqlite { group, .. } => WriteTx::begin(Some(group), None).await,
-            Db::Postgres { write, .. } => WriteTx::begin(None, Some(write)).await,
+            Db::Sqlite { group, .. } => group.begin().await,
+            Db::Postgres { write, .. } => Ok(WriteTx::Plain(write.begin().await.map_err(DbError::from)?)),
         }
     }
 }

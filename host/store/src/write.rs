@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
 use crate::StoreError;
@@ -123,7 +123,7 @@ impl GroupCommit {
         }
     }
 
-    async fn begin(&self) -> Result<WriteTx, StoreError> {
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
         let mut writer = Arc::clone(&self.writer).lock_owned().await;
         writer.settle_rollback();
         writer.check_still_in_batch();
@@ -293,14 +293,6 @@ impl Member {
 }
 
 impl WriteTx {
-    pub(crate) async fn begin(group: Option<&GroupCommit>, pool: Option<&AnyPool>) -> Result<WriteTx, StoreError> {
-        match (group, pool) {
-            (Some(group), _) => group.begin().await,
-            (None, Some(pool)) => Ok(WriteTx::Plain(pool.begin().await.map_err(DbError::from)?)),
-            (None, None) => Err(StoreError::Config("the store has no way to write".into())),
-        }
-    }
-
     /// Make the writes durable; only then does this return `Ok`.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {

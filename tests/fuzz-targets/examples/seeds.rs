@@ -16,7 +16,6 @@ use std::sync::Arc;
 use kofu_model::{Date, Municipality, RequestContext, Resident};
 use kofu_register::{RegisterEntry, entries_from_fixture, to_csv};
 use kofu_sandbox::{Limits, Outcome, Request, Sandbox};
-use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -46,20 +45,8 @@ fn example(name: &str) -> String {
 }
 
 fn json_import(entries: &[RegisterEntry]) -> String {
-    let residents: Vec<Value> = entries
-        .iter()
-        .map(|entry| {
-            let mut row =
-                serde_json::to_value(&entry.person).expect("the seed corpus could not be written from the fixtures");
-            let object = row.as_object_mut().expect("the seed corpus could not be written from the fixtures");
-            object.remove("household");
-            object.insert("id".into(), json!(entry.id));
-            object.insert("household".into(), json!(entry.household));
-            object.insert("test".into(), json!(entry.test));
-            row
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({ "residents": residents }))
+    kofu_register::to_json(entries)
+        .and_then(|body| serde_json::to_string_pretty(&body))
         .expect("the seed corpus could not be written from the fixtures")
 }
 

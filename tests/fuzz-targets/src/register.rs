@@ -7,7 +7,6 @@ use kofu_register::{
     ImportError, MAX_HOUSEHOLD_MEMBERS, MAX_PROBLEMS, MAX_ROWS, RegisterEntry, StatusChange, assemble,
     entries_from_fixture, is_valid_id, parse_csv, parse_json, to_csv,
 };
-use serde_json::{Value, json};
 
 /// Read `data` as a JSON import, as a CSV import and as a status change.
 /// Properties:
@@ -86,20 +85,7 @@ fn accepted(format: &str, entries: &[RegisterEntry]) {
 /// The JSON import of `entries`, written the way a municipality would: each
 /// resident's fields flat beside `id`, `household` and `test`.
 fn json_import(entries: &[RegisterEntry]) -> String {
-    let residents: Vec<Value> = entries
-        .iter()
-        .map(|entry| {
-            let mut row = serde_json::to_value(&entry.person).unwrap_or(Value::Null);
-            if let Some(object) = row.as_object_mut() {
-                object.remove("household");
-                object.insert("id".into(), json!(entry.id));
-                object.insert("household".into(), json!(entry.household));
-                object.insert("test".into(), json!(entry.test));
-            }
-            row
-        })
-        .collect();
-    json!({ "residents": residents }).to_string()
+    kofu_register::to_json(entries).map(|body| body.to_string()).unwrap_or_default()
 }
 
 fn status_change(change: &StatusChange) {

@@ -48,9 +48,10 @@ pub(crate) enum DbError {
     RowNotFound,
     #[error("column {column} could not be read: {problem}")]
     Decode { column: String, problem: String },
-    /// The database file is gone or was replaced (see `file_identity.rs`).
+    /// The database file is gone or was replaced (see `file_identity.rs`),
+    /// or refuses the journal mode kofu needs.
     #[error("{0}")]
-    Lost(String),
+    Unusable(String),
 }
 
 impl DbError {
@@ -78,12 +79,6 @@ pub(crate) enum On<'c> {
 impl<'c> From<&'c crate::Store> for On<'c> {
     fn from(store: &'c crate::Store) -> On<'c> {
         On::Read(&store.db)
-    }
-}
-
-impl<'c> From<&'c Db> for On<'c> {
-    fn from(db: &'c Db) -> On<'c> {
-        On::Read(db)
     }
 }
 

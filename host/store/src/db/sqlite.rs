@@ -60,7 +60,7 @@ impl Opener {
         conn.busy_timeout(Duration::from_secs(10))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(DbError::Lost(format!("the database could not be switched to WAL mode (it is in {mode})")));
+            return Err(DbError::Unusable(format!("the database could not be switched to WAL mode (it is in {mode})")));
         }
         conn.pragma_update(None, "synchronous", &self.synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
