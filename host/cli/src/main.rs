@@ -14,6 +14,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Every allocation of the command line and the server. mimalloc keeps
+/// per-thread free lists, so the runtime's and the sandbox's threads do not
+/// contend on one heap (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "kofu", version, about = "Issue municipal certificates from sandboxed plugins")]
 struct Cli {

@@ -5,14 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use kofu_certify::{Certified, Certifier, Stamp};
-use kofu_model::{RequestContext, Resident};
-use kofu_sandbox::Request;
-use kofu_store::{ChainReport, Store, StoreError, hex};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use kofu_certify::Certifier;
+use kofu_store::{ChainReport, Store, StoreError};
+use serde::Serialize;
 
-use crate::state::HOST_BUILD;
+use crate::reproduce::{Comparison, RecordedInput, compare, rerender};
 
 #[derive(Debug, Default, Serialize)]
 pub struct AuditReport {
@@ -30,12 +27,6 @@ impl AuditReport {
     pub fn ok(&self) -> bool {
         self.problems.is_empty() && self.chain.problems.is_empty()
     }
-}
-
-#[derive(Deserialize)]
-struct RecordedInput {
-    subject: Resident,
-    context: RequestContext,
 }
 
 pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> Result<AuditReport, StoreError> {
@@ -59,10 +50,10 @@ pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> R
     }
     for (issuance, input) in store.issued_inputs(sample).await? {
         let place = format!("issuance {} ({})", issuance.id, issuance.number);
-        let recorded: RecordedInput = match serde_json::from_str(&input) {
+        let recorded = match RecordedInput::parse(&input) {
             Ok(recorded) => recorded,
-            Err(e) => {
-                report.problems.push(format!("{place}: its recorded input is unreadable: {e}"));
+            Err(why) => {
+                report.problems.push(format!("{place}: {why}"));
                 continue;
             }
         };
@@ -73,23 +64,15 @@ pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> R
         let certifier = Arc::clone(certifier);
         let number = issuance.number.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let plugin = certifier.sandbox().load(&bytes).map_err(|e| e.to_string())?;
-            let request = Request { subject: Arc::new(recorded.subject), context: recorded.context };
-            let stamp = Stamp { issuance_number: number, preview: false };
-            certifier.certify(&plugin, &request, &stamp).map_err(|e| e.to_string())
+            let plugin = certifier.sandbox().load(&bytes).map_err(|e| format!("could not be re-rendered: {e}"))?;
+            rerender(&certifier, &plugin, recorded, number)
         })
         .await;
         report.rerendered += 1;
         let certificate = match result {
-            Ok(Ok(Certified::Issued { certificate, .. })) => certificate,
-            Ok(Ok(Certified::Refused { refusal, .. })) => {
-                report
-                    .problems
-                    .push(format!("{place}: re-evaluated, the plugin now refuses ({})", refusal.code.as_str()));
-                continue;
-            }
-            Ok(Err(e)) => {
-                report.problems.push(format!("{place}: could not be re-rendered: {e}"));
+            Ok(Ok(certificate)) => certificate,
+            Ok(Err(why)) => {
+                report.problems.push(format!("{place}: {why}"));
                 continue;
             }
             Err(e) => {
@@ -97,15 +80,10 @@ pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> R
                 continue;
             }
         };
-        if issuance.document_hash.as_deref() != Some(hex(&certificate.document_hash).as_str()) {
-            report.problems.push(format!("{place}: the re-rendered document differs from the recorded document hash"));
-        }
-        if issuance.host_build == HOST_BUILD {
-            if issuance.pdf_hash.as_deref() != Some(hex(&Sha256::digest(&certificate.pdf)).as_str()) {
-                report.problems.push(format!("{place}: the re-rendered PDF differs from the recorded PDF hash"));
-            }
-        } else {
-            report.other_build += 1;
+        match compare(&issuance, &certificate) {
+            Comparison::Identical => {}
+            Comparison::SameDocumentOtherBuild => report.other_build += 1,
+            Comparison::Differs(why) => report.problems.push(format!("{place}: {why}")),
         }
     }
     Ok(report)

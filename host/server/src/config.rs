@@ -27,6 +27,9 @@ pub struct Config {
     pub delivery_ttl: Duration,
     /// How often the sweeper closes idle sessions and purges documents.
     pub sweep_interval: Duration,
+    /// Memory for issued PDFs awaiting their fetch on this host. Past it
+    /// the oldest are dropped and a fetch re-renders them; 0 holds none.
+    pub document_memory_bytes: usize,
     /// Largest request body other than a plugin upload.
     pub max_body_bytes: usize,
     /// SQLite `synchronous` mode.
@@ -47,6 +50,7 @@ impl Default for Config {
             session_idle: Duration::from_secs(180),
             delivery_ttl: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(10),
+            document_memory_bytes: 256 << 20,
             max_body_bytes: 16 << 20,
             sqlite_synchronous: "FULL".into(),
             limits: Limits::default(),
@@ -67,6 +71,7 @@ struct FileConfig {
     session_idle_secs: Option<u64>,
     delivery_ttl_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
+    document_memory_bytes: Option<usize>,
     max_body_bytes: Option<usize>,
     sqlite_synchronous: Option<String>,
     log_json: Option<bool>,
@@ -118,6 +123,9 @@ impl Config {
         if let Some(v) = f.sweep_interval_secs {
             self.sweep_interval = secs(v);
         }
+        if let Some(v) = f.document_memory_bytes {
+            self.document_memory_bytes = v;
+        }
         if let Some(v) = f.max_body_bytes {
             self.max_body_bytes = v;
         }
@@ -157,6 +165,9 @@ impl Config {
         if let Some(v) = env("KOFU_DELIVERY_TTL_SECS") {
             self.delivery_ttl = Duration::from_secs(parse("KOFU_DELIVERY_TTL_SECS", v, "whole seconds")?);
         }
+        if let Some(v) = env("KOFU_DOCUMENT_MEMORY_BYTES") {
+            self.document_memory_bytes = parse("KOFU_DOCUMENT_MEMORY_BYTES", v, "a number of bytes")?;
+        }
         if let Some(v) = env("KOFU_SQLITE_SYNCHRONOUS") {
             self.sqlite_synchronous = v;
         }
@@ -183,7 +194,10 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kofu.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsession_idle_secs = 60\n[limits]\nfuel = 5000000\n")
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nsession_idle_secs = 60\ndocument_memory_bytes = 1024\n[limits]\nfuel = 5000000\n",
+        )
             .unwrap();
         let env = |name: &str| (name == "KOFU_SESSION_IDLE_SECS").then(|| "30".to_owned());
         let config = Config::load(Some(&path), env).unwrap();
@@ -191,6 +205,9 @@ mod tests {
         assert_eq!(config.session_idle, Duration::from_secs(30));
         assert_eq!(config.limits.fuel, 5_000_000);
         assert_eq!(config.delivery_ttl, Duration::from_secs(600));
+        assert_eq!(config.document_memory_bytes, 1024);
+        let env = |name: &str| (name == "KOFU_DOCUMENT_MEMORY_BYTES").then(|| "0".to_owned());
+        assert_eq!(Config::load(Some(&path), env).unwrap().document_memory_bytes, 0);
     }
 
     #[test]

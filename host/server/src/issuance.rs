@@ -10,7 +10,9 @@
 //!    page must carry this issuance's number, "n / N" and code.
 //! 6. One transaction records the issuance and its audit entry — and only if
 //!    the register rows evaluated are still current; otherwise it starts
-//!    over from step 3.
+//!    over from step 3. The PDF's hash is recorded, not its bytes: once the
+//!    transaction has committed, this host holds them for the fetch
+//!    (`documents`).
 //!
 //! Any error before step 6 commits leaves nothing behind; a plugin failure
 //! is recorded as a failed issuance with its reason, nothing to deliver and
@@ -147,7 +149,8 @@ pub async fn issue(
         let input = json!({ "subject": &*resident, "context": &context }).to_string();
         let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
         let ids = Ids { id: random_id(20)?, number: number.clone() };
-        let new = build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
+        let (new, pdf) =
+            build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
         let audit = audit_data(&new);
         let seen: Vec<RegisterVersion> =
             subject.household.iter().map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version }).collect();
@@ -161,6 +164,9 @@ pub async fn issue(
         })?;
         match recorded {
             Recorded::New { issuance, .. } => {
+                if let (Delivery::Ready, Some(pdf)) = (issuance.delivery, pdf) {
+                    state.documents.hold(&issuance.id, pdf.into());
+                }
                 state.metrics.issuance_outcome(&issuance.kind, &issuance.outcome);
                 if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == "failed") {
                     state.metrics.plugin_failure(&issuance.kind, code);
@@ -249,7 +255,7 @@ fn build_record(
     input: String,
     now: i64,
     evaluated: Evaluated,
-) -> NewIssuance {
+) -> (NewIssuance, Option<Vec<u8>>) {
     let timings = json!({
         "sandbox_us": evaluated.sandbox_time.as_micros() as u64,
         "render_us": evaluated.render_time.as_micros() as u64,
@@ -335,7 +341,7 @@ fn build_record(
             issuance.reason = Some(reason);
         }
     }
-    NewIssuance { issuance, input, pdf }
+    (NewIssuance { issuance, input }, pdf)
 }
 
 /// The fields a plugin read, as recorded.

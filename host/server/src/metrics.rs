@@ -77,6 +77,7 @@ pub struct Metrics {
     issuances: Counters,
     plugin_failures: Counters,
     aborts: Counters,
+    rerenders: Counters,
     pub sandbox: Histogram,
     pub render: Histogram,
     pub issuance: Histogram,
@@ -88,6 +89,7 @@ impl Default for Metrics {
             issuances: Counters::default(),
             plugin_failures: Counters::default(),
             aborts: Counters::default(),
+            rerenders: Counters::default(),
             sandbox: Histogram::new(),
             render: Histogram::new(),
             issuance: Histogram::new(),
@@ -111,6 +113,11 @@ impl Metrics {
         self.aborts.add(vec![("stage", stage.to_owned())]);
     }
 
+    /// A fetch re-rendered a document this host did not hold.
+    pub fn rerender(&self, result: &str) {
+        self.rerenders.add(vec![("result", result.to_owned())]);
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         self.issuances.write(&mut out, "kofu_issuances_total", "Issuances recorded, by certificate kind and outcome.");
@@ -123,6 +130,12 @@ impl Metrics {
             &mut out,
             "kofu_issuance_aborts_total",
             "Issuances aborted whole before being recorded (e.g. the database refused the write), by stage.",
+        );
+        self.rerenders.write(
+            &mut out,
+            "kofu_document_rerenders_total",
+            "Fetches of a document this host did not hold, re-rendered from the recorded input, by result \
+             (identical: delivered; differs, failed, other-build: refused).",
         );
         self.sandbox.write(&mut out, "kofu_sandbox_seconds", "Time to evaluate a plugin in a fresh sandbox.");
         self.render.write(&mut out, "kofu_render_seconds", "Time to render a document to PDF.");

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::documents::HeldDocuments;
 use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
 use crate::secrets::{PinKey, token_hash};
@@ -71,11 +72,13 @@ impl Server {
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
         let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
         let sandbox_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent.max(1) as usize));
+        let documents = HeldDocuments::new(config.document_memory_bytes);
         let shared = Shared {
             config,
             store,
             certifier,
             plugins: PluginCache::default(),
+            documents,
             pin_key,
             admin_token_hash,
             metrics: Metrics::default(),

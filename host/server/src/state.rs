@@ -7,6 +7,7 @@ use kofu_store::Store;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::documents::HeldDocuments;
 use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
 use crate::secrets::PinKey;
@@ -22,6 +23,8 @@ pub struct Shared {
     pub store: Store,
     pub certifier: Arc<Certifier>,
     pub plugins: PluginCache,
+    /// Issued PDFs awaiting their fetch on this host.
+    pub documents: HeldDocuments,
     pub pin_key: PinKey,
     /// SHA-256 of the vendor operator's token, if one is configured.
     pub admin_token_hash: Option<String>,

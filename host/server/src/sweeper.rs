@@ -29,9 +29,13 @@ pub async fn sweep(state: &AppState) {
     match state.store.expire_undelivered(now - ttl, now).await {
         Ok(purged) => {
             for issuance in &purged {
+                state.documents.forget(&issuance.id);
                 tracing::info!(issuance = %issuance.id, "purged a document never confirmed printed");
             }
         }
         Err(err) => tracing::warn!(%err, "could not purge undelivered documents"),
     }
+    // Expired by another host's sweep, or never fetched: past the
+    // time-to-live no host delivers them.
+    state.documents.forget_older_than(state.config.delivery_ttl);
 }

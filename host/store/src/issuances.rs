@@ -1,7 +1,11 @@
 //! Issuances: recorded once, atomically with their audit entry and a check
-//! that the register still holds what the plugin evaluated. The document
-//! bytes live here only until the kiosk fetches them — once — or they
-//! expire.
+//! that the register still holds what the plugin evaluated. What is recorded
+//! is the evaluated input, the document and PDF hashes and the delivery
+//! state, never the PDF bytes: the issuing host holds those in memory until
+//! the one fetch, and any other host re-renders them from the recorded input
+//! and delivers them only if they hash to the recorded PDF hash (see the
+//! server's `documents` module). The `pdf` column is no longer written; the
+//! purges still clear it in rows that earlier builds wrote.
 //!
 //! With several hosts, two requests with the same kiosk and idempotency key
 //! can be recorded at the same moment: the unique index on `(kiosk,
@@ -96,7 +100,6 @@ pub struct NewIssuance {
     /// The subject and context exactly as evaluated (JSON), so that the
     /// document can be re-rendered and compared later.
     pub input: String,
-    pub pdf: Option<Vec<u8>>,
 }
 
 /// The register row versions an evaluation saw.
@@ -117,13 +120,6 @@ pub enum Recorded {
     Existing(Box<Issuance>),
     /// The register changed after the plugin read it; evaluate again.
     RegisterChanged,
-}
-
-/// A document with its issuance.
-#[derive(Debug, Clone)]
-pub struct StoredDocument {
-    pub issuance: Issuance,
-    pub pdf: Option<Vec<u8>>,
 }
 
 const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
@@ -219,8 +215,8 @@ impl Store {
             return Ok(Recorded::RegisterChanged);
         }
         let inserted = db::query(format!(
-            "INSERT INTO issuances ({COLUMNS}, input, pdf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+            "INSERT INTO issuances ({COLUMNS}, input) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
         ))
         .bind(&i.id)
         .bind(&i.number)
@@ -251,7 +247,6 @@ impl Store {
         .bind(i.printed_at)
         .bind(i.purged_at)
         .bind(&new.input)
-        .bind(new.pdf.clone())
         .execute(&mut tx)
         .await;
         match inserted {
@@ -288,14 +283,11 @@ impl Store {
         row.as_ref().map(issuance).transpose()
     }
 
-    /// The issuance and, while it is undelivered, its document.
-    pub async fn document(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
-        let row = db::query(format!("SELECT {COLUMNS}, pdf FROM issuances WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(StoredDocument { issuance: issuance(&row)?, pdf: row.try_get("pdf")? }))
+    /// The subject and context issuance `id` was evaluated with (JSON), to
+    /// re-render its document.
+    pub async fn issuance_input(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row = db::query("SELECT input FROM issuances WHERE id = $1").bind(id).fetch_optional(self).await?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 
     /// The issuance whose printed verification code is `code`.
@@ -308,7 +300,7 @@ impl Store {
     }
 
     /// The kiosk takes the document: the one delivery. Moves it from ready
-    /// to fetched, purges the bytes and audits it, or returns false when it
+    /// to fetched and audits it, or returns false when it
     /// is no longer ready (fetched, printed or expired meanwhile, on this
     /// host or another). The caller hands out the bytes it read before only
     /// when this returns true.

@@ -49,7 +49,7 @@ pub use cards::{Card, PinCheck};
 pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id};
-pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion, StoredDocument};
+pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion};
 pub use municipalities::{KioskInfo, TokenInfo};
 pub use plugins::{Activation, PluginInfo, PluginVersion};
 pub use register::{ImportSummary, StoredResident, Subject};

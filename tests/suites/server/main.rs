@@ -5,6 +5,7 @@
 
 mod authz;
 mod common;
+mod documents;
 mod flow;
 mod hosts;
 mod input;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::Kiosk;
+use crate::documents;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::issuance::{self, IssueRequest};
@@ -262,8 +263,8 @@ pub async fn document(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    let stored = state.store.document(&id).await?.ok_or_else(|| no_issuance(&id))?;
-    let i = &stored.issuance;
+    let stored = state.store.issuance(&id).await?.ok_or_else(|| no_issuance(&id))?;
+    let i = &stored;
     if i.session != session.id || i.kiosk != kiosk.id {
         return Err(no_issuance(&id));
     }
@@ -273,12 +274,19 @@ pub async fn document(
         tracing::error!(issuance = %i.id, "an issuance's subject does not match its session; refusing delivery");
         return Err(ApiError::Internal("issuance subject mismatch".into()));
     }
-    let pdf = match (i.delivery, stored.pdf) {
-        (Delivery::Ready, Some(pdf)) => pdf,
-        (delivery, _) if delivery != Delivery::None => return Err(not_deliverable(delivery)),
-        _ => return Err(ApiError::NotFound(format!("issuance {id} has no document: it was {}", i.outcome))),
-    };
-    // Check the stored bytes again before they leave.
+    match i.delivery {
+        Delivery::Ready => {}
+        Delivery::None => {
+            return Err(ApiError::NotFound(format!("issuance {id} has no document: it was {}", i.outcome)));
+        }
+        delivery => {
+            state.documents.forget(&id);
+            return Err(not_deliverable(delivery));
+        }
+    }
+    // Held by this host since it was issued, or re-rendered and identical
+    // to the recorded PDF; checked again before the bytes leave.
+    let pdf = documents::bytes_for(&state, i).await?;
     let (number, code) = (i.number.clone(), i.verification_code.clone().unwrap_or_default());
     if let Err(err) = kofu_render::check_stamps(&pdf, &number, &code) {
         tracing::error!(issuance = %i.id, %err, "a stored document failed the delivery check");
@@ -289,9 +297,11 @@ pub async fn document(
     // one racing this on another host — finds it fetched.
     let data = json!({ "kiosk": kiosk.id, "session": session.id });
     if !state.store.mark_fetched(&id, &data, now_millis()).await? {
+        state.documents.forget(&id);
         let now = state.store.issuance(&id).await?.ok_or_else(|| no_issuance(&id))?;
         return Err(not_deliverable(now.delivery));
     }
+    state.documents.forget(&id);
     tracing::info!(issuance = %id, "document fetched and purged");
     Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], pdf).into_response())
 }
@@ -333,6 +343,7 @@ pub async fn printed(
     }
     let data = json!({ "kiosk": kiosk.id, "session": session.id, "fee_charged": found.fee });
     let updated = state.store.mark_printed(&id, &data, now_millis()).await?.ok_or_else(|| no_issuance(&id))?;
+    state.documents.forget(&id);
     tracing::info!(issuance = %id, "document printed and purged");
     Ok(Json(IssuanceView::of(updated)))
 }
