@@ -69,15 +69,18 @@ fn preview_stamp_is_fixed_and_marked() {
 
 /// Clocks, randomness and the environment are virtual: the wall clock is
 /// midnight of the issue date in Japan, time does not pass, "random" values
-/// repeat, and there are no variables or arguments.
+/// repeat, and there are no variables or arguments. Nothing survives an
+/// evaluation (invariant 2): the plugin's statics and heap start afresh.
 #[test]
 fn plugins_see_a_virtual_deterministic_environment() {
     let plugin = load(guests::ENVIRONMENT_PROBE);
     let req = request(&plugin, fixture("yamada-taro"), &[]);
-    let probe = || match common::certifier().sandbox().evaluate(&plugin, &req).expect("evaluate").outcome {
+    let other = request(&plugin, fixture("sato-makoto"), &[]);
+    let evaluate = |req| match common::certifier().sandbox().evaluate(&plugin, req).expect("evaluate").outcome {
         kofu_sandbox::Outcome::Document(document) => document,
         other => panic!("unexpected {other:?}"),
     };
+    let probe = || evaluate(&req);
     let rows = |document: &kofu_model::Document| -> Vec<(String, String)> {
         document
             .blocks
@@ -97,5 +100,13 @@ fn plugins_see_a_virtual_deterministic_environment() {
     assert_eq!(value("elapsed"), "0");
     assert_eq!(value("env"), "0");
     assert_eq!(value("args"), "0");
-    assert_eq!(rows(&probe()), first, "a second evaluation saw different values");
+    assert_eq!(value("evaluations"), "1");
+    assert_eq!(value("seen-before"), "0");
+    // Another resident in between, on the same pooled instance slots.
+    for _ in 0..8 {
+        let between = rows(&evaluate(&other));
+        assert!(between.contains(&("evaluations".into(), "1".into())), "{between:?}");
+        assert!(between.contains(&("seen-before".into(), "0".into())), "{between:?}");
+    }
+    assert_eq!(rows(&probe()), first, "a later evaluation saw different values or what came before");
 }

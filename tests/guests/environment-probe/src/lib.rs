@@ -2,10 +2,14 @@
 //! outside world — the wall clock, the monotonic clock, randomness (through
 //! `HashMap`'s seed and `getrandom`-style std entropy), environment variables
 //! and arguments — as text in the document, so tests can check that the host
-//! hands out virtual, deterministic values and nothing of its own.
+//! hands out virtual, deterministic values and nothing of its own. It also
+//! counts, in its own memory, the evaluations and subjects it has seen: in a
+//! fresh sandbox that is always this one evaluation and no one before.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use kofu_plugin_sdk::{
@@ -13,6 +17,11 @@ use kofu_plugin_sdk::{
 };
 
 struct EnvironmentProbe;
+
+/// Evaluations made by this instance (a static, in linear memory).
+static EVALUATIONS: AtomicU32 = AtomicU32::new(0);
+/// Names of the subjects this instance has rendered (on its heap).
+static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 impl Certificate for EnvironmentProbe {
     fn manifest() -> Manifest {
@@ -30,6 +39,11 @@ impl Certificate for EnvironmentProbe {
         let hash = RandomState::new().hash_one("kofu");
         let variables = std::env::vars().count();
         let arguments = std::env::args().count();
+        let evaluations = EVALUATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+        let seen_before = SEEN.lock().map_or(usize::MAX, |mut seen| {
+            seen.push(subject.name().to_owned());
+            seen.len() - 1
+        });
         Ok(DocumentBuilder::new("環境確認")
             .row("氏名", subject.name())
             .row("wall", wall.to_string())
@@ -37,6 +51,8 @@ impl Certificate for EnvironmentProbe {
             .row("hash", hash.to_string())
             .row("env", variables.to_string())
             .row("args", arguments.to_string())
+            .row("evaluations", evaluations.to_string())
+            .row("seen-before", seen_before.to_string())
             .certification("上記のとおり証明する。")
             .signed_by(request)
             .build())
