@@ -263,11 +263,7 @@ pub async fn document(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    let stored = state.store.issuance(&id).await?.ok_or_else(|| no_issuance(&id))?;
-    let i = &stored;
-    if i.session != session.id || i.kiosk != kiosk.id {
-        return Err(no_issuance(&id));
-    }
+    let i = &own_issuance(&state, &session, &id).await?;
     // The document's subject must be the session's resident: the recorded
     // issuance says so, independently of how it was looked up.
     if i.subject != session.resident || i.municipality != session.municipality {
