@@ -3,12 +3,12 @@
 //! municipality), a kiosk (its credential), or anonymous. Handlers state the
 //! role they need with the `require_*` methods; there is no other way in.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use kofu_store::constant_time_eq;
+use kofu_store::{Session, constant_time_eq};
 
 use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, token_hash};
 use crate::state::AppState;
@@ -66,18 +66,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        let Some(token) = bearer_token(parts)? else {
             return Ok(Caller::Anonymous);
         };
-        // The scheme is case-insensitive (RFC 9110 §11.1).
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);
         if token.starts_with(MUNICIPALITY_TOKEN_PREFIX) {
             let found = state.store.find_municipality_token(&hash).await?.ok_or(ApiError::Unauthorized)?;
@@ -92,6 +83,24 @@ impl FromRequestParts<AppState> for Caller {
             _ => Err(ApiError::Unauthorized),
         }
     }
+}
+
+/// The bearer token of the `Authorization` header: `None` without the
+/// header, 401 when it is not a bearer token.
+fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Some(token))
 }
 
 /// The vendor operator, checked before the request body is read.
@@ -151,13 +160,51 @@ impl FromRequestParts<AppState> for VendorOrMunicipality {
 /// A registered kiosk.
 pub struct Kiosk {
     pub id: String,
+    /// The session the path names (`{session}`), read together with the
+    /// credential; the handler still decides whether it may be used.
+    session: Option<NamedSession>,
+}
+
+/// A session as read with the kiosk's credential.
+struct NamedSession {
+    id: String,
+    found: Option<Session>,
+}
+
+impl Kiosk {
+    /// The session `id` as read with the credential (`None` inside when this
+    /// kiosk has no session by that id); `None` when the path named no
+    /// session, or another one.
+    pub fn session_read(&self, id: &str) -> Option<Option<Session>> {
+        self.session.as_ref().filter(|s| s.id == id).map(|s| s.found.clone())
+    }
+}
+
+/// The `{session}` segment of the matched route, if it has one.
+async fn session_in_path(parts: &mut Parts, state: &AppState) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
+    params.iter().find(|(name, _)| *name == "session").map(|(_, value)| value.to_owned())
 }
 
 impl FromRequestParts<AppState> for Kiosk {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Kiosk, ApiError> {
+        // Every kiosk call after sign-in names its session: the credential
+        // and the session are read in one statement. The credential decides
+        // alone whether the caller is a kiosk, exactly as for any other call.
+        if let (Some(token), Some(session_id)) = (kiosk_token(parts), session_in_path(parts, state).await) {
+            let found = state.store.kiosk_session(&token_hash(&token), &session_id).await?;
+            let found = found.ok_or(ApiError::Unauthorized)?;
+            let session = Some(NamedSession { id: session_id, found: found.session });
+            return Ok(Kiosk { id: found.kiosk, session });
+        }
         let caller = Caller::from_request_parts(parts, state).await?;
-        Ok(Kiosk { id: caller.require_kiosk()?.to_owned() })
+        Ok(Kiosk { id: caller.require_kiosk()?.to_owned(), session: None })
     }
+}
+
+/// The bearer token, if it is a kiosk credential.
+fn kiosk_token(parts: &Parts) -> Option<String> {
+    bearer_token(parts).ok().flatten().filter(|token| token.starts_with(KIOSK_TOKEN_PREFIX)).map(str::to_owned)
 }

@@ -102,6 +102,14 @@ pub struct NewIssuance {
     pub input: String,
 }
 
+/// The kiosk session an issuance was requested in: only it may move the
+/// document on.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub session: &'a str,
+    pub kiosk: &'a str,
+}
+
 /// The register row versions an evaluation saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterVersion {
@@ -121,6 +129,19 @@ pub enum Recorded {
     /// The register changed after the plugin read it; evaluate again.
     RegisterChanged,
 }
+
+/// The versions of a household's rows, in no particular order (the caller
+/// sorts them). `ORDER BY id` here made SQLite walk the primary key through
+/// every resident of the municipality, inside the write lock, instead of
+/// seeking the household: `query_plans.rs` checks every hot statement's plan.
+pub(crate) const HOUSEHOLD_VERSIONS: &str =
+    "SELECT id, version FROM residents WHERE municipality = $1 AND household = $2";
+
+/// Documents not confirmed printed in time, up to a thousand per sweep, in
+/// no particular order (the sweeper comes back for the rest; sorting would
+/// read every candidate before the limit).
+pub(crate) const UNDELIVERED: &str =
+    "SELECT id FROM issuances WHERE delivery IN ('ready', 'fetched') AND created_at <= $1 LIMIT 1000";
 
 const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
      request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
@@ -195,12 +216,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Recorded::Existing(Box::new(existing)));
         }
-        let rows =
-            db::query("SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 ORDER BY id")
-                .bind(&i.municipality)
-                .bind(household)
-                .fetch_all(&mut tx)
-                .await?;
+        let rows = db::query(HOUSEHOLD_VERSIONS).bind(&i.municipality).bind(household).fetch_all(&mut tx).await?;
         let mut current = rows
             .iter()
             .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
@@ -330,38 +346,49 @@ impl Store {
     }
 
     /// The kiosk printed the document: charge the fee (purging the bytes if
-    /// it was never fetched) and audit it. Repeating it changes nothing.
+    /// it was never fetched) and audit it, with the audit data `audit_data`
+    /// makes of the issuance. Only the issuance's own session and kiosk
+    /// (`owner`) can change it; ownership and delivery state are checked by
+    /// the one conditional update. Returns whether this call made the change,
+    /// and the issuance as it is now (whoever it belongs to: the caller
+    /// explains a refusal from it). Repeating it changes nothing.
     pub async fn mark_printed(
         &self,
         id: &str,
-        audit_data: &serde_json::Value,
+        owner: Owner<'_>,
+        audit_data: impl FnOnce(&Issuance) -> serde_json::Value,
         now: Millis,
-    ) -> Result<Option<Issuance>, StoreError> {
-        Ok(self.finish_delivery(id, Delivery::Printed, AuditEvent::Printed, audit_data, now).await?.1)
+    ) -> Result<(bool, Option<Issuance>), StoreError> {
+        self.finish_delivery(id, Some(owner), Delivery::Printed, AuditEvent::Printed, audit_data, now).await
     }
 
-    /// Move a ready or fetched document to `to`; true when this call made
-    /// the change. Returns the issuance as it is now.
+    /// Move a ready or fetched document to `to`, if it belongs to `owner`
+    /// (any, when `None`); true when this call made the change. Returns the
+    /// issuance as it is now.
     async fn finish_delivery(
         &self,
         id: &str,
+        owner: Option<Owner<'_>>,
         to: Delivery,
         event: AuditEvent,
-        audit_data: &serde_json::Value,
+        audit_data: impl FnOnce(&Issuance) -> serde_json::Value,
         now: Millis,
     ) -> Result<(bool, Option<Issuance>), StoreError> {
         let mut tx = self.begin().await?;
         let printed_at = if to == Delivery::Printed { Some(now) } else { None };
-        let changed = db::query(format!(
+        let owned = if owner.is_some() { "AND session = $5 AND kiosk = $6" } else { "" };
+        let mut update = db::query(format!(
             "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = COALESCE(purged_at, $3), pdf = NULL \
-             WHERE id = $4 AND delivery IN ('ready', 'fetched') RETURNING {COLUMNS}"
+             WHERE id = $4 AND delivery IN ('ready', 'fetched') {owned} RETURNING {COLUMNS}"
         ))
         .bind(to.as_str())
         .bind(printed_at)
         .bind(now)
-        .bind(id)
-        .fetch_optional(&mut tx)
-        .await?;
+        .bind(id);
+        if let Some(owner) = owner {
+            update = update.bind(owner.session).bind(owner.kiosk);
+        }
+        let changed = update.fetch_optional(&mut tx).await?;
         let Some(row) = changed else {
             // Committed first, so the read below sees whatever change made
             // this one a no-op.
@@ -369,7 +396,8 @@ impl Store {
             return Ok((false, self.issuance(id).await?));
         };
         let updated = issuance(&row)?;
-        audit::append(&mut tx, &updated.municipality, event, id, audit_data, now).await?;
+        let data = audit_data(&updated);
+        audit::append(&mut tx, &updated.municipality, event, id, &data, now).await?;
         tx.commit().await?;
         Ok((true, Some(updated)))
     }
@@ -378,21 +406,18 @@ impl Store {
     /// (fetched or not), purging any bytes left. Returns the issuances
     /// expired. Hosts sweeping at once expire each document once.
     pub async fn expire_undelivered(&self, cutoff: Millis, now: Millis) -> Result<Vec<Issuance>, StoreError> {
-        let ids: Vec<String> = db::query(
-            "SELECT id FROM issuances WHERE delivery IN ('ready', 'fetched') AND created_at <= $1 \
-             ORDER BY created_at LIMIT 1000",
-        )
-        .bind(cutoff)
-        .fetch_all(self)
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+        let ids: Vec<String> = db::query(UNDELIVERED)
+            .bind(cutoff)
+            .fetch_all(self)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
         let mut purged = Vec::new();
         for id in ids {
-            let data = serde_json::json!({ "reason": "not confirmed printed in time" });
+            let data = |_: &Issuance| serde_json::json!({ "reason": "not confirmed printed in time" });
             if let (true, Some(issuance)) =
-                self.finish_delivery(&id, Delivery::Expired, AuditEvent::Expired, &data, now).await?
+                self.finish_delivery(&id, None, Delivery::Expired, AuditEvent::Expired, data, now).await?
             {
                 purged.push(issuance);
             }

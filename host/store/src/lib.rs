@@ -32,6 +32,8 @@ mod keys;
 mod migrate;
 mod municipalities;
 mod plugins;
+#[cfg(test)]
+mod query_plans;
 mod register;
 mod sessions;
 mod write;
@@ -49,11 +51,11 @@ pub use cards::{Card, PinCheck};
 pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id};
-pub use issuances::{Delivery, Issuance, NewIssuance, Recorded, RegisterVersion};
+pub use issuances::{Delivery, Issuance, NewIssuance, Owner, Recorded, RegisterVersion};
 pub use municipalities::{KioskInfo, TokenInfo};
 pub use plugins::{Activation, PluginInfo, PluginVersion};
 pub use register::{ImportSummary, StoredResident, Subject};
-pub use sessions::{Session, SessionProblem};
+pub use sessions::{KioskSession, Session, SessionProblem};
 use write::{GroupCommit, WriteTx};
 
 /// Milliseconds since the Unix epoch: every timestamp the store keeps.

@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "compiled plugins", "0003_compiled_plugins.sql"),
     migration!(4, "audit chain heads", "0004_audit_heads.sql"),
     migration!(5, "key checks", "0005_key_checks.sql"),
+    migration!(6, "plugin components apart, residents by position, cards by resident", "0006_lean_rows.sql"),
 ];
 
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").
@@ -114,6 +115,40 @@ mod tests {
         };
         assert_eq!(files("sqlite"), files("postgres"), "each version has a file for each backend");
         assert_eq!(files("sqlite").len(), MIGRATIONS.len(), "every file is a listed migration");
+    }
+
+    /// A database of version 5 keeps its plugins through version 6, which
+    /// moves their components to a table of their own.
+    #[tokio::test]
+    async fn upgrading_keeps_every_plugin_component() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kofu.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .unwrap();
+            for migration in MIGRATIONS.iter().filter(|m| m.version <= 5) {
+                conn.execute_batch(migration.sqlite).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 0)",
+                    rusqlite::params![migration.version, migration.name],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO municipalities (code, name, mayor_title, mayor_name, created_at) VALUES ('999999', 'x', 'y', 'z', 0); \
+                 INSERT INTO plugins (municipality, hash, kind, version, manifest, component, size, uploaded_by, uploaded_at) \
+                 VALUES ('999999', 'h1', 'residence', '1.0.0', '{}', X'0061736d', 4, 'test', 7);",
+            )
+            .unwrap();
+        }
+        let store =
+            crate::Store::open(&crate::StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
+        assert_eq!(store.plugin_component("999999", "h1").await.unwrap(), Some(b"\0asm".to_vec()));
+        let info = store.plugin_info("999999", "h1").await.unwrap().unwrap();
+        assert_eq!((info.kind.as_str(), info.size, info.uploaded_at), ("residence", 4, 7));
     }
 
     /// The schema is one schema: apart from comments and the binary type's

@@ -134,20 +134,27 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         let result = db::query(
-            "INSERT INTO plugins (municipality, hash, kind, version, manifest, component, size, uploaded_by, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO plugins (municipality, hash, kind, version, manifest, size, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(municipality)
         .bind(hash)
         .bind(kind)
         .bind(version)
         .bind(manifest.to_string())
-        .bind(component.to_vec())
         .bind(component.len() as i64)
         .bind(uploaded_by)
         .bind(now)
         .execute(&mut tx)
         .await;
+        if result.is_ok() {
+            db::query("INSERT INTO plugin_components (municipality, hash, component) VALUES ($1, $2, $3)")
+                .bind(municipality)
+                .bind(hash)
+                .bind(component.to_vec())
+                .execute(&mut tx)
+                .await?;
+        }
         match result {
             Ok(_) => tx.commit().await.map(|()| true),
             Err(e) if e.is_unique_violation() => {
@@ -191,7 +198,7 @@ impl Store {
 
     /// The component bytes of a stored version.
     pub async fn plugin_component(&self, municipality: &str, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = db::query("SELECT component FROM plugins WHERE municipality = $1 AND hash = $2")
+        let row = db::query("SELECT component FROM plugin_components WHERE municipality = $1 AND hash = $2")
             .bind(municipality)
             .bind(hash)
             .fetch_optional(self)

@@ -59,11 +59,19 @@ fn record_json(entry: &RegisterEntry) -> Result<String, StoreError> {
     serde_json::to_string(&entry.person).map_err(|e| StoreError::Invalid(format!("resident {}: {e}", entry.id)))
 }
 
-const UPSERT: &str = "INSERT INTO residents (municipality, id, household, position, test, record, version, updated_at) \
+pub(crate) const UPSERT: &str = "INSERT INTO residents (municipality, id, household, position, test, record, version, updated_at) \
      VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM residents WHERE municipality = $1), $4, $5, 1, $6) \
      ON CONFLICT (municipality, id) DO UPDATE SET household = excluded.household, test = excluded.test, \
      record = excluded.record, version = residents.version + 1, updated_at = excluded.updated_at \
      RETURNING version";
+
+/// A page of the register in register order.
+pub(crate) const RESIDENTS_PAGE: &str =
+    "SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3";
+
+/// A resident's whole household, in register order.
+pub(crate) const SUBJECT: &str = "SELECT * FROM residents WHERE municipality = $1 AND household = \
+     (SELECT household FROM residents WHERE municipality = $1 AND id = $2) ORDER BY position";
 
 impl Store {
     /// Insert or replace every entry, all or nothing. New people go to the
@@ -115,12 +123,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(i64, StoredResident)>, StoreError> {
         let rows =
-            db::query("SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3")
-                .bind(municipality)
-                .bind(after_position)
-                .bind(limit)
-                .fetch_all(self)
-                .await?;
+            db::query(RESIDENTS_PAGE).bind(municipality).bind(after_position).bind(limit).fetch_all(self).await?;
         rows.iter().map(|row| Ok((row.try_get::<i64, _>("position")?, stored(row)?))).collect()
     }
 
@@ -161,14 +164,7 @@ impl Store {
 
     /// The subject and their household, as the register holds them now.
     pub async fn subject(&self, municipality: &str, id: &str) -> Result<Option<Subject>, StoreError> {
-        let rows = db::query(
-            "SELECT * FROM residents WHERE municipality = $1 AND household = \
-             (SELECT household FROM residents WHERE municipality = $1 AND id = $2) ORDER BY position",
-        )
-        .bind(municipality)
-        .bind(id)
-        .fetch_all(self)
-        .await?;
+        let rows = db::query(SUBJECT).bind(municipality).bind(id).fetch_all(self).await?;
         let household = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
         let Some(subject) = household.iter().find(|r| r.entry.id == id).cloned() else {
             return Ok(None);

@@ -47,7 +47,46 @@ fn session(row: &Row) -> Result<Session, DbError> {
     })
 }
 
+/// A kiosk credential's kiosk and, read with it, one of its sessions.
+#[derive(Debug, Clone)]
+pub struct KioskSession {
+    pub kiosk: String,
+    /// The session asked for, if it exists and belongs to this kiosk; open
+    /// or not (see [`Store::check_session`]).
+    pub session: Option<Session>,
+}
+
+/// The calling kiosk by its credential, with the session it names: one read
+/// where a credential lookup and a session lookup were two (every kiosk call
+/// after sign-in makes both). Another kiosk's session is not joined.
+pub(crate) const KIOSK_SESSION: &str = "SELECT k.id AS calling_kiosk, s.id, s.kiosk, s.card, s.municipality, s.resident, \
+     s.created_at, s.last_seen_at, s.closed_at, s.close_reason \
+     FROM kiosks k LEFT JOIN sessions s ON s.id = $2 AND s.kiosk = k.id \
+     WHERE k.credential_hash = $1 AND k.revoked_at IS NULL";
+
+/// Close every session idle since before a cutoff (the sweeper).
+pub(crate) const EXPIRE_IDLE: &str =
+    "UPDATE sessions SET closed_at = $1, close_reason = 'expired' WHERE closed_at IS NULL AND last_seen_at <= $2";
+
 impl Store {
+    /// The unrevoked kiosk whose credential hashes to `credential_hash`,
+    /// with its session `session_id` if it has one by that id; `None` when
+    /// no kiosk has this credential.
+    pub async fn kiosk_session(
+        &self,
+        credential_hash: &str,
+        session_id: &str,
+    ) -> Result<Option<KioskSession>, StoreError> {
+        let Some(row) = db::query(KIOSK_SESSION).bind(credential_hash).bind(session_id).fetch_optional(self).await?
+        else {
+            return Ok(None);
+        };
+        let kiosk: String = row.try_get("calling_kiosk")?;
+        let joined: Option<String> = row.try_get("id")?;
+        let session = joined.map(|_| session(&row)).transpose()?;
+        Ok(Some(KioskSession { kiosk, session }))
+    }
+
     /// The open session `id` of `kiosk`, marked as seen now. A session idle
     /// for `idle_ms` or longer is closed as expired on the spot.
     pub async fn use_session(
@@ -58,7 +97,21 @@ impl Store {
         idle_ms: Millis,
     ) -> Result<Result<Session, SessionProblem>, StoreError> {
         let row = db::query("SELECT * FROM sessions WHERE id = $1").bind(id).fetch_optional(self).await?;
-        let Some(mut found) = row.as_ref().map(session).transpose()? else {
+        let found = row.as_ref().map(session).transpose()?;
+        self.check_session(kiosk, found, now, idle_ms).await
+    }
+
+    /// Whether `found` (a session as read just now) is an open session of
+    /// `kiosk`; if so it is marked as seen now. A session idle for `idle_ms`
+    /// or longer is closed as expired on the spot.
+    pub async fn check_session(
+        &self,
+        kiosk: &str,
+        found: Option<Session>,
+        now: Millis,
+        idle_ms: Millis,
+    ) -> Result<Result<Session, SessionProblem>, StoreError> {
+        let Some(mut found) = found else {
             return Ok(Err(SessionProblem::NotFound));
         };
         if found.kiosk != kiosk {
@@ -72,13 +125,13 @@ impl Store {
             }));
         }
         if now - found.last_seen_at >= idle_ms {
-            self.close_session(kiosk, id, "expired", now).await?;
+            self.close_session(kiosk, &found.id, "expired", now).await?;
             return Ok(Err(SessionProblem::Expired));
         }
         if now - found.last_seen_at >= TOUCH_EVERY_MS {
             let statement = db::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND closed_at IS NULL")
                 .bind(now)
-                .bind(id);
+                .bind(&found.id);
             self.write_one(statement).await?;
             found.last_seen_at = now;
         }
@@ -100,11 +153,7 @@ impl Store {
 
     /// Close every session idle since before `cutoff`; returns how many.
     pub async fn expire_idle_sessions(&self, cutoff: Millis, now: Millis) -> Result<u64, StoreError> {
-        let statement = db::query(
-            "UPDATE sessions SET closed_at = $1, close_reason = 'expired' WHERE closed_at IS NULL AND last_seen_at <= $2",
-        )
-        .bind(now)
-        .bind(cutoff);
+        let statement = db::query(EXPIRE_IDLE).bind(now).bind(cutoff);
         let done = self.write_one(statement).await?;
         Ok(done.rows_affected())
     }

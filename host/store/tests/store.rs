@@ -7,8 +7,8 @@
 
 use kofu_model::Municipality;
 use kofu_store::{
-    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, PinCheck, Recorded, RegisterVersion, Store, StoreOptions,
-    check_chain,
+    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, Owner, PinCheck, Recorded, RegisterVersion, Store,
+    StoreError, StoreOptions, check_chain,
 };
 use kofu_test_db::{Backend, TestDb};
 use serde_json::json;
@@ -184,6 +184,9 @@ async fn concurrent_wrong_pins_lock_the_card_exactly() {
 }
 
 /// An issued document, ready for delivery.
+/// The session and kiosk of every issuance these tests record.
+const OWNER: Owner<'static> = Owner { session: "S", kiosk: "K" };
+
 fn ready(id: &str, key: &str) -> NewIssuance {
     let mut new = issuance(id, key);
     new.issuance.outcome = "issued".into();
@@ -240,7 +243,7 @@ async fn concurrent_appends_make_one_unbroken_chain() {
                 assert!(matches!(recorded, Recorded::New { .. }));
                 // Every issuance's delivery appends twice more, racing the rest.
                 store.mark_fetched(&id, &json!({}), 20).await?;
-                store.mark_printed(&id, &json!({}), 30).await
+                store.mark_printed(&id, OWNER, |_| json!({}), 30).await
             })
         })
         .collect();
@@ -276,15 +279,28 @@ async fn a_document_is_fetched_once_however_many_ask_at_once() {
     assert_eq!(store.issuance("I1").await.unwrap().unwrap().delivery, Delivery::Fetched);
     assert!(!store.mark_fetched("I1", &json!({}), 21).await.unwrap());
 
+    // Another session, or the same session id from another kiosk, cannot
+    // confirm it: nothing changes and nothing is audited.
+    for other in [Owner { session: "S2", kiosk: "K" }, Owner { session: "S", kiosk: "K2" }] {
+        let (changed, now) = store.mark_printed("I1", other, |_| json!({}), 25).await.unwrap();
+        assert!(!changed, "{other:?}");
+        assert_eq!(now.unwrap().delivery, Delivery::Fetched, "{other:?}");
+    }
+    assert_eq!(events(&store).await, ["issuance", "fetched"]);
+
     let prints: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.mark_printed("I1", &json!({}), 30).await })
+            tokio::spawn(async move { store.mark_printed("I1", OWNER, |i| json!({ "fee": i.fee }), 30).await })
         })
         .collect();
+    let mut printed = 0;
     for task in prints {
-        assert_eq!(task.await.unwrap().unwrap().unwrap().delivery, Delivery::Printed);
+        let (changed, now) = task.await.unwrap().unwrap();
+        printed += usize::from(changed);
+        assert_eq!(now.unwrap().delivery, Delivery::Printed);
     }
+    assert_eq!(printed, 1, "exactly one confirmation changes it");
     assert!(store.expire_undelivered(100, 100).await.unwrap().is_empty(), "a printed document does not expire");
     assert_eq!(events(&store).await, ["issuance", "fetched", "printed"], "each step audited once");
 }
@@ -482,4 +498,18 @@ async fn the_first_key_check_value_is_kept() {
     assert_eq!(accepted.len(), 1, "concurrent first starts agree on one value: {accepted:?}");
     assert!(store.check_key("pin", accepted[0], 2).await.unwrap());
     assert!(!store.check_key("pin", "another", 2).await.unwrap());
+}
+
+/// SQLite keeps writing to a file that was moved or deleted under it; those
+/// writes would vanish at the next start. They fail instead.
+#[tokio::test]
+async fn writes_to_a_moved_sqlite_file_fail_instead_of_vanishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kofu.db");
+    let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
+    store.create_municipality(&Municipality::preview(), 1).await.unwrap();
+    std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+    let err = store.check_key("pin", "value", 2).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("is gone"), "{err}");
 }

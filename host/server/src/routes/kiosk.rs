@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kofu_store::{Delivery, Issuance, PinCheck, Session, SessionProblem, now_millis, random_id};
+use kofu_store::{Delivery, Issuance, Owner, PinCheck, Session, SessionProblem, now_millis, random_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -95,7 +95,12 @@ pub async fn open(
 /// The open session `id` of this kiosk.
 async fn session(state: &AppState, kiosk: &Kiosk, id: &str) -> Result<Session, ApiError> {
     let idle = state.config.session_idle.as_millis() as i64;
-    match state.store.use_session(&kiosk.id, id, now_millis(), idle).await? {
+    let checked = match kiosk.session_read(id) {
+        // Read with the kiosk's credential.
+        Some(found) => state.store.check_session(&kiosk.id, found, now_millis(), idle).await?,
+        None => state.store.use_session(&kiosk.id, id, now_millis(), idle).await?,
+    };
+    match checked {
         Ok(session) => Ok(session),
         Err(SessionProblem::NotFound) => Err(ApiError::NotFound(format!("this kiosk has no session {id}"))),
         Err(SessionProblem::Closed) => Err(ApiError::Gone("the session is closed; sign in again".into())),
@@ -329,17 +334,35 @@ pub async fn printed(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Json<IssuanceView>, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    let found = own_issuance(&state, &session, &id).await?;
-    match found.delivery {
-        Delivery::Ready | Delivery::Fetched | Delivery::Printed => {}
-        Delivery::Expired => return Err(ApiError::Gone("the document expired before it was confirmed printed".into())),
-        Delivery::None => {
-            return Err(ApiError::Conflict(format!("issuance {id} was {}: there is nothing to print", found.outcome)));
+    // One conditional update checks that the issuance is this session's and
+    // still ready or fetched; the issuance is read only to explain a no.
+    let owner = Owner { session: &session.id, kiosk: &kiosk.id };
+    let data = |i: &Issuance| json!({ "kiosk": i.kiosk, "session": i.session, "fee_charged": i.fee });
+    let (changed, now) = state.store.mark_printed(&id, owner, data, now_millis()).await?;
+    let found = match now {
+        Some(i) if i.session == session.id && i.kiosk == session.kiosk => i,
+        _ => return Err(no_issuance(&id)),
+    };
+    if !changed {
+        match found.delivery {
+            // Confirmed before: the same answer again.
+            Delivery::Printed => {}
+            Delivery::Expired => {
+                return Err(ApiError::Gone("the document expired before it was confirmed printed".into()));
+            }
+            Delivery::None => {
+                return Err(ApiError::Conflict(format!(
+                    "issuance {id} was {}: there is nothing to print",
+                    found.outcome
+                )));
+            }
+            // Moved on by someone else between the update and the read.
+            Delivery::Ready | Delivery::Fetched => {
+                return Err(ApiError::Conflict(format!("issuance {id} changed meanwhile; confirm printing again")));
+            }
         }
     }
-    let data = json!({ "kiosk": kiosk.id, "session": session.id, "fee_charged": found.fee });
-    let updated = state.store.mark_printed(&id, &data, now_millis()).await?.ok_or_else(|| no_issuance(&id))?;
     state.documents.forget(&id);
     tracing::info!(issuance = %id, "document printed and purged");
-    Ok(Json(IssuanceView::of(updated)))
+    Ok(Json(IssuanceView::of(found)))
 }

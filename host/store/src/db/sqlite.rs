@@ -16,10 +16,6 @@ use crate::file_identity::FileIdentity;
 /// Prepared statements kept per connection: more than the store has.
 const STATEMENT_CACHE: usize = 256;
 
-/// Address space each connection may map of the database file (SQLite maps
-/// no more than the file's size).
-const MMAP_SIZE: i64 = 1 << 30;
-
 /// How every connection to one database file is opened and set up.
 #[derive(Debug, Clone)]
 pub(crate) struct Opener {
@@ -64,12 +60,13 @@ impl Opener {
         }
         conn.pragma_update(None, "synchronous", &self.synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Every commit empties the other connections' page caches (WAL
-        // mode), so reads fetch their pages afresh each time: through a
-        // memory map that is a lookup, not a read(2) and a copy per page.
-        // SQLite only reads through the map; writes still go through the
-        // WAL and its fsync.
-        conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+        // No memory map. Every commit empties the other connections' page
+        // caches (WAL mode), and with a map a reader also unmaps the whole
+        // file at its next read and faults it back in page by page: under
+        // load that munmap, its TLB shootdowns and the refaults cost more
+        // than reading the few pages a statement needs, and the mapped pages
+        // counted towards the server's RSS (docs/PERFORMANCE.md).
+        conn.pragma_update(None, "mmap_size", 0)?;
         // Each write is a savepoint of the batch (`write.rs`): the pages it
         // changes are journalled for its own rollback, in memory rather
         // than in a temporary file.
@@ -97,19 +94,24 @@ impl ReadPool {
     pub(crate) fn with<T>(&self, read: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
         // A lost file is reported, not read from (see `file_identity.rs`).
         if let Some(file) = &self.file {
-            file.check()?;
+            file.check_for_read()?;
         }
         let conn = self.take();
         read(&conn)
     }
 
     fn take(&self) -> MutexGuard<'_, Connection> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for offset in 0..self.conns.len() {
-            if let Ok(conn) = self.conns[(start + offset) % self.conns.len()].try_lock() {
+        // The first free connection, not the next in turn: a connection's
+        // page cache survives until the next commit (any commit empties every
+        // reader's cache in WAL mode), so a connection used again soon after
+        // reads from memory, and one used once per round of the pool hardly
+        // ever does.
+        for conn in &self.conns {
+            if let Ok(conn) = conn.try_lock() {
                 return conn;
             }
         }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
         // All busy: wait for the one this read was due, briefly (a read
         // holds its connection for one statement). A reader poisoned by a
         // panic is still a connection outside any transaction.

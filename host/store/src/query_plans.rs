@@ -1,0 +1,93 @@
+//! The plans SQLite makes for the statements every issuance, sign-in or
+//! sweep runs, on the migrated schema. A statement that stops seeking its
+//! index costs time in proportion to a municipality's size, and inside the
+//! write lock it holds up every other write: `ORDER BY id` on a household's
+//! versions once made SQLite walk every resident of the municipality for
+//! each issuance. Timing would not catch that on a small test register; the
+//! plan does.
+
+use crate::{Store, StoreOptions};
+
+/// Each statement with what its plan must say: the index it seeks and with
+/// which columns fixed, line by line as `EXPLAIN QUERY PLAN` prints them.
+const EXPECTED: &[(&str, &str, &[&str])] = &[
+    (
+        "a household's row versions (recording an issuance)",
+        crate::issuances::HOUSEHOLD_VERSIONS,
+        &["SEARCH residents USING INDEX residents_by_household (municipality=? AND household=?)"],
+    ),
+    (
+        "the subject's household (every issuance)",
+        crate::register::SUBJECT,
+        &[
+            "SEARCH residents USING INDEX residents_by_household (municipality=? AND household=?)",
+            "SEARCH residents USING INDEX sqlite_autoindex_residents_1 (municipality=? AND id=?)",
+        ],
+    ),
+    (
+        "the kiosk credential with its session (every kiosk call)",
+        crate::sessions::KIOSK_SESSION,
+        &[
+            "SEARCH k USING INDEX sqlite_autoindex_kiosks_2 (credential_hash=?)",
+            "SEARCH s USING INDEX sqlite_autoindex_sessions_1 (id=?) LEFT-JOIN",
+        ],
+    ),
+    (
+        "a page of the register (export)",
+        crate::register::RESIDENTS_PAGE,
+        &["SEARCH residents USING INDEX residents_by_position (municipality=? AND position>?)"],
+    ),
+    (
+        "a new resident's place at the end of the register (import)",
+        crate::register::UPSERT,
+        &[
+            "SEARCH residents USING COVERING INDEX residents_by_position (municipality=?)",
+            "SEARCH cards USING COVERING INDEX cards_by_resident (municipality=? AND resident=?)",
+        ],
+    ),
+    (
+        "documents not confirmed printed (the sweeper)",
+        crate::issuances::UNDELIVERED,
+        &["SEARCH issuances USING INDEX issuances_undelivered (delivery=? AND created_at<?)"],
+    ),
+    (
+        "idle sessions (the sweeper)",
+        crate::sessions::EXPIRE_IDLE,
+        &["SEARCH sessions USING INDEX sessions_open (closed_at=? AND last_seen_at<?)"],
+    ),
+];
+
+/// `EXPLAIN QUERY PLAN` of `sql`, one line per step, without the tree
+/// drawing.
+fn plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    // Parameters left unbound are NULL: enough to plan with.
+    let mut rows = statement.raw_query();
+    let mut lines = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        lines.push(row.get::<_, String>(3).unwrap());
+    }
+    lines
+}
+
+#[tokio::test]
+async fn hot_statements_seek_their_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kofu.db");
+    // Opening migrates the file to the current schema.
+    let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for (what, sql, expected) in EXPECTED {
+        let plan = plan(&conn, sql);
+        for step in *expected {
+            assert!(plan.iter().any(|line| line == step), "{what}: expected `{step}` in the plan {plan:#?}");
+        }
+        for line in &plan {
+            assert!(
+                !line.starts_with("SCAN ") && !line.contains("TEMP B-TREE"),
+                "{what}: the plan walks a whole table or sorts: {plan:#?}"
+            );
+        }
+    }
+}
