@@ -25,7 +25,7 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool};
 
-pub(crate) use sqlite::{Opener, ReadPool};
+pub(crate) use sqlite::{BUSY_TIMEOUT, Opener, ReadPool};
 pub(crate) use value::{Decode, Value};
 
 use crate::write::{GroupCommit, WriteTx};

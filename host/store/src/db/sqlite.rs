@@ -13,6 +13,10 @@ use super::{DbError, Done, Row, Value};
 use crate::StoreError;
 use crate::file_identity::FileIdentity;
 
+/// How long a connection waits for another process's lock (a second host's
+/// write, a `kofu` command) before giving up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Prepared statements kept per connection: more than the store has.
 const STATEMENT_CACHE: usize = 256;
 
@@ -53,7 +57,7 @@ impl Opener {
         let conn = Connection::open_with_flags(&self.path, flags)?;
         // Other processes on the file (a second host, `kofu` commands)
         // are waited for, not failed.
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(DbError::Unusable(format!("the database could not be switched to WAL mode (it is in {mode})")));
