@@ -27,9 +27,10 @@
 //!   I/O error), the savepoint of the next user is gone; the batch is then
 //!   marked broken and fails as a whole.
 //! - A member's statements run on the caller's thread (they take
-//!   microseconds); the two waits, `BEGIN IMMEDIATE` (another process may
-//!   hold the lock) and `COMMIT` (the fsync), run on a blocking thread with
-//!   the writer lock moved there, so the async runtime never stalls on them.
+//!   microseconds). `BEGIN IMMEDIATE` is tried there too, without waiting:
+//!   only another process can hold SQLite's write lock. If one does, and
+//!   for the `COMMIT` (the fsync), the wait runs on a blocking thread with
+//!   the writer lock moved there, so the async runtime never stalls on it.
 //!
 //! **Answers.** Inside a batch a member sees earlier members' writes before
 //! they are durable. So a member that answers from what it read (found the
