@@ -21,8 +21,8 @@ pub(crate) struct FileIdentity {
     path: PathBuf,
     device: u64,
     inode: u64,
-    /// When a check last passed, in microseconds since `since` (+1; 0 is
-    /// never).
+    /// When a check last passed, in microseconds since `since` plus one;
+    /// 0 if none has.
     passed: AtomicU64,
     since: Instant,
 }
@@ -49,9 +49,10 @@ impl FileIdentity {
 
     /// [`check`](Self::check), unless one passed within [`READ_CHECK_EVERY`].
     pub(crate) fn check_for_read(&self) -> Result<(), DbError> {
+        // +1: zero stands for "never".
         let now = self.since.elapsed().as_micros() as u64 + 1;
         let passed = self.passed.load(Ordering::Relaxed);
-        if passed != 0 && now - passed.min(now) < READ_CHECK_EVERY.as_micros() as u64 {
+        if passed != 0 && now.saturating_sub(passed) < READ_CHECK_EVERY.as_micros() as u64 {
             return Ok(());
         }
         self.check()?;

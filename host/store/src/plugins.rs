@@ -147,16 +147,16 @@ impl Store {
         .bind(now)
         .execute(&mut tx)
         .await;
-        if result.is_ok() {
-            db::query("INSERT INTO plugin_components (municipality, hash, component) VALUES ($1, $2, $3)")
-                .bind(municipality)
-                .bind(hash)
-                .bind(component.to_vec())
-                .execute(&mut tx)
-                .await?;
-        }
         match result {
-            Ok(_) => tx.commit().await.map(|()| true),
+            Ok(_) => {
+                db::query("INSERT INTO plugin_components (municipality, hash, component) VALUES ($1, $2, $3)")
+                    .bind(municipality)
+                    .bind(hash)
+                    .bind(component.to_vec())
+                    .execute(&mut tx)
+                    .await?;
+                tx.commit().await.map(|()| true)
+            }
             Err(e) if e.is_unique_violation() => {
                 if self.plugin_info(municipality, hash).await?.is_some() {
                     // A concurrent upload of the same bytes won; same result.

@@ -246,9 +246,15 @@ pub async fn request(
 
 /// This session's issuance `id`.
 async fn own_issuance(state: &AppState, session: &Session, id: &str) -> Result<Issuance, ApiError> {
-    match state.store.issuance(id).await? {
+    owned(session, state.store.issuance(id).await?, id)
+}
+
+/// `found`, if it is issuance `id` of `session`; to anyone else it does not
+/// exist.
+fn owned(session: &Session, found: Option<Issuance>, id: &str) -> Result<Issuance, ApiError> {
+    match found {
         Some(i) if i.session == session.id && i.kiosk == session.kiosk => Ok(i),
-        _ => Err(ApiError::NotFound(format!("this session has no issuance {id}"))),
+        _ => Err(no_issuance(id)),
     }
 }
 
@@ -336,13 +342,10 @@ pub async fn printed(
     let session = session(&state, &kiosk, &session_id).await?;
     // One conditional update checks that the issuance is this session's and
     // still ready or fetched; the issuance is read only to explain a no.
-    let owner = Owner { session: &session.id, kiosk: &kiosk.id };
+    let owner = Owner { session: &session.id, kiosk: &session.kiosk };
     let data = |i: &Issuance| json!({ "kiosk": i.kiosk, "session": i.session, "fee_charged": i.fee });
     let (changed, now) = state.store.mark_printed(&id, owner, data, now_millis()).await?;
-    let found = match now {
-        Some(i) if i.session == session.id && i.kiosk == session.kiosk => i,
-        _ => return Err(no_issuance(&id)),
-    };
+    let found = owned(&session, now, &id)?;
     if !changed {
         match found.delivery {
             // Confirmed before: the same answer again.
