@@ -146,8 +146,8 @@ pub async fn issue(
         };
         let number = random_id(12)?;
         let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
-        let input = json!({ "subject": &*resident, "context": &context }).to_string();
-        let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
+        let mut evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
+        let input = std::mem::take(&mut evaluation.input);
         let ids = Ids { id: random_id(20)?, number: number.clone() };
         let (new, pdf) =
             build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
@@ -199,6 +199,11 @@ pub struct Evaluated {
     pub result: Result<Certified, CertifyError>,
     /// The independent pre-delivery check of the PDF, when one was made.
     pub stamp_check: Option<Result<u32, String>>,
+    /// The SHA-256 of the issued PDF, in hex.
+    pub pdf_hash: Option<String>,
+    /// The subject and context the plugin was given, as JSON: what the
+    /// issuance records to re-render it from.
+    pub input: String,
     pub sandbox_time: Duration,
     pub render_time: Duration,
 }
@@ -213,21 +218,34 @@ async fn evaluate(
     let plugin = Arc::clone(plugin);
     let evaluated = state
         .in_sandbox(move |certifier| {
+            // The evaluated input as recorded, built here with the rest of
+            // the CPU-bound work rather than on an async worker.
+            let input = json!({ "subject": &*subject, "context": &context }).to_string();
             let started = Instant::now();
             let stamp = Stamp { issuance_number: number.clone(), preview: false };
             let result = certifier.certify(&plugin, &Request { subject, context }, &stamp);
             let total = started.elapsed();
-            let (render_time, stamp_check) = match &result {
+            let (render_time, stamp_check, pdf_hash) = match &result {
                 Ok(Certified::Issued { certificate, .. }) => (
                     certificate.render_time,
                     Some(
                         kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
                             .map_err(|e| e.to_string()),
                     ),
+                    // Here, off the async workers, with the rest of the
+                    // CPU-bound work of an issuance.
+                    Some(hex(&Sha256::digest(&certificate.pdf))),
                 ),
-                _ => (Duration::ZERO, None),
+                _ => (Duration::ZERO, None, None),
             };
-            Evaluated { result, stamp_check, sandbox_time: total.saturating_sub(render_time), render_time }
+            Evaluated {
+                result,
+                stamp_check,
+                pdf_hash,
+                input,
+                sandbox_time: total.saturating_sub(render_time),
+                render_time,
+            }
         })
         .await?;
     state.metrics.sandbox.observe(evaluated.sandbox_time);
@@ -296,7 +314,7 @@ fn build_record(
             issuance.outcome = "issued".into();
             issuance.fields_read = fields_read(&evaluation);
             issuance.document_hash = Some(hex(&certificate.document_hash));
-            issuance.pdf_hash = Some(hex(&Sha256::digest(&certificate.pdf)));
+            issuance.pdf_hash = evaluated.pdf_hash;
             issuance.verification_code = Some(certificate.verification_code);
             issuance.pages = Some(i64::from(certificate.pages));
             issuance.fee = plugin.manifest.get("fee_yen").and_then(Value::as_i64);

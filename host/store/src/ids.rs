@@ -16,7 +16,13 @@ pub fn random_id(chars: usize) -> Result<String, StoreError> {
 
 /// Lowercase hex, the form every hash and MAC is stored in.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    text
 }
 
 /// Equality that takes the same time wherever the strings differ, for
@@ -31,4 +37,18 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
     getrandom::fill(&mut bytes)
         .map_err(|e| StoreError::Unavailable(format!("the operating system's random generator failed: {e}")))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x5c]), "000fa0ff5c");
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
+    }
 }

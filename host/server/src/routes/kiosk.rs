@@ -295,7 +295,14 @@ pub async fn document(
     // to the recorded PDF; checked again before the bytes leave.
     let pdf = documents::bytes_for(&state, i).await?;
     let (number, code) = (i.number.clone(), i.verification_code.clone().unwrap_or_default());
-    if let Err(err) = kofu_render::check_stamps(&pdf, &number, &code) {
+    // Off the async workers, like rendering: the runtime's queues stay
+    // short, and with them the wait of the next write for the batch lock
+    // (docs/PERFORMANCE.md).
+    let checking = pdf.clone();
+    let checked = tokio::task::spawn_blocking(move || kofu_render::check_stamps(&checking, &number, &code))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the delivery check failed to run: {e}")))?;
+    if let Err(err) = checked {
         tracing::error!(issuance = %i.id, %err, "a stored document failed the delivery check");
         return Err(ApiError::Internal("stored document failed the delivery check".into()));
     }
