@@ -218,8 +218,9 @@ async fn evaluate(
     let plugin = Arc::clone(plugin);
     let evaluated = state
         .in_sandbox(move |certifier| {
-            // The evaluated input as recorded, built here with the rest of
-            // the CPU-bound work rather than on an async worker.
+            // All of an issuance's CPU-bound work runs here, off the async
+            // workers: the recorded input, evaluation and rendering, the
+            // pre-delivery check and the PDF's hash.
             let input = json!({ "subject": &*subject, "context": &context }).to_string();
             let started = Instant::now();
             let stamp = Stamp { issuance_number: number.clone(), preview: false };
@@ -232,8 +233,6 @@ async fn evaluate(
                         kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
                             .map_err(|e| e.to_string()),
                     ),
-                    // Here, off the async workers, with the rest of the
-                    // CPU-bound work of an issuance.
                     Some(hex(&Sha256::digest(&certificate.pdf))),
                 ),
                 _ => (Duration::ZERO, None, None),
