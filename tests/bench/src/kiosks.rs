@@ -40,6 +40,9 @@ pub struct Level {
     /// The simulated kiosks' CPU time per issuance (this process, which
     /// shares the machine with the server).
     pub client_cpu_us: Option<f64>,
+    /// Writes committed per SQLite batch (one fsync each) in the window:
+    /// how far group commit is sharing fsyncs.
+    pub writes_per_batch: Option<f64>,
     pub errors: BTreeMap<String, usize>,
 }
 
@@ -108,7 +111,9 @@ impl Bench {
             cpu_at_start = cpu_seconds(pid);
         }
         let client_cpu_at_start = cpu_seconds(own);
+        let batches_at_start = self.write_batches().await;
         tokio::time::sleep_until(end.into()).await;
+        let batches_at_end = self.write_batches().await;
         let cpu_used = match (pid.and_then(cpu_seconds), cpu_at_start) {
             (Some(now), Some(then)) => Some(now - then),
             _ => None,
@@ -124,6 +129,10 @@ impl Bench {
             peak_rss_kib: pid.and_then(peak_rss_kib),
             server_cpu_us: None,
             client_cpu_us: None,
+            writes_per_batch: match (batches_at_start, batches_at_end) {
+                (Some((b0, w0)), Some((b1, w1))) if b1 > b0 => Some((w1 - w0) as f64 / (b1 - b0) as f64),
+                _ => None,
+            },
             errors: BTreeMap::new(),
         };
         while let Some(done) = tasks.join_next().await {
@@ -141,6 +150,16 @@ impl Bench {
         level.server_cpu_us = per_issuance(cpu_used);
         level.client_cpu_us = per_issuance(client_cpu_used);
         Ok(level)
+    }
+
+    /// SQLite's group-commit counters from `/metrics`: (batches, writes).
+    async fn write_batches(&self) -> Option<(u64, u64)> {
+        let answer = self.world.client.call(Method::GET, "/metrics", None, None, &[]).await.ok()?;
+        let text = String::from_utf8(answer.body).ok()?;
+        let counter = |name: &str| {
+            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<u64>().ok())
+        };
+        Some((counter("kofu_store_write_batches_total")?, counter("kofu_store_batched_writes_total")?))
     }
 
     pub fn stop(mut self) -> anyhow::Result<()> {

@@ -79,7 +79,7 @@ impl Report {
             );
             let _ = writeln!(
                 t,
-                "  {:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>10} {:>14} {:>14} {:>7}",
+                "  {:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>10} {:>14} {:>14} {:>12} {:>7}",
                 "kiosks",
                 "issuances/s",
                 "p50 ms",
@@ -89,13 +89,14 @@ impl Report {
                 "peak RSS",
                 "server CPU/iss",
                 "kiosks CPU/iss",
+                "writes/fsync",
                 "errors"
             );
             for l in &mut self.levels {
                 let errors: usize = l.errors.values().sum();
                 let _ = writeln!(
                     t,
-                    "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10.2} ms {:>7} MiB {:>11} µs {:>11} µs {:>7}",
+                    "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10.2} ms {:>7} MiB {:>11} µs {:>11} µs {:>12} {:>7}",
                     match l.offered {
                         Some(rate) => format!("{}@{rate:.0}/s", l.kiosks),
                         None => l.kiosks.to_string(),
@@ -108,6 +109,7 @@ impl Report {
                     l.peak_rss_kib.map_or("?".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
                     l.server_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
                     l.client_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
+                    l.writes_per_batch.map_or("?".into(), |w| format!("{w:.1}")),
                     errors
                 );
                 for (error, n) in &l.errors {
@@ -225,6 +227,7 @@ impl Report {
                     "peak_rss_kib": l.peak_rss_kib,
                     "server_cpu_us_per_issuance": l.server_cpu_us,
                     "kiosks_cpu_us_per_issuance": l.client_cpu_us,
+                    "writes_per_fsync": l.writes_per_batch,
                     "errors": l.errors,
                 })
             })
