@@ -40,6 +40,12 @@ pub struct Level {
     /// The simulated kiosks' CPU time per issuance (this process, which
     /// shares the machine with the server).
     pub client_cpu_us: Option<f64>,
+    /// The share of the machine's CPU time left idle (or waiting for I/O)
+    /// in the window: whether a level is bound by the cores or by waiting.
+    pub machine_idle: Option<f64>,
+    /// Bytes the server wrote to the disk per issuance (WAL frames, then
+    /// the checkpoints' copies of the same pages), from `/proc/PID/io`.
+    pub written_per_issuance: Option<f64>,
     /// Writes committed per SQLite batch (one fsync each) in the window:
     /// how far group commit is sharing fsyncs.
     pub writes_per_batch: Option<f64>,
@@ -112,7 +118,11 @@ impl Bench {
         }
         let client_cpu_at_start = cpu_seconds(own);
         let batches_at_start = self.write_batches().await;
+        let machine_at_start = machine_cpu_ticks();
+        let written_at_start = pid.and_then(bytes_written);
         tokio::time::sleep_until(end.into()).await;
+        let machine_at_end = machine_cpu_ticks();
+        let written_at_end = pid.and_then(bytes_written);
         let batches_at_end = self.write_batches().await;
         let cpu_used = match (pid.and_then(cpu_seconds), cpu_at_start) {
             (Some(now), Some(then)) => Some(now - then),
@@ -129,6 +139,13 @@ impl Bench {
             peak_rss_kib: pid.and_then(peak_rss_kib),
             server_cpu_us: None,
             client_cpu_us: None,
+            machine_idle: match (machine_at_start, machine_at_end) {
+                (Some(start), Some(end)) if end.total > start.total => {
+                    Some((end.idle - start.idle) as f64 / (end.total - start.total) as f64)
+                }
+                _ => None,
+            },
+            written_per_issuance: None,
             writes_per_batch: match (batches_at_start, batches_at_end) {
                 (Some((b0, w0)), Some((b1, w1))) if b1 > b0 => Some((w1 - w0) as f64 / (b1 - b0) as f64),
                 _ => None,
@@ -148,6 +165,10 @@ impl Bench {
         let per_issuance =
             |seconds: Option<f64>| seconds.filter(|_| level.issuances > 0).map(|s| s * 1e6 / level.issuances as f64);
         level.server_cpu_us = per_issuance(cpu_used);
+        level.written_per_issuance = written_at_start
+            .zip(written_at_end)
+            .filter(|_| level.issuances > 0)
+            .map(|(start, end)| end.saturating_sub(start) as f64 / level.issuances as f64);
         level.client_cpu_us = per_issuance(client_cpu_used);
         Ok(level)
     }
@@ -288,9 +309,57 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// Bytes a process has caused to be written to storage (`write_bytes` of
+/// `/proc/PID/io`).
+fn bytes_written(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines().find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
+}
+
+/// The whole machine's CPU time from `/proc/stat`, in clock ticks.
+struct MachineTicks {
+    total: u64,
+    /// Idle and waiting for I/O.
+    idle: u64,
+}
+
+fn machine_cpu_ticks() -> Option<MachineTicks> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_ticks(stat.lines().next()?)
+}
+
+/// The aggregate `cpu` line: user nice system idle iowait irq softirq steal
+/// (guest time is already counted in user).
+fn parse_machine_ticks(line: &str) -> Option<MachineTicks> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields.take(8).map(str::parse).collect::<Result<_, _>>().ok()?;
+    if ticks.len() < 5 {
+        return None;
+    }
+    Some(MachineTicks { total: ticks.iter().sum(), idle: ticks[3] + ticks[4] })
+}
+
 /// Peak resident set size (VmHWM) of a process, in KiB.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_machine_ticks;
+
+    #[test]
+    fn the_machine_line_of_proc_stat_gives_total_and_idle_ticks() {
+        let ticks = parse_machine_ticks("cpu  4705 150 1120 16250 520 20 10 5 0 0").unwrap();
+        assert_eq!(ticks.total, 4705 + 150 + 1120 + 16250 + 520 + 20 + 10 + 5);
+        assert_eq!(ticks.idle, 16250 + 520);
+        // A per-core line or anything else is not the machine's.
+        assert!(parse_machine_ticks("cpu0 1 2 3 4 5 6 7 8").is_none());
+        assert!(parse_machine_ticks("cpu  1 2 x 4 5").is_none());
+    }
 }
