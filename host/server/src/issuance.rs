@@ -146,11 +146,9 @@ pub async fn issue(
         };
         let number = random_id(12)?;
         let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
-        let mut evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
-        let input = std::mem::take(&mut evaluation.input);
+        let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
         let ids = Ids { id: random_id(20)?, number: number.clone() };
-        let (new, pdf) =
-            build_record(session, key, &print, &request, &plugin_info, &subject, ids, input, now, evaluation);
+        let (new, pdf) = build_record(session, key, &print, &request, &plugin_info, &subject, ids, now, evaluation);
         let audit = audit_data(&new);
         let seen: Vec<RegisterVersion> =
             subject.household.iter().map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version }).collect();
@@ -269,7 +267,6 @@ fn build_record(
     plugin: &kofu_store::PluginInfo,
     subject: &Subject,
     ids: Ids,
-    input: String,
     now: i64,
     evaluated: Evaluated,
 ) -> (NewIssuance, Option<Vec<u8>>) {
@@ -358,7 +355,7 @@ fn build_record(
             issuance.reason = Some(reason);
         }
     }
-    (NewIssuance { issuance, input }, pdf)
+    (NewIssuance { issuance, input: evaluated.input }, pdf)
 }
 
 /// The fields a plugin read, as recorded.

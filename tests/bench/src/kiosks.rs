@@ -122,7 +122,7 @@ impl Bench {
         let written_at_start = pid.and_then(bytes_written);
         tokio::time::sleep_until(end.into()).await;
         let machine_at_end = machine_cpu_ticks();
-        let written_at_end = pid.and_then(bytes_written);
+        let written = written_at_start.zip(pid.and_then(bytes_written)).map(|(start, end)| end.saturating_sub(start));
         let batches_at_end = self.write_batches().await;
         let cpu_used = match (pid.and_then(cpu_seconds), cpu_at_start) {
             (Some(now), Some(then)) => Some(now - then),
@@ -139,13 +139,13 @@ impl Bench {
             peak_rss_kib: pid.and_then(peak_rss_kib),
             server_cpu_us: None,
             client_cpu_us: None,
+            written_per_issuance: None,
             machine_idle: match (machine_at_start, machine_at_end) {
                 (Some(start), Some(end)) if end.total > start.total => {
                     Some((end.idle - start.idle) as f64 / (end.total - start.total) as f64)
                 }
                 _ => None,
             },
-            written_per_issuance: None,
             writes_per_batch: match (batches_at_start, batches_at_end) {
                 (Some((b0, w0)), Some((b1, w1))) if b1 > b0 => Some((w1 - w0) as f64 / (b1 - b0) as f64),
                 _ => None,
@@ -165,11 +165,9 @@ impl Bench {
         let per_issuance =
             |seconds: Option<f64>| seconds.filter(|_| level.issuances > 0).map(|s| s * 1e6 / level.issuances as f64);
         level.server_cpu_us = per_issuance(cpu_used);
-        level.written_per_issuance = written_at_start
-            .zip(written_at_end)
-            .filter(|_| level.issuances > 0)
-            .map(|(start, end)| end.saturating_sub(start) as f64 / level.issuances as f64);
         level.client_cpu_us = per_issuance(client_cpu_used);
+        level.written_per_issuance =
+            written.filter(|_| level.issuances > 0).map(|bytes| bytes as f64 / level.issuances as f64);
         Ok(level)
     }
 
