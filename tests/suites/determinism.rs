@@ -102,11 +102,17 @@ fn plugins_see_a_virtual_deterministic_environment() {
     assert_eq!(value("args"), "0");
     assert_eq!(value("evaluations"), "1");
     assert_eq!(value("seen-before"), "0");
+    // 3 MiB written past its initial memory by every evaluation, and none
+    // of it seen by the next (the host resets written pages in place up to
+    // 2 MiB, the rest by giving them back).
+    assert_eq!(value("grown-bytes"), (3 << 20).to_string());
+    assert_eq!(value("stale-bytes"), "0");
     // Another resident in between, on the same pooled instance slots.
     for _ in 0..8 {
         let between = rows(&evaluate(&other));
         assert!(between.contains(&("evaluations".into(), "1".into())), "{between:?}");
         assert!(between.contains(&("seen-before".into(), "0".into())), "{between:?}");
+        assert!(between.contains(&("stale-bytes".into(), "0".into())), "{between:?}");
     }
     assert_eq!(rows(&probe()), first, "a later evaluation saw different values or what came before");
 }
