@@ -23,6 +23,7 @@
 
 mod audit;
 mod cards;
+mod checkpoint;
 mod db;
 mod error;
 mod file_identity;
@@ -48,6 +49,7 @@ use db::{Db, DbError, Opener, ReadPool};
 
 pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
+use checkpoint::Checkpointer;
 pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id};
@@ -91,6 +93,17 @@ impl StoreOptions {
     pub fn shared(&self) -> bool {
         Backend::of(&self.url).is_ok_and(|b| b == Backend::Postgres)
     }
+}
+
+/// SQLite's group commit so far (see `write.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteBatches {
+    /// Batches committed, one fsync each.
+    pub batches: u64,
+    /// Write transactions committed in them.
+    pub writes: u64,
+    /// Time the batches' COMMITs took, failed ones included.
+    pub commit_seconds: f64,
 }
 
 /// The database: its readers and its writer(s).
@@ -138,12 +151,32 @@ impl Store {
         Ok(done)
     }
 
-    /// SQLite's group commit so far: (batches committed, writes in them).
-    /// None on PostgreSQL, which commits each write on its own.
-    pub fn write_batches(&self) -> Option<(u64, u64)> {
+    /// SQLite's group commit so far. None on PostgreSQL, which commits each
+    /// write on its own.
+    pub fn write_batches(&self) -> Option<WriteBatches> {
         use std::sync::atomic::Ordering::Relaxed;
         match &self.db {
-            Db::Sqlite { group, .. } => Some((group.stats().batches.load(Relaxed), group.stats().writes.load(Relaxed))),
+            Db::Sqlite { group, .. } => {
+                let stats = group.stats();
+                Some(WriteBatches {
+                    batches: stats.batches.load(Relaxed),
+                    writes: stats.writes.load(Relaxed),
+                    commit_seconds: stats.commit_nanos.load(Relaxed) as f64 / 1e9,
+                })
+            }
+            Db::Postgres { .. } => None,
+        }
+    }
+
+    /// SQLite's checkpoints so far (see `checkpoint.rs`): (run, could not
+    /// run). None on PostgreSQL.
+    pub fn checkpoints(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &self.db {
+            Db::Sqlite { group, .. } => {
+                let stats = group.checkpoints();
+                Some((stats.runs.load(Relaxed), stats.failed.load(Relaxed)))
+            }
             Db::Postgres { .. } => None,
         }
     }
@@ -188,15 +221,18 @@ async fn open_sqlite(options: &StoreOptions, synchronous: &str) -> Result<Db, St
     let readers = options.readers.max(1) as usize;
     let opening = opener.clone();
     // Opening may wait on another process's lock (the busy timeout).
-    let (writer, reads, file) = tokio::task::spawn_blocking(move || {
+    let (writer, reads, file, checkpoints) = tokio::task::spawn_blocking(move || {
         let writer = opening.open(true).map_err(|e| StoreError::unavailable(&e))?;
         let file = FileIdentity::of_path(opening.path())?;
         let reads = ReadPool::open(&opening, readers, Some(file.clone())).map_err(|e| StoreError::unavailable(&e))?;
-        Ok::<_, StoreError>((writer, reads, file))
+        let checkpoints = opening.open(false).map_err(|e| StoreError::unavailable(&e))?;
+        Ok::<_, StoreError>((writer, reads, file, checkpoints))
     })
     .await
     .map_err(|_| StoreError::Unavailable("the database could not be opened".into()))??;
-    let group = GroupCommit::start(writer, opener, Some(file));
+    let checkpointer = Checkpointer::start(checkpoints)
+        .map_err(|e| StoreError::Unavailable(format!("the checkpoint thread could not be started: {e}")))?;
+    let group = GroupCommit::start(writer, opener, Some(file), checkpointer);
     Ok(Db::Sqlite { reads: std::sync::Arc::new(reads), group: std::sync::Arc::new(group) })
 }
 

@@ -50,6 +50,7 @@ use sqlx::{Any, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
 use crate::StoreError;
+use crate::checkpoint::{CheckpointStats, Checkpointer};
 use crate::db::{BUSY_TIMEOUT, DbError, Opener};
 use crate::file_identity::FileIdentity;
 
@@ -61,13 +62,17 @@ pub(crate) struct GroupCommit {
     writer: Arc<Mutex<Writer>>,
     wanted: Arc<Notify>,
     stats: Arc<BatchStats>,
+    checkpoints: Arc<CheckpointStats>,
 }
 
-/// How many batches committed, with how many writes: the batching factor.
+/// How many batches committed, with how many writes (the batching factor),
+/// and the time their COMMITs took (the fsync, and any checkpoint SQLite ran
+/// inside it), during which no write could start.
 #[derive(Debug, Default)]
 pub(crate) struct BatchStats {
     pub(crate) batches: AtomicU64,
     pub(crate) writes: AtomicU64,
+    pub(crate) commit_nanos: AtomicU64,
 }
 
 /// The one writer connection. Whoever holds its lock runs alone on it.
@@ -76,6 +81,8 @@ struct Writer {
     opener: Opener,
     file: Option<FileIdentity>,
     batch: Option<OpenBatch>,
+    /// Told of every commit; it checkpoints the WAL off this connection.
+    checkpointer: Checkpointer,
 }
 
 /// A batch transaction (`BEGIN IMMEDIATE`) open on the writer connection.
@@ -94,9 +101,15 @@ struct OpenBatch {
 impl GroupCommit {
     /// The group committer over SQLite's one writer connection; starts the
     /// committer task on the current runtime.
-    pub(crate) fn start(conn: Connection, opener: Opener, file: Option<FileIdentity>) -> GroupCommit {
-        let writer = Arc::new(Mutex::new(Writer { conn, opener, file, batch: None }));
-        let group = GroupCommit { writer, wanted: Arc::new(Notify::new()), stats: Arc::default() };
+    pub(crate) fn start(
+        conn: Connection,
+        opener: Opener,
+        file: Option<FileIdentity>,
+        checkpointer: Checkpointer,
+    ) -> GroupCommit {
+        let checkpoints = checkpointer.stats();
+        let writer = Arc::new(Mutex::new(Writer { conn, opener, file, batch: None, checkpointer }));
+        let group = GroupCommit { writer, wanted: Arc::new(Notify::new()), stats: Arc::default(), checkpoints };
         let (writer, wanted, stats) = (Arc::clone(&group.writer), Arc::clone(&group.wanted), Arc::clone(&group.stats));
         tokio::spawn(async move {
             loop {
@@ -114,6 +127,10 @@ impl GroupCommit {
 
     pub(crate) fn stats(&self) -> &BatchStats {
         &self.stats
+    }
+
+    pub(crate) fn checkpoints(&self) -> &CheckpointStats {
+        &self.checkpoints
     }
 
     /// End the open batch now (at shutdown).
@@ -232,10 +249,16 @@ impl Writer {
         let outcome = match (batch.broken.take(), batch.members) {
             (Some(reason), _) => Err(reason),
             (None, 0) => Ok(()),
-            (None, members) => self.conn.execute_batch("COMMIT").map_err(|err| {
-                tracing::warn!(%err, members, "a write batch failed to commit");
-                format!("the write could not be committed: {err}")
-            }),
+            (None, members) => {
+                let started = std::time::Instant::now();
+                let committed = self.conn.execute_batch("COMMIT");
+                let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                stats.commit_nanos.fetch_add(took, Ordering::Relaxed);
+                committed.map_err(|err| {
+                    tracing::warn!(%err, members, "a write batch failed to commit");
+                    format!("the write could not be committed: {err}")
+                })
+            }
         };
         if outcome.is_err() || batch.members == 0 {
             // After a failed COMMIT SQLite may still hold the transaction.
@@ -245,6 +268,7 @@ impl Writer {
         if outcome.is_ok() && batch.members > 0 {
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.writes.fetch_add(batch.members as u64, Ordering::Relaxed);
+            self.checkpointer.committed();
         }
         batch.done.send_replace(Some(outcome));
     }

@@ -49,6 +49,9 @@ pub struct Level {
     /// Writes committed per SQLite batch (one fsync each) in the window:
     /// how far group commit is sharing fsyncs.
     pub writes_per_batch: Option<f64>,
+    /// Mean time of a batch's COMMIT (its fsync, and any checkpoint SQLite
+    /// ran inside it) in the window, in ms: while it runs, no write starts.
+    pub commit_ms: Option<f64>,
     pub errors: BTreeMap<String, usize>,
 }
 
@@ -147,7 +150,15 @@ impl Bench {
                 _ => None,
             },
             writes_per_batch: match (batches_at_start, batches_at_end) {
-                (Some((b0, w0)), Some((b1, w1))) if b1 > b0 => Some((w1 - w0) as f64 / (b1 - b0) as f64),
+                (Some(start), Some(end)) if end.batches > start.batches => {
+                    Some((end.writes - start.writes) as f64 / (end.batches - start.batches) as f64)
+                }
+                _ => None,
+            },
+            commit_ms: match (batches_at_start, batches_at_end) {
+                (Some(start), Some(end)) if end.batches > start.batches => {
+                    Some((end.commit_seconds - start.commit_seconds) * 1e3 / (end.batches - start.batches) as f64)
+                }
                 _ => None,
             },
             errors: BTreeMap::new(),
@@ -171,18 +182,37 @@ impl Bench {
         Ok(level)
     }
 
-    /// SQLite's group-commit counters from `/metrics`: (batches, writes).
-    async fn write_batches(&self) -> Option<(u64, u64)> {
+    /// SQLite's group-commit counters from `/metrics`.
+    async fn write_batches(&self) -> Option<Batches> {
         let answer = self.world.client.call(Method::GET, "/metrics", None, None, &[]).await.ok()?;
         let text = String::from_utf8(answer.body).ok()?;
-        let counter = |name: &str| {
-            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<u64>().ok())
-        };
-        Some((counter("kofu_store_write_batches_total")?, counter("kofu_store_batched_writes_total")?))
+        Batches::from_metrics(&text)
     }
 
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.server.stop()
+    }
+}
+
+/// The server's group-commit counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Batches {
+    batches: u64,
+    writes: u64,
+    commit_seconds: f64,
+}
+
+impl Batches {
+    /// From the text of `/metrics` (Prometheus exposition format).
+    fn from_metrics(text: &str) -> Option<Batches> {
+        let value = |name: &str| {
+            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+        };
+        Some(Batches {
+            batches: value("kofu_store_write_batches_total")? as u64,
+            writes: value("kofu_store_batched_writes_total")? as u64,
+            commit_seconds: value("kofu_store_commit_seconds_total")?,
+        })
     }
 }
 
@@ -349,7 +379,19 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_machine_ticks;
+    use super::{Batches, parse_machine_ticks};
+
+    #[test]
+    fn the_group_commit_counters_are_read_from_the_metrics_text() {
+        let text = "# HELP kofu_store_write_batches_total SQLite write batches committed, one fsync each.\n\
+                    kofu_store_write_batches_total 120\n\
+                    kofu_store_batched_writes_total 3000\n\
+                    kofu_store_commit_seconds_total 0.375\n\
+                    kofu_store_checkpoints_total 7\n";
+        assert_eq!(Batches::from_metrics(text), Some(Batches { batches: 120, writes: 3000, commit_seconds: 0.375 }));
+        // A server without them (PostgreSQL) gives none.
+        assert_eq!(Batches::from_metrics("kofu_issuances_total 3\n"), None);
+    }
 
     #[test]
     fn the_machine_line_of_proc_stat_gives_total_and_idle_ticks() {

@@ -79,7 +79,7 @@ impl Report {
             );
             let _ = writeln!(
                 t,
-                "  {:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>10} {:>14} {:>14} {:>12} {:>9} {:>6} {:>7}",
+                "  {:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>10} {:>14} {:>14} {:>12} {:>9} {:>9} {:>6} {:>7}",
                 "kiosks",
                 "issuances/s",
                 "p50 ms",
@@ -90,6 +90,7 @@ impl Report {
                 "server CPU/iss",
                 "kiosks CPU/iss",
                 "writes/fsync",
+                "commit ms",
                 "disk/iss",
                 "idle",
                 "errors"
@@ -98,7 +99,7 @@ impl Report {
                 let errors: usize = l.errors.values().sum();
                 let _ = writeln!(
                     t,
-                    "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10.2} ms {:>7} MiB {:>11} µs {:>11} µs {:>12} {:>9} {:>6} {:>7}",
+                    "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10.2} ms {:>7} MiB {:>11} µs {:>11} µs {:>12} {:>9} {:>9} {:>6} {:>7}",
                     match l.offered {
                         Some(rate) => format!("{}@{rate:.0}/s", l.kiosks),
                         None => l.kiosks.to_string(),
@@ -112,6 +113,7 @@ impl Report {
                     l.server_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
                     l.client_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
                     l.writes_per_batch.map_or("?".into(), |w| format!("{w:.1}")),
+                    l.commit_ms.map_or("?".into(), |c| format!("{c:.2}")),
                     l.written_per_issuance.map_or("?".into(), |b| format!("{:.0} KB", b / 1000.0)),
                     l.machine_idle.map_or("?".into(), |idle| format!("{:.0}%", idle * 100.0)),
                     errors
@@ -232,6 +234,7 @@ impl Report {
                     "server_cpu_us_per_issuance": l.server_cpu_us,
                     "kiosks_cpu_us_per_issuance": l.client_cpu_us,
                     "writes_per_fsync": l.writes_per_batch,
+                    "commit_ms_per_fsync": l.commit_ms,
                     "machine_idle_share": l.machine_idle,
                     "disk_bytes_written_per_issuance": l.written_per_issuance,
                     "errors": l.errors,

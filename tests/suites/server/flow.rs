@@ -3,6 +3,8 @@
 use axum::http::Method;
 use serde_json::json;
 
+use kofu_test_db::Backend;
+
 use crate::common::{Payload, TestServer, world, world_with};
 
 #[tokio::test]
@@ -76,6 +78,19 @@ async fn whole_flow_for_every_kind() {
 
     let metrics = server.get("/metrics", None).await.expect(200).text();
     assert!(metrics.contains("kofu_issuances_total{kind=\"tax-certificate\",outcome=\"issued\"} 1"), "{metrics}");
+    // On SQLite, the group commit's counters: the flow committed writes, and
+    // its COMMITs took time. PostgreSQL commits each write itself: none.
+    let counter =
+        |name: &str| metrics.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok());
+    match server.db.backend() {
+        Backend::Sqlite => {
+            let batches = counter("kofu_store_write_batches_total").expect("batches");
+            assert!(batches >= 1.0, "{metrics}");
+            assert!(counter("kofu_store_batched_writes_total").expect("writes") >= batches, "{metrics}");
+            assert!(counter("kofu_store_commit_seconds_total").expect("commit time") > 0.0, "{metrics}");
+        }
+        Backend::Postgres => assert_eq!(counter("kofu_store_write_batches_total"), None, "{metrics}"),
+    }
 }
 
 #[tokio::test]

@@ -82,14 +82,27 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics.render_text();
-    if let Some((batches, writes)) = state.store.write_batches() {
+    if let Some(batches) = state.store.write_batches() {
         use std::fmt::Write;
         let _ = write!(
             text,
             "# HELP kofu_store_write_batches_total SQLite write batches committed, one fsync each.\n\
-             # TYPE kofu_store_write_batches_total counter\nkofu_store_write_batches_total {batches}\n\
+             # TYPE kofu_store_write_batches_total counter\nkofu_store_write_batches_total {}\n\
              # HELP kofu_store_batched_writes_total Write transactions committed in those batches.\n\
-             # TYPE kofu_store_batched_writes_total counter\nkofu_store_batched_writes_total {writes}\n"
+             # TYPE kofu_store_batched_writes_total counter\nkofu_store_batched_writes_total {}\n\
+             # HELP kofu_store_commit_seconds_total Time SQLite write batches spent in COMMIT, when no write can start.\n\
+             # TYPE kofu_store_commit_seconds_total counter\nkofu_store_commit_seconds_total {}\n",
+            batches.batches, batches.writes, batches.commit_seconds
+        );
+    }
+    if let Some((run, failed)) = state.store.checkpoints() {
+        use std::fmt::Write;
+        let _ = write!(
+            text,
+            "# HELP kofu_store_checkpoints_total SQLite WAL checkpoints run by the checkpoint thread.\n\
+             # TYPE kofu_store_checkpoints_total counter\nkofu_store_checkpoints_total {run}\n\
+             # HELP kofu_store_checkpoints_failed_total SQLite WAL checkpoints that could not run (logged).\n\
+             # TYPE kofu_store_checkpoints_failed_total counter\nkofu_store_checkpoints_failed_total {failed}\n"
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

@@ -75,6 +75,10 @@ impl Opener {
         // changes are journalled for its own rollback, in memory rather
         // than in a temporary file.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // The WAL is checkpointed by a thread of its own (`checkpoint.rs`),
+        // not inside a commit; a connection that commits does so itself only
+        // far past SQLite's default, as a backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", crate::checkpoint::WRITER_BACKSTOP)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
