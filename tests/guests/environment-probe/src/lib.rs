@@ -22,41 +22,53 @@ use kofu_plugin_sdk::{
 
 struct EnvironmentProbe;
 
-/// What the probe grows its memory by: more than the host resets in place
-/// (2 MiB), in WebAssembly pages of 64 KiB.
-const GROWN_PAGES: usize = 48;
-const WASM_PAGE: usize = 64 << 10;
+/// Grows the memory and checks the new pages are fresh (see the top).
+#[cfg(target_arch = "wasm32")]
+mod fresh_memory {
+    /// What the probe grows its memory by: more than the host resets in
+    /// place (2 MiB), in WebAssembly pages of 64 KiB.
+    const GROWN_PAGES: usize = 48;
+    const WASM_PAGE: usize = 64 << 10;
+    /// Bytes of a host page: the unit in which the host resets memory.
+    const HOST_PAGE: usize = 4 << 10;
 
-/// Bytes of a host page: the unit in which the host resets memory.
-const HOST_PAGE: usize = 4 << 10;
-
-/// Grow the memory, and in every 4 KiB page of what it grew by, read the
-/// first and the last word, count the bytes there that are not zero, and
-/// write to both: every page is then written, and a page the reset missed
-/// would show. Returns (bytes not zero, bytes grown). Not every byte: the
-/// evaluation has a fuel budget.
-fn probe_fresh_memory() -> (usize, usize) {
-    let old_pages = core::arch::wasm32::memory_grow::<0>(GROWN_PAGES);
-    if old_pages == usize::MAX {
-        return (usize::MAX, 0);
-    }
-    let start = old_pages * WASM_PAGE;
-    let len = GROWN_PAGES * WASM_PAGE;
-    // SAFETY: `memory_grow` just added exactly this range to the memory, and
-    // nothing else knows of it: the allocator grows the memory beyond it
-    // when it needs more. It starts on a page boundary, so it is aligned for
-    // u64, and any bit pattern is a valid u64.
-    let grown = unsafe { std::slice::from_raw_parts_mut(start as *mut u64, len / 8) };
-    let mut stale = 0;
-    for page in grown.chunks_exact_mut(HOST_PAGE / 8) {
-        let last = page.len() - 1;
-        for word in [0, last] {
-            let seen = std::hint::black_box(page[word]);
-            stale += seen.to_le_bytes().iter().filter(|&&b| b != 0).count();
-            page[word] = 0xA5A5_A5A5_A5A5_A5A5;
+    /// Grow the memory, and in every 4 KiB page of what it grew by, read the
+    /// first and the last word, count the bytes there that are not zero, and
+    /// write to both: every page is then written, and a page the reset
+    /// missed would show. Returns (bytes not zero, bytes grown). Not every
+    /// byte: the evaluation has a fuel budget.
+    pub fn probe() -> (usize, usize) {
+        let old_pages = core::arch::wasm32::memory_grow::<0>(GROWN_PAGES);
+        if old_pages == usize::MAX {
+            return (usize::MAX, 0);
         }
+        let start = old_pages * WASM_PAGE;
+        let len = GROWN_PAGES * WASM_PAGE;
+        // SAFETY: `memory_grow` just added exactly this range to the memory,
+        // and nothing else knows of it: the allocator grows the memory beyond
+        // it when it needs more. It starts on a page boundary, so it is
+        // aligned for u64, and any bit pattern is a valid u64.
+        let grown = unsafe { std::slice::from_raw_parts_mut(start as *mut u64, len / 8) };
+        let mut stale = 0;
+        for page in grown.chunks_exact_mut(HOST_PAGE / 8) {
+            let last = page.len() - 1;
+            for word in [0, last] {
+                let seen = std::hint::black_box(page[word]);
+                stale += seen.to_le_bytes().iter().filter(|&&b| b != 0).count();
+                page[word] = 0xA5A5_A5A5_A5A5_A5A5;
+            }
+        }
+        (stale, len)
     }
-    (stale, len)
+}
+
+/// The guest runs only as WebAssembly; built for the host (by the
+/// workspace's lints) it has no linear memory to probe.
+#[cfg(not(target_arch = "wasm32"))]
+mod fresh_memory {
+    pub fn probe() -> (usize, usize) {
+        (usize::MAX, 0)
+    }
 }
 
 /// Evaluations made by this instance (a static, in linear memory).
@@ -74,7 +86,7 @@ impl Certificate for EnvironmentProbe {
     }
 
     fn render(subject: &Subject, request: &Request) -> Result<Document, Refusal> {
-        let (stale, grown) = probe_fresh_memory();
+        let (stale, grown) = fresh_memory::probe();
         let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let start = Instant::now();
         let elapsed = start.elapsed().as_nanos();
