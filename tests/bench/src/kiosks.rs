@@ -157,7 +157,8 @@ impl Bench {
             },
             commit_ms: match (batches_at_start, batches_at_end) {
                 (Some(start), Some(end)) if end.batches > start.batches => {
-                    Some((end.commit_seconds - start.commit_seconds) * 1e3 / (end.batches - start.batches) as f64)
+                    let spent = end.commit_seconds.zip(start.commit_seconds).map(|(end, start)| end - start);
+                    spent.map(|seconds| seconds * 1e3 / (end.batches - start.batches) as f64)
                 }
                 _ => None,
             },
@@ -199,7 +200,8 @@ impl Bench {
 struct Batches {
     batches: u64,
     writes: u64,
-    commit_seconds: f64,
+    /// None from a server that predates the figure.
+    commit_seconds: Option<f64>,
 }
 
 impl Batches {
@@ -211,7 +213,7 @@ impl Batches {
         Some(Batches {
             batches: value("kofu_store_write_batches_total")? as u64,
             writes: value("kofu_store_batched_writes_total")? as u64,
-            commit_seconds: value("kofu_store_commit_seconds_total")?,
+            commit_seconds: value("kofu_store_commit_seconds_total"),
         })
     }
 }
@@ -388,7 +390,13 @@ mod tests {
                     kofu_store_batched_writes_total 3000\n\
                     kofu_store_commit_seconds_total 0.375\n\
                     kofu_store_checkpoints_total 7\n";
-        assert_eq!(Batches::from_metrics(text), Some(Batches { batches: 120, writes: 3000, commit_seconds: 0.375 }));
+        assert_eq!(
+            Batches::from_metrics(text),
+            Some(Batches { batches: 120, writes: 3000, commit_seconds: Some(0.375) })
+        );
+        // An older server without the COMMIT time still gives the batching.
+        let older = "kofu_store_write_batches_total 120\nkofu_store_batched_writes_total 3000\n";
+        assert_eq!(Batches::from_metrics(older), Some(Batches { batches: 120, writes: 3000, commit_seconds: None }));
         // A server without them (PostgreSQL) gives none.
         assert_eq!(Batches::from_metrics("kofu_issuances_total 3\n"), None);
     }
