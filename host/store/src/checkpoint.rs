@@ -5,8 +5,10 @@
 //! can start again from its beginning. By default SQLite checkpoints inside
 //! the COMMIT that takes the WAL past 1,000 pages: on the one writer
 //! connection, inside the batch lock (`write.rs`), so every writer queued
-//! for the next batch waited for that copy and its fsync. Timed at 256
-//! kiosks, it made up most of an average COMMIT (docs/PERFORMANCE.md).
+//! for the next batch waited for that copy and its fsync. At 256 kiosks it
+//! was most of an average COMMIT under `synchronous = NORMAL`, and under
+//! FULL moving it here took the mean COMMIT from 5.3 to 3.8 ms
+//! (docs/PERFORMANCE.md, rounds seven and eight).
 //!
 //! So the writer does not checkpoint in normal operation; this thread does,
 //! with `PRAGMA wal_checkpoint(PASSIVE)`, soon after commits. A passive
@@ -44,7 +46,8 @@ pub(crate) struct CheckpointStats {
     /// Checkpoints run.
     pub(crate) runs: AtomicU64,
     /// Checkpoints that could not run: another connection (another
-    /// process) was checkpointing, or an error, which is logged.
+    /// process) was checkpointing, or SQLite returned an error (logged).
+    /// Either way the next commit starts another.
     pub(crate) failed: AtomicU64,
     /// Pages in the WAL at the last checkpoint, and how many of them are in
     /// the database file now: equal when no reader held any back.
