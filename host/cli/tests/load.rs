@@ -147,7 +147,7 @@ async fn metric(base: &str, name: &str) -> f64 {
     let client = Client::new(base).expect("client");
     let answer = client.call(reqwest::Method::GET, "/metrics", None, None, &[]).await.expect("metrics");
     let text = String::from_utf8_lossy(&answer.body).into_owned();
-    text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+    kofu_load::metrics::total(&text, name).unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

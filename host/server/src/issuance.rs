@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::reproduce::RecordedInput;
 use crate::state::{AppState, HOST_BUILD};
 use kofu_store::hex;
 
@@ -206,14 +207,6 @@ pub struct Evaluated {
     pub render_time: Duration,
 }
 
-/// What an issuance records to re-render it from; read back as
-/// `reproduce::RecordedInput`.
-#[derive(serde::Serialize)]
-struct InputToRecord<'a> {
-    subject: &'a Resident,
-    context: &'a RequestContext,
-}
-
 async fn evaluate(
     state: &AppState,
     plugin: &Arc<kofu_sandbox::Plugin>,
@@ -227,10 +220,7 @@ async fn evaluate(
             // All of an issuance's CPU-bound work runs here, off the async
             // workers: the recorded input, evaluation and rendering, the
             // pre-delivery check and the PDF's hash.
-            // Written straight to text: through a `serde_json::Value` tree,
-            // as before, it was 4% of the server's CPU. The keys are now in
-            // declaration order instead of sorted; `reproduce` reads either.
-            let input = serde_json::to_string(&InputToRecord { subject: &subject, context: &context })
+            let input = RecordedInput::text(&subject, &context)
                 .map_err(|e| ApiError::Internal(format!("the issuance's input could not be recorded: {e}")))?;
             let started = Instant::now();
             let stamp = Stamp { issuance_number: number.clone(), preview: false };

@@ -12,7 +12,7 @@ use kofu_certify::{Certificate, Certified, Certifier, Stamp};
 use kofu_model::{RequestContext, Resident};
 use kofu_sandbox::{Plugin, Request};
 use kofu_store::{Issuance, hex};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -26,7 +26,23 @@ pub struct RecordedInput {
     pub context: RequestContext,
 }
 
+/// The same, borrowed: what an issuance records.
+#[derive(Serialize)]
+struct InputToRecord<'a> {
+    subject: &'a Resident,
+    context: &'a RequestContext,
+}
+
 impl RecordedInput {
+    /// The text an issuance records for `subject` and `context`. Written
+    /// straight to text, not through a `serde_json::Value` tree, which was
+    /// about 4% of the server's CPU; the keys are in declaration order
+    /// (issuances recorded before that have them sorted, and `parse` reads
+    /// either).
+    pub fn text(subject: &Resident, context: &RequestContext) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&InputToRecord { subject, context })
+    }
+
     pub fn parse(text: &str) -> Result<RecordedInput, String> {
         serde_json::from_str(text).map_err(|e| format!("its recorded input is unreadable: {e}"))
     }
@@ -144,5 +160,40 @@ async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<Vec<u8>, Fai
         }
         Comparison::SameDocumentOtherBuild => Err(Failed::OtherBuild),
         Comparison::Differs(why) => Err(Failed::Differs(why.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kofu_model::{Date, Municipality, RequestContext, Resident};
+    use serde_json::json;
+
+    use super::RecordedInput;
+
+    /// What an issuance records reads back as the same subject and context,
+    /// and so does the form recorded before (a `Value` tree, keys sorted).
+    #[test]
+    fn the_recorded_input_reads_back_in_either_form() {
+        let subject =
+            Resident::from_json(include_str!("../../../tests/fixtures/residents/suzuki-yoko.json")).expect("fixture");
+        assert!(!subject.household.is_empty(), "the fixture has a household");
+        let context = RequestContext {
+            issue_date: Date::new(2026, 11, 22).expect("date"),
+            municipality: Municipality {
+                code: "999999".into(),
+                name: "テスト市".into(),
+                mayor_title: "テスト市長".into(),
+                mayor_name: "試験 太郎".into(),
+            },
+            options: Vec::new(),
+        };
+        let now = RecordedInput::text(&subject, &context).expect("text");
+        let before = json!({ "subject": &subject, "context": &context }).to_string();
+        assert_ne!(now, before, "the two forms differ in key order");
+        for text in [now, before] {
+            let read = RecordedInput::parse(&text).expect("parse");
+            assert_eq!(read.subject, subject);
+            assert_eq!(read.context, context);
+        }
     }
 }

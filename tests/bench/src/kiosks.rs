@@ -207,9 +207,7 @@ struct Batches {
 impl Batches {
     /// From the text of `/metrics` (Prometheus exposition format).
     fn from_metrics(text: &str) -> Option<Batches> {
-        let value = |name: &str| {
-            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
-        };
+        let value = |name: &str| kofu_load::metrics::total(text, name);
         Some(Batches {
             batches: value("kofu_store_write_batches_total")? as u64,
             writes: value("kofu_store_batched_writes_total")? as u64,

@@ -12,6 +12,7 @@
 pub mod campaign;
 pub mod check;
 pub mod client;
+pub mod metrics;
 pub mod oracle;
 pub mod population;
 pub mod progress;
