@@ -116,7 +116,13 @@ fn main() -> anyhow::Result<()> {
             Some(path) => path,
             None => std::env::current_exe()?.with_file_name("kofu"),
         };
-        let runtime = tokio::runtime::Runtime::new()?;
+        // The kiosks share the server's two cores, so the load they add is
+        // CPU the server does not get. One thread drives them all: at the
+        // 256-kiosk level it needs about a third of a core, and without the
+        // work-stealing workers' wake-ups the kiosks took 10% less CPU per
+        // issuance than on a multi-threaded runtime (docs/PERFORMANCE.md,
+        // round nine).
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         report.levels = runtime.block_on(async {
             let most = args.kiosks.iter().chain(args.paced.iter().map(|(k, _)| k)).copied().max().unwrap_or(1);
             eprintln!("4/4 end to end: starting {} and provisioning {} residents…", kofu.display(), args.residents);
