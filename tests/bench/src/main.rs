@@ -118,7 +118,7 @@ fn main() -> anyhow::Result<()> {
         };
         // The kiosks share the server's two cores, so the load they add is
         // CPU the server does not get. One thread drives them all: at the
-        // 256-kiosk level it needs about a third of a core, and without the
+        // 256-kiosk level it needs about a quarter of a core, and without the
         // work-stealing workers' wake-ups the kiosks took 10% less CPU per
         // issuance than on a multi-threaded runtime (docs/PERFORMANCE.md,
         // round nine).
