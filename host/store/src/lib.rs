@@ -106,6 +106,16 @@ pub struct WriteBatches {
     pub commit_seconds: f64,
 }
 
+/// SQLite's WAL checkpoints so far (see `checkpoint.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Checkpoints {
+    /// Checkpoints the checkpoint thread ran.
+    pub runs: u64,
+    /// Checkpoints that could not run (another process was checkpointing)
+    /// or failed (logged); the next commit starts another.
+    pub failed: u64,
+}
+
 /// The database: its readers and its writer(s).
 #[derive(Clone)]
 pub struct Store {
@@ -168,14 +178,13 @@ impl Store {
         }
     }
 
-    /// SQLite's checkpoints so far (see `checkpoint.rs`): (run, could not
-    /// run). None on PostgreSQL.
-    pub fn checkpoints(&self) -> Option<(u64, u64)> {
+    /// SQLite's checkpoints so far. None on PostgreSQL.
+    pub fn checkpoints(&self) -> Option<Checkpoints> {
         use std::sync::atomic::Ordering::Relaxed;
         match &self.db {
             Db::Sqlite { group, .. } => {
                 let stats = group.checkpoints();
-                Some((stats.runs.load(Relaxed), stats.failed.load(Relaxed)))
+                Some(Checkpoints { runs: stats.runs.load(Relaxed), failed: stats.failed.load(Relaxed) })
             }
             Db::Postgres { .. } => None,
         }

@@ -95,14 +95,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             batches.batches, batches.writes, batches.commit_seconds
         );
     }
-    if let Some((run, failed)) = state.store.checkpoints() {
+    if let Some(checkpoints) = state.store.checkpoints() {
         use std::fmt::Write;
         let _ = write!(
             text,
             "# HELP kofu_store_checkpoints_total SQLite WAL checkpoints run by the checkpoint thread.\n\
-             # TYPE kofu_store_checkpoints_total counter\nkofu_store_checkpoints_total {run}\n\
+             # TYPE kofu_store_checkpoints_total counter\nkofu_store_checkpoints_total {}\n\
              # HELP kofu_store_checkpoints_failed_total SQLite WAL checkpoints that could not run (logged).\n\
-             # TYPE kofu_store_checkpoints_failed_total counter\nkofu_store_checkpoints_failed_total {failed}\n"
+             # TYPE kofu_store_checkpoints_failed_total counter\nkofu_store_checkpoints_failed_total {}\n",
+            checkpoints.runs, checkpoints.failed
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
