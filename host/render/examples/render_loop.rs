@@ -1,9 +1,10 @@
 //! Throughput of the renderer on a one-page residence certificate of about
 //! 300 Japanese characters.
 //!
-//!     cargo run --release -p kofu-render --example render_loop -- [N] [--flate LEVEL] [--write PATH]
+//!     cargo run --release -p kofu-render --example render_loop -- [N] [--flate LEVEL] [--write PATH] [--check]
 //!
 //! N defaults to 2000. --write also saves one rendering for inspection.
+//! --check also times N pre-delivery checks (`check_stamps`) of it.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut count = 2000usize;
     let mut compression = Compression::None;
     let mut write = None;
+    let mut check = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -24,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 compression = Compression::Flate { level };
             }
             "--write" => write = Some(args.next().ok_or("--write needs a path")?),
+            "--check" => check = true,
             n => count = n.parse()?,
         }
     }
@@ -52,6 +55,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         count as f64 / elapsed,
         elapsed * 1e6 / count.max(1) as f64,
     );
+    if check {
+        let start = Instant::now();
+        for _ in 0..count {
+            kofu_render::check_stamps(&first.bytes, &stamp.issuance_number, &stamp.verification_code)?;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        println!("{count} checks: {:.1} µs per check", elapsed * 1e6 / count.max(1) as f64);
+    }
     Ok(())
 }
 

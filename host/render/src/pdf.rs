@@ -93,9 +93,16 @@ pub(crate) fn write(
         }
     }
 
+    // Room for everything, so that the buffer never grows (a copy of all
+    // written so far): the streams, each glyph's width and ToUnicode entry
+    // (about 30 bytes), and each object's dictionary and xref line.
+    let glyphs: usize = used.iter().map(|u| u.glyphs.len()).sum();
+    let objects = usize::try_from(ids.0).unwrap_or(0) + 2 * page_refs.len() + 2;
     let estimate = 4096
         + contents.iter().map(|c| c.len()).sum::<usize>()
-        + subsets.iter().map(|(_, s)| s.data.len() + 64 * s.name.len()).sum::<usize>();
+        + subsets.iter().map(|(_, s)| s.data.len() + 64 * s.name.len()).sum::<usize>()
+        + 32 * glyphs
+        + 256 * objects;
     let mut pdf = Pdf::with_capacity(estimate);
     pdf.catalog(catalog).pages(page_tree);
     pdf.document_info(info).producer(TextStr("kofu"));

@@ -112,15 +112,17 @@ pub async fn issue(
     if let Some(existing) = state.store.issuance_by_key(&session.kiosk, key).await? {
         return replay(existing, session, &print);
     }
-    let plugin_info = state.store.active_plugin(&session.municipality, &request.kind).await?.ok_or_else(|| {
+    let hash = state.store.active_plugin_hash(&session.municipality, &request.kind).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "your municipality does not issue `{}` at kiosks; list the available kinds with GET \
              /v1/kiosk/sessions/{{session}}/certificates",
             request.kind
         ))
     })?;
-    let manifest: Manifest = serde_json::from_value(plugin_info.manifest.clone())
-        .map_err(|e| ApiError::Internal(format!("stored manifest of {}: {e}", plugin_info.hash)))?;
+    // The manifest is the loaded plugin's own, already parsed: the cache
+    // holds plugins by content hash and checks each against it.
+    let plugin = state.plugins.get(state, &session.municipality, &hash).await?;
+    let manifest = plugin.manifest();
     let options = manifest
         .resolve_options(&option_texts(&request.options)?)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
@@ -129,7 +131,6 @@ pub async fn issue(
         .municipality(&session.municipality)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("municipality {} vanished", session.municipality)))?;
-    let plugin = state.plugins.get(state, &session.municipality, &plugin_info.hash).await?;
 
     for _ in 0..REGISTER_RETRIES {
         let subject = state.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
@@ -149,7 +150,7 @@ pub async fn issue(
         let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
         let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
         let ids = Ids { id: random_id(20)?, number: number.clone() };
-        let (new, pdf) = build_record(session, key, &print, &request, &plugin_info, &subject, ids, now, evaluation);
+        let (new, pdf) = build_record(session, key, &print, &request, &hash, manifest, &subject, ids, now, evaluation);
         let audit = audit_data(&new);
         let seen: Vec<RegisterVersion> =
             subject.household.iter().map(|r| RegisterVersion { id: r.entry.id.clone(), version: r.version }).collect();
@@ -266,7 +267,8 @@ fn build_record(
     key: &str,
     print: &str,
     request: &IssueRequest,
-    plugin: &kofu_store::PluginInfo,
+    plugin_hash: &str,
+    manifest: &Manifest,
     subject: &Subject,
     ids: Ids,
     now: i64,
@@ -288,7 +290,7 @@ fn build_record(
         options: json!(request.options),
         idempotency_key: key.to_owned(),
         request_fingerprint: print.to_owned(),
-        plugin_hash: plugin.hash.clone(),
+        plugin_hash: plugin_hash.to_owned(),
         host_build: HOST_BUILD.to_owned(),
         issue_date: Date::in_japan_at((now / 1000) as u64).to_string(),
         outcome: String::new(),
@@ -315,7 +317,7 @@ fn build_record(
             issuance.pdf_hash = evaluated.pdf_hash;
             issuance.verification_code = Some(certificate.verification_code);
             issuance.pages = Some(i64::from(certificate.pages));
-            issuance.fee = plugin.manifest.get("fee_yen").and_then(Value::as_i64);
+            issuance.fee = Some(i64::from(manifest.fee_yen));
             issuance.delivery = Delivery::Ready;
             pdf = Some(certificate.pdf);
         }

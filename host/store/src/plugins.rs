@@ -219,17 +219,16 @@ impl Store {
         rows.iter().map(info).collect()
     }
 
-    pub async fn active_plugin(&self, municipality: &str, kind: &str) -> Result<Option<PluginInfo>, StoreError> {
-        let row = db::query(format!(
-            "SELECT {INFO_COLUMNS} FROM active_plugins a JOIN plugins p \
-             ON a.municipality = p.municipality AND a.hash = p.hash \
-             WHERE a.municipality = $1 AND a.kind = $2"
-        ))
-        .bind(municipality)
-        .bind(kind)
-        .fetch_optional(self)
-        .await?;
-        row.as_ref().map(info).transpose()
+    /// The content hash of the version serving `kind` now, if any. The
+    /// caller takes the manifest from the loaded plugin of that hash (its
+    /// own, checked against the hash), so it is not read or parsed here.
+    pub async fn active_plugin_hash(&self, municipality: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let row = db::query("SELECT hash FROM active_plugins WHERE municipality = $1 AND kind = $2")
+            .bind(municipality)
+            .bind(kind)
+            .fetch_optional(self)
+            .await?;
+        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
     }
 
     /// Make `hash` the version serving its kind.

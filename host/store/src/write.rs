@@ -176,13 +176,20 @@ impl GroupCommit {
             writer.batch =
                 Some(OpenBatch { members: 0, rollback_pending: false, broken: None, done: watch::channel(None).0 });
         }
-        if let Err(err) = writer.conn.execute_batch("SAVEPOINT w") {
+        if let Err(err) = run_cached(&writer.conn, "SAVEPOINT w") {
             writer.break_with(&err);
             self.wanted.notify_one();
             return Err(DbError::from(err).into());
         }
         Ok(WriteTx::Grouped(Member { writer, wanted: Arc::clone(&self.wanted), released: false }))
     }
+}
+
+/// Run `sql`, a statement without results, from the connection's statement
+/// cache: every write runs its savepoint statements, and `execute_batch`
+/// would parse them again each time.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// `BEGIN IMMEDIATE` if the write lock is free now: false if another
@@ -320,7 +327,7 @@ impl Member {
             self.released = true;
             return Err(StoreError::Unavailable(reason));
         }
-        let released = self.writer.conn.execute_batch("RELEASE w");
+        let released = run_cached(&self.writer.conn, "RELEASE w");
         self.released = true;
         if let Err(err) = released {
             self.writer.break_with(&err);

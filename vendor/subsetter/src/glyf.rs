@@ -84,8 +84,11 @@ pub(crate) fn subset_with<'a>(
 ) -> Result<()> {
     let subsetted_entries = subset_glyf_entries(ctx, glyph_data_fn)?;
 
-    let mut sub_glyf = Writer::new();
-    let mut sub_loca = Writer::new();
+    // kofu patch: sized up front, so that neither buffer grows (a copy of
+    // all written so far each time) while the glyphs are appended.
+    let glyf_len = subsetted_entries.iter().map(|entry| entry.len() + 1).sum();
+    let mut sub_glyf = Writer::with_capacity(glyf_len);
+    let mut sub_loca = Writer::with_capacity(4 * (subsetted_entries.len() + 1));
 
     let mut write_offset = |offset: usize| {
         if ctx.long_loca {

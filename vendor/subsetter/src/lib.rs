@@ -287,7 +287,10 @@ fn parse(data: &[u8], index: u32) -> Result<Face<'_>> {
 fn construct(mut ctx: Context) -> Vec<u8> {
     ctx.tables.sort_by_key(|&(tag, _)| tag);
 
-    let mut w = Writer::new();
+    // kofu patch: sized up front (directory, tables, padding), so that the
+    // buffer never grows (a copy of all written so far each time).
+    let tables_len: usize = ctx.tables.iter().map(|(_, data)| data.len() + 3).sum();
+    let mut w = Writer::with_capacity(12 + 16 * ctx.tables.len() + tables_len);
     w.write(ctx.flavor);
 
     // Write table directory.
