@@ -1,8 +1,9 @@
 //! One issuance, from a kiosk's request to a recorded outcome. The steps:
 //!
 //! 1. A retry (same kiosk, same `Idempotency-Key`) gets the recorded answer.
-//! 2. The active plugin for the kind is read from the database, the options
-//!    resolved against its manifest.
+//! 2. The active version for the kind is read from the database, its plugin
+//!    loaded (cached by content hash), the options resolved against the
+//!    plugin's manifest.
 //! 3. The subject and their household are read from the register.
 //! 4. The plugin runs in a fresh sandbox and the host renders the PDF with a
 //!    new random issuance number on every page.
