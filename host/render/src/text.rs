@@ -51,7 +51,9 @@ impl fmt::Display for Place {
 /// other character without a glyph, control characters included, is refused
 /// rather than printed as a blank box on an official document.
 pub(crate) fn shape(font: &Font, text: &str, place: Place, out: &mut Vec<Glyph>) -> Result<(), RenderError> {
-    out.reserve(text.len() / 3 + 1);
+    // At most one glyph per byte: reserved once, never grown (digits and
+    // Latin letters take one byte each).
+    out.reserve(text.len());
     for ch in text.chars() {
         if ch == '\n' {
             out.push(Glyph { ch, id: 0, advance: 0 });

@@ -32,7 +32,11 @@ impl ToUnicode {
     }
 
     pub fn parse(data: &[u8]) -> Result<ToUnicode, String> {
-        let mut map = ToUnicode { slots: Vec::new(), text: String::new() };
+        // Room for as many entries as the data could hold (an entry takes
+        // at least 12 bytes), and never more than there are codes, so that
+        // neither buffer grows one entry at a time.
+        let entries = (data.len() / 12).min(0x1_0000);
+        let mut map = ToUnicode { slots: Vec::with_capacity(entries + 1), text: String::with_capacity(4 * entries) };
         let mut lexer = Lexer::new(data, 0);
         let mut scratch = Vec::with_capacity(8);
         let mut codespace = false;
@@ -59,6 +63,16 @@ impl ToUnicode {
                     }
                 },
                 Token::Keyword(b"beginbfchar") => loop {
+                    // The entry our writer emits for nearly every code,
+                    // `<XXXX> <YYYY>` (one code, one UTF-16 unit), is read
+                    // straight from the bytes: lexing it as two tokens was
+                    // most of a map's reading. Anything else, white space
+                    // inside the brackets or a longer target included,
+                    // takes the general path below.
+                    if let Some((source, unit)) = lexer.take_short_hex_pair() {
+                        map.set_unit(source, unit)?;
+                        continue;
+                    }
                     match next(&mut lexer)? {
                         Token::Keyword(b"endbfchar") => break,
                         Token::Hex(source) => {
@@ -148,9 +162,25 @@ impl ToUnicode {
         });
         let start = self.text.len();
         for unit in char::decode_utf16(units) {
-            let ch = unit.map_err(|_| format!("code <{source:04X}> is mapped to malformed UTF-16"))?;
+            let ch = unit.map_err(|_| malformed(source))?;
             self.text.push(ch);
         }
+        self.fill(source, start)
+    }
+
+    /// Map `source` to the single UTF-16 unit `unit`: the same as
+    /// [`ToUnicode::set`] with a 2-byte target.
+    fn set_unit(&mut self, source: u16, unit: u16) -> Result<(), String> {
+        // A lone surrogate is no character.
+        let ch = char::from_u32(u32::from(unit)).ok_or_else(|| malformed(source))?;
+        let start = self.text.len();
+        self.text.push(ch);
+        self.fill(source, start)
+    }
+
+    /// Point `source`'s slot at the text from `start` to the end, unless the
+    /// code is mapped already.
+    fn fill(&mut self, source: u16, start: usize) -> Result<(), String> {
         let index = usize::from(source);
         if self.slots.len() <= index {
             self.slots.resize(index + 1, (0, 0));
@@ -162,6 +192,10 @@ impl ToUnicode {
         self.slots[index] = range.ok_or("the CMap is too large")?;
         Ok(())
     }
+}
+
+fn malformed(source: u16) -> String {
+    format!("code <{source:04X}> is mapped to malformed UTF-16")
 }
 
 /// The next token inside a section, which must be there.
@@ -210,6 +244,26 @@ mod tests {
         assert_eq!(text(&map, 0), None);
         assert_eq!(text(&map, 0x13), None);
         assert_eq!(text(&map, 0xFFFF), None);
+    }
+
+    #[test]
+    fn reads_short_entries_however_they_are_spaced() {
+        // The first section is all short pairs, read straight from the
+        // bytes; the others are the same mappings written so that the
+        // general path reads them (no gap, space inside, a comment first).
+        let space = "1 begincodespacerange <0000> <FFFF> endcodespacerange\n";
+        let forms = [
+            "3 beginbfchar <0001> <767A>\n<0002> <0041>\r\n<00ff>\t<3042> endbfchar",
+            "3 beginbfchar <0001><767A> <0002><0041> <00FF><3042> endbfchar",
+            "3 beginbfchar <00 01> <767A> <0002> <00 41> % a comment\n<00FF> <3042> endbfchar",
+        ];
+        for form in forms {
+            let map = ToUnicode::parse(format!("{space}{form}").as_bytes()).unwrap();
+            assert_eq!(text(&map, 1).as_deref(), Some("発"), "{form}");
+            assert_eq!(text(&map, 2).as_deref(), Some("A"), "{form}");
+            assert_eq!(text(&map, 0xFF).as_deref(), Some("あ"), "{form}");
+            assert_eq!(text(&map, 3), None, "{form}");
+        }
     }
 
     #[test]

@@ -160,6 +160,27 @@ impl<'a> Lexer<'a> {
         data.get(start..start + digits)
     }
 
+    /// Two hex strings of exactly four digits each, white space between them
+    /// (`<0001> <4F4F>`), as two 2-byte values, if they come next; moves
+    /// past them if so. Anything else, even two hex strings written
+    /// otherwise, leaves the position as it was, for [`Lexer::next`].
+    pub fn take_short_hex_pair(&mut self) -> Option<(u16, u16)> {
+        let data = self.data;
+        let mut pos = self.pos;
+        while data.get(pos).is_some_and(|&b| is_white(b)) {
+            pos += 1;
+        }
+        let first = short_hex(data.get(pos..pos + 6)?)?;
+        let gap = data.get(pos + 6..).unwrap_or_default().iter().take_while(|&&b| is_white(b)).count();
+        if gap == 0 {
+            return None;
+        }
+        let second = pos + 6 + gap;
+        let second_value = short_hex(data.get(second..second + 6)?)?;
+        self.pos = second + 6;
+        Some((first, second_value))
+    }
+
     /// The next token and where it starts; `None` at the end of the data.
     pub fn next(&mut self) -> Result<Option<(usize, Token<'a>)>, SyntaxError> {
         self.skip_space();
@@ -249,6 +270,22 @@ impl<'a> Lexer<'a> {
             None => Err(SyntaxError::new(start, "a hex string is not closed")),
         }
     }
+}
+
+/// The value of `<XXXX>`: a hex string of exactly four digits.
+fn short_hex(bytes: &[u8]) -> Option<u16> {
+    let [b'<', digits @ .., b'>'] = bytes else { return None };
+    let mut value = 0u16;
+    for &byte in digits {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u16::from(digit);
+    }
+    Some(value)
 }
 
 /// A name or keyword for a message.
