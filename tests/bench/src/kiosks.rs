@@ -11,16 +11,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kofu_load::client::{Body, Client};
+use hyper::Method;
+use kofu_load::client::Client;
 use kofu_load::population::{Mix, Population};
 use kofu_load::rng::Rng;
 use kofu_load::server::ServerProcess;
 use kofu_load::setup::{self, World};
-use reqwest::Method;
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::certificate::{HOUSEHOLD_OPTION, KIND};
 use crate::stats::Samples;
+use crate::wire::{Connection, Reply};
+
+/// How long one whole flow may take before it counts as an error and the
+/// kiosk connects again.
+const FLOW_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The figures of one concurrency level.
 pub struct Level {
@@ -58,6 +64,8 @@ pub struct Level {
 /// A provisioned server.
 pub struct Bench {
     server: ServerProcess,
+    /// `127.0.0.1:PORT`, where the kiosks connect.
+    address: Arc<str>,
     world: Arc<World>,
     next_person: Arc<AtomicUsize>,
     _data: tempfile::TempDir,
@@ -76,7 +84,8 @@ impl Bench {
             setup::provision(client, ADMIN_TOKEN, population, kiosks, &[kofu_bundled::RESIDENCE.component.to_vec()])
                 .await
                 .context("provisioning the server")?;
-        Ok(Bench { server, world: Arc::new(world), next_person: Arc::default(), _data: data })
+        let address = server.base_url().trim_start_matches("http://").into();
+        Ok(Bench { server, address, world: Arc::new(world), next_person: Arc::default(), _data: data })
     }
 
     /// The population the benchmark provisions.
@@ -109,11 +118,12 @@ impl Bench {
         let interval = offered.map(|rate| Duration::from_secs_f64(kiosks as f64 / rate));
         for kiosk in 0..kiosks {
             let world = Arc::clone(&self.world);
+            let address = Arc::clone(&self.address);
             let next = Arc::clone(&self.next_person);
             // Paced kiosks start staggered evenly over one interval.
             let pace =
                 interval.map(|every| Pace { every, first: started + every.mul_f64(kiosk as f64 / kiosks as f64) });
-            tasks.spawn(async move { run_kiosk(&world, kiosk, &next, pace, counted_from, end).await });
+            tasks.spawn(async move { run_kiosk(&world, &address, kiosk, &next, pace, counted_from, end).await });
         }
         tokio::time::sleep_until(counted_from.into()).await;
         if let Some(pid) = pid {
@@ -232,6 +242,7 @@ struct Pace {
 
 async fn run_kiosk(
     world: &World,
+    address: &str,
     kiosk: usize,
     next: &AtomicUsize,
     pace: Option<Pace>,
@@ -240,6 +251,7 @@ async fn run_kiosk(
 ) -> KioskTimes {
     let mut times = KioskTimes::default();
     let token = &world.kiosk_tokens[kiosk];
+    let mut connection = None;
     let mut due = pace.map(|p| p.first);
     while due.unwrap_or_else(Instant::now) < end {
         // A paced flow's time counts from when it was due, not from when
@@ -253,7 +265,20 @@ async fn run_kiosk(
             None => Instant::now(),
         };
         let person = &world.population.people[next.fetch_add(1, Ordering::Relaxed) % world.population.people.len()];
-        match flow(&world.client, token, &person.card, &person.pin).await {
+        let outcome = tokio::time::timeout(FLOW_TIMEOUT, async {
+            // Kept only when the flow ends well: after any error the kiosk
+            // connects afresh, as a terminal would.
+            let mut open = match connection.take() {
+                Some(open) => open,
+                None => Connection::open(address, token).await?,
+            };
+            let issue = flow(&mut open, &person.card, &person.pin).await?;
+            connection = Some(open);
+            Ok::<_, String>(issue)
+        })
+        .await
+        .unwrap_or_else(|_| Err("no answer (timeout)".into()));
+        match outcome {
             Ok(issue) => {
                 let finished = Instant::now();
                 if started >= counted_from && finished <= end {
@@ -268,53 +293,55 @@ async fn run_kiosk(
     times
 }
 
+#[derive(Deserialize)]
+struct Opened {
+    session_id: String,
+}
+
+#[derive(Deserialize)]
+struct Issued {
+    id: String,
+    outcome: String,
+    document: Option<String>,
+    refusal: Option<Value>,
+}
+
 /// One kiosk issuance; returns how long the issuance request took, or what
 /// went wrong.
-async fn flow(client: &Client, token: &str, card: &str, pin: &str) -> Result<Duration, String> {
-    let call = |method: Method, path: String, body: Option<Body>, headers: Vec<(&'static str, String)>| async move {
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        client.call(method, &path, Some(token), body, &headers).await.map_err(|t| format!("no answer ({})", t.0))
+async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<Duration, String> {
+    let expect = |step: &str, reply: &Reply, status: u16| {
+        if reply.status == status { Ok(()) } else { Err(format!("{step}: {} {}", reply.status, reply.problem())) }
     };
-    let expect = |step: &str, answer: &kofu_load::client::Answer, status: u16| {
-        if answer.status == status { Ok(()) } else { Err(format!("{step}: {} {}", answer.status, answer.problem())) }
-    };
-    let body = Body::Json(json!({ "card_id": card, "pin": pin }));
-    let opened = call(Method::POST, "/v1/kiosk/sessions".into(), Some(body), vec![]).await?;
+    let body = json!({ "card_id": card, "pin": pin }).to_string().into_bytes();
+    let opened = connection.call(Method::POST, "/v1/kiosk/sessions", Some(body), None).await?;
     expect("sign-in", &opened, 201)?;
-    let session =
-        opened.json().and_then(|v| v["session_id"].as_str().map(str::to_owned)).ok_or("sign-in: no session")?;
+    let session = serde_json::from_slice::<Opened>(&opened.body).map_err(|_| "sign-in: no session")?.session_id;
     let key = format!("bench-{:016x}{:016x}", Rng::fresh_seed(), Rng::fresh_seed());
-    let body = Body::Json(json!({ "kind": KIND, "options": { HOUSEHOLD_OPTION: true } }));
+    let body = json!({ "kind": KIND, "options": { HOUSEHOLD_OPTION: true } }).to_string().into_bytes();
     let asked = Instant::now();
-    let issued = call(
-        Method::POST,
-        format!("/v1/kiosk/sessions/{session}/issuances"),
-        Some(body),
-        vec![("idempotency-key", key)],
-    )
-    .await?;
+    let path = format!("/v1/kiosk/sessions/{session}/issuances");
+    let issued = connection.call(Method::POST, &path, Some(body), Some(&key)).await?;
     let issue_time = asked.elapsed();
     expect("issuance", &issued, 201)?;
-    let issued = issued.json().ok_or("issuance: not JSON")?;
-    if issued["outcome"] != "issued" {
-        return Err(format!("issuance: {} ({})", issued["outcome"], issued["refusal"]["code"]));
+    let issued = serde_json::from_slice::<Issued>(&issued.body).map_err(|_| "issuance: not an issuance")?;
+    if issued.outcome != "issued" {
+        let code = issued.refusal.as_ref().and_then(|r| r.get("code")).cloned().unwrap_or(Value::Null);
+        return Err(format!("issuance: {} ({code})", issued.outcome));
     }
-    let document = issued["document"].as_str().ok_or("issuance: no document")?.to_owned();
-    let id = issued["id"].as_str().ok_or("issuance: no id")?.to_owned();
-    let pdf = call(Method::GET, document, None, vec![]).await?;
+    let document = issued.document.ok_or("issuance: no document")?;
+    let pdf = connection.call(Method::GET, &document, None, None).await?;
     expect("fetch", &pdf, 200)?;
     if !pdf.body.starts_with(b"%PDF-") {
         return Err("fetch: not a PDF".into());
     }
-    let printed =
-        call(Method::POST, format!("/v1/kiosk/sessions/{session}/issuances/{id}/printed"), None, vec![]).await?;
+    let path = format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", issued.id);
+    let printed = connection.call(Method::POST, &path, None, None).await?;
     expect("printed", &printed, 200)?;
-    let closed = call(Method::DELETE, format!("/v1/kiosk/sessions/{session}"), None, vec![]).await?;
+    let closed = connection.call(Method::DELETE, &format!("/v1/kiosk/sessions/{session}"), None, None).await?;
     expect("sign-out", &closed, 204)?;
     Ok(issue_time)
 }
 
-/// User + system CPU seconds of a process.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the

@@ -15,6 +15,7 @@ mod peers;
 mod report;
 mod sandbox;
 mod stats;
+mod wire;
 
 use std::path::PathBuf;
 use std::time::Duration;
