@@ -97,7 +97,8 @@ pub(crate) fn write(
     // written so far): the streams, each glyph's width and ToUnicode entry
     // (about 30 bytes), and each object's dictionary and xref line.
     let glyphs: usize = used.iter().map(|u| u.glyphs.len()).sum();
-    let objects = usize::try_from(ids.0).unwrap_or(0) + 2 * page_refs.len() + 2;
+    // Every object is numbered by now but the CIDToGIDMaps, one per face.
+    let objects = usize::try_from(ids.0).unwrap_or(0) + FACES.len();
     let estimate = 4096
         + contents.iter().map(|c| c.len()).sum::<usize>()
         + subsets.iter().map(|(_, s)| s.data.len() + 64 * s.name.len()).sum::<usize>()

@@ -84,7 +84,7 @@ impl Bench {
             setup::provision(client, ADMIN_TOKEN, population, kiosks, &[kofu_bundled::RESIDENCE.component.to_vec()])
                 .await
                 .context("provisioning the server")?;
-        let address = server.base_url().trim_start_matches("http://").into();
+        let address = server.address().into();
         Ok(Bench { server, address, world: Arc::new(world), next_person: Arc::default(), _data: data })
     }
 

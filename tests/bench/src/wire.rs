@@ -11,7 +11,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
 use tokio::net::TcpStream;
 
 /// An answer: its status and body.
@@ -24,10 +23,7 @@ impl Reply {
     /// The problem type's last segment (`urn:kofu:problem:<slug>`), for a
     /// report of what went wrong.
     pub fn problem(&self) -> String {
-        serde_json::from_slice::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v.get("type").and_then(Value::as_str).map(|t| t.rsplit(':').next().unwrap_or(t).to_owned()))
-            .unwrap_or_else(|| "no-problem-document".into())
+        kofu_load::client::problem_slug(&self.body)
     }
 }
 

@@ -21,15 +21,22 @@ impl Answer {
 
     /// The problem type's last segment (`urn:kofu:problem:<slug>`), if any.
     pub fn problem(&self) -> String {
-        self.json()
-            .and_then(|v| v.get("type").and_then(Value::as_str).map(|t| t.rsplit(':').next().unwrap_or(t).to_owned()))
-            .unwrap_or_else(|| "no-problem-document".into())
+        problem_slug(&self.body)
     }
 
     /// Worth retrying unchanged: the server is restarting or overloaded.
     pub fn is_transient(&self) -> bool {
         matches!(self.status, 502..=504)
     }
+}
+
+/// The last segment of the problem type (`urn:kofu:problem:<slug>`) of an
+/// answer's body, or "no-problem-document", for reports.
+pub fn problem_slug(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("type").and_then(Value::as_str).map(|t| t.rsplit(':').next().unwrap_or(t).to_owned()))
+        .unwrap_or_else(|| "no-problem-document".into())
 }
 
 /// Why a call got no answer.

@@ -39,8 +39,13 @@ impl ServerProcess {
         Ok(server)
     }
 
+    /// `127.0.0.1:PORT`, where the server listens.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.address())
     }
 
     /// The running process's id.
@@ -56,7 +61,7 @@ impl ServerProcess {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let mut command = Command::new(&self.binary);
         command
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .args(["serve", "--listen", &self.address(), "--data-dir"])
             .arg(&self.data_dir)
             .env("KOFU_ADMIN_TOKEN", &self.admin_token)
             .env("KOFU_LOG", "warn,sqlx=error")
