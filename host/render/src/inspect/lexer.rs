@@ -70,22 +70,6 @@ fn is_regular(byte: u8) -> bool {
     CLASS[usize::from(byte)] == REGULAR
 }
 
-/// Whether `raw` is a PDF number: a sign, digits, at most one point, and at
-/// least one digit.
-fn is_number(raw: &[u8]) -> bool {
-    let digits = raw.strip_prefix(b"-").or_else(|| raw.strip_prefix(b"+")).unwrap_or(raw);
-    let mut points = 0;
-    let mut count = 0;
-    for &byte in digits {
-        match byte {
-            b'0'..=b'9' => count += 1,
-            b'.' => points += 1,
-            _ => return false,
-        }
-    }
-    count > 0 && points <= 1
-}
-
 /// The value of an integer token; `None` for a real, or one too large.
 pub(super) fn int(raw: &[u8]) -> Option<i64> {
     let (negative, digits) = match raw.split_first() {
@@ -126,7 +110,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skip white space and comments.
-    #[inline]
+    #[inline(always)]
     pub fn skip_space(&mut self) {
         let data = self.data;
         let mut pos = self.pos;
@@ -145,18 +129,33 @@ impl<'a> Lexer<'a> {
     /// Whether a reference's "G R" follows (after an object number): a
     /// look at the bytes, cheaper than lexing two tokens ahead for every
     /// number in an array. Moves past them if so.
+    #[inline]
     pub fn take_reference_tail(&mut self) -> Option<&'a [u8]> {
         let data = self.data;
-        let white = |from: usize| data.get(from..).unwrap_or_default().iter().take_while(|&&b| is_white(b)).count();
-        let start = self.pos + white(self.pos);
-        let digits = data.get(start..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
-        let gap = white(start + digits);
-        let r = start + digits + gap;
-        let after = data.get(r + 1).copied();
-        if digits == 0 || gap == 0 || data.get(r) != Some(&b'R') || after.is_some_and(is_regular) {
+        // Plain loops over the bytes: this runs for every whole number in an
+        // array (a font's widths are hundreds of them), and most are
+        // followed by another number, not by "0 R".
+        let mut at = self.pos;
+        while data.get(at).is_some_and(|&b| is_white(b)) {
+            at += 1;
+        }
+        let start = at;
+        while data.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        let digits = at - start;
+        let gap_start = at;
+        while data.get(at).is_some_and(|&b| is_white(b)) {
+            at += 1;
+        }
+        if digits == 0
+            || at == gap_start
+            || data.get(at) != Some(&b'R')
+            || data.get(at + 1).is_some_and(|&b| is_regular(b))
+        {
             return None;
         }
-        self.pos = r + 1;
+        self.pos = at + 1;
         data.get(start..start + digits)
     }
 
@@ -182,12 +181,33 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token and where it starts; `None` at the end of the data.
+    ///
+    /// Inlined into its loops: numbers, operators and names are most of the
+    /// tokens of a content stream, and take the short path here; strings,
+    /// brackets and errors take [`Lexer::delimited`].
+    #[inline(always)]
     pub fn next(&mut self) -> Result<Option<(usize, Token<'a>)>, SyntaxError> {
         self.skip_space();
         let start = self.pos;
         let Some(&byte) = self.data.get(start) else { return Ok(None) };
+        if matches!(byte, b'0'..=b'9' | b'+' | b'-' | b'.') {
+            return self.number(start).map(|run| Some((start, Token::Number(run))));
+        }
+        if is_regular(byte) {
+            return Ok(Some((start, Token::Keyword(self.regular_run()))));
+        }
         self.pos += 1;
-        let token = match byte {
+        if byte == b'/' {
+            return Ok(Some((start, Token::Name(self.regular_run()))));
+        }
+        self.delimited(start, byte).map(|token| Some((start, token)))
+    }
+
+    /// The token that starts with delimiter `byte` at `start` (other than
+    /// '/'); `self.pos` is just past it.
+    #[inline(never)]
+    fn delimited(&mut self, start: usize, byte: u8) -> Result<Token<'a>, SyntaxError> {
+        Ok(match byte {
             b'[' => Token::ArrayOpen,
             b']' => Token::ArrayClose,
             b'(' => self.literal(start)?,
@@ -200,29 +220,37 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
                 Token::DictClose
             }
-            b'/' => Token::Name(self.regular_run()),
-            b'>' | b')' | b'{' | b'}' => {
-                return Err(SyntaxError::new(start, format!("unexpected '{}'", char::from(byte))));
-            }
-            _ => {
-                self.pos = start;
-                let run = self.regular_run();
-                if matches!(byte, b'0'..=b'9' | b'+' | b'-' | b'.') {
-                    if !is_number(run) {
-                        return Err(SyntaxError::new(start, "malformed number"));
-                    }
-                    Token::Number(run)
-                } else {
-                    Token::Keyword(run)
-                }
-            }
-        };
-        Ok(Some((start, token)))
+            _ => return Err(SyntaxError::new(start, format!("unexpected '{}'", char::from(byte)))),
+        })
     }
 
     /// The next token, which must be there.
+    #[inline]
     pub fn expect(&mut self) -> Result<(usize, Token<'a>), SyntaxError> {
         self.next()?.ok_or_else(|| SyntaxError::new(self.pos, "the data ends too early"))
+    }
+
+    /// A number starting at `start`: a sign, digits, at most one point, at
+    /// least one digit, then no other regular character. Scanned as digits
+    /// directly, not as a run of regular characters checked afterwards.
+    #[inline(always)]
+    fn number(&mut self, start: usize) -> Result<&'a [u8], SyntaxError> {
+        let data = self.data;
+        let digits =
+            |from: usize| data.get(from..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut end = start + usize::from(matches!(data.get(start), Some(b'+' | b'-')));
+        let whole = digits(end);
+        end += whole;
+        let mut fraction = 0;
+        if data.get(end) == Some(&b'.') {
+            fraction = digits(end + 1);
+            end += 1 + fraction;
+        }
+        if whole + fraction == 0 || data.get(end).is_some_and(|&b| is_regular(b)) {
+            return Err(SyntaxError::new(start, "malformed number"));
+        }
+        self.pos = end;
+        Ok(data.get(start..end).unwrap_or_default())
     }
 
     #[inline]
@@ -293,42 +321,52 @@ pub(super) fn ascii(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Append the bytes a literal string stands for to `out`.
+/// Append the bytes a literal string stands for to `out`. Indexes the
+/// bytes rather than peeking an iterator: our glyph codes are written as
+/// octal escapes, four bytes for each byte of a code.
 pub(super) fn decode_literal(raw: &[u8], out: &mut Vec<u8>) {
-    let mut bytes = raw.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
+    out.reserve(raw.len());
+    let octal = |at: usize| raw.get(at).copied().filter(|b| (b'0'..=b'7').contains(b)).map(|b| b - b'0');
+    let mut i = 0;
+    while let Some(&byte) = raw.get(i) {
+        i += 1;
         match byte {
-            b'\\' => match bytes.next() {
-                Some(b'n') => out.push(b'\n'),
-                Some(b'r') => out.push(b'\r'),
-                Some(b't') => out.push(b'\t'),
-                Some(b'b') => out.push(0x08),
-                Some(b'f') => out.push(0x0C),
-                Some(digit @ b'0'..=b'7') => {
-                    let mut value = u32::from(digit - b'0');
-                    for _ in 0..2 {
-                        match bytes.peek() {
-                            Some(&next @ b'0'..=b'7') => {
-                                value = value * 8 + u32::from(next - b'0');
-                                bytes.next();
-                            }
-                            _ => break,
+            b'\\' => {
+                let Some(&escaped) = raw.get(i) else { break };
+                i += 1;
+                match escaped {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0C),
+                    b'0'..=b'7' => {
+                        // One to three octal digits; the spec says to ignore
+                        // overflow of the high-order bits.
+                        let mut value = escaped - b'0';
+                        for _ in 0..2 {
+                            let Some(digit) = octal(i) else { break };
+                            value = value.wrapping_mul(8).wrapping_add(digit);
+                            i += 1;
+                        }
+                        out.push(value);
+                    }
+                    // A backslash at the end of a line continues the string.
+                    b'\r' => {
+                        if raw.get(i) == Some(&b'\n') {
+                            i += 1;
                         }
                     }
-                    // The spec says to ignore overflow of the high-order bits.
-                    out.push((value & 0xFF) as u8);
+                    b'\n' => {}
+                    // Any other escaped byte, '(' ')' '\' included, is itself.
+                    other => out.push(other),
                 }
-                // A backslash at the end of a line continues the string.
-                Some(b'\r') => {
-                    bytes.next_if_eq(&b'\n');
-                }
-                Some(b'\n') | None => {}
-                // Any other escaped byte, '(' ')' '\' included, is itself.
-                Some(other) => out.push(other),
-            },
+            }
             // An unescaped end of line of any kind reads as one LF.
             b'\r' => {
-                bytes.next_if_eq(&b'\n');
+                if raw.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
                 out.push(b'\n');
             }
             _ => out.push(byte),
@@ -400,9 +438,19 @@ mod tests {
 
     #[test]
     fn rejects_broken_tokens() {
-        for data in [&b"(open"[..], b"<12", b"<1x>", b"1.2.3", b"-", b">", b"}"] {
+        for data in [&b"(open"[..], b"<12", b"<1x>", b"1.2.3", b"-", b".", b"--1", b"1-2", b"12a", b"+.", b">", b"}"] {
             assert!(Lexer::new(data, 0).next().is_err(), "{:?}", String::from_utf8_lossy(data));
         }
+    }
+
+    #[test]
+    fn reads_numbers_as_written() {
+        for data in [&b"0"[..], b"-12", b"+3", b"1.", b".5", b"-.5", b"+0.25", b"007"] {
+            assert_eq!(tokens(data), [Token::Number(data)], "{:?}", String::from_utf8_lossy(data));
+        }
+        // A number ends where a delimiter or white space starts.
+        assert_eq!(tokens(b"12/N"), [Token::Number(b"12"), Token::Name(b"N")]);
+        assert_eq!(tokens(b"1.5]"), [Token::Number(b"1.5"), Token::ArrayClose]);
     }
 
     #[test]
