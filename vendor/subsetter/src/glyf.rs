@@ -156,7 +156,8 @@ fn subset_glyf_entries<'a>(
     mut glyph_data_fn: impl FnMut(u16, &Context<'a>) -> Result<Cow<'a, [u8]>>,
 ) -> Result<Vec<Cow<'a, [u8]>>> {
     let mut size = 0;
-    let mut glyf_entries = vec![];
+    // kofu patch: one entry per glyph, allocated once.
+    let mut glyf_entries = Vec::with_capacity(usize::from(ctx.mapper.num_gids()));
 
     for old_gid in ctx.mapper.remapped_gids() {
         let glyph_data = glyph_data_fn(old_gid, ctx)?;

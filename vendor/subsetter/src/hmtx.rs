@@ -17,7 +17,8 @@ pub fn subset(ctx: &mut Context) -> Result<()> {
     let hmtx = ctx.expect_table(Tag::HMTX).ok_or(MalformedFont)?;
 
     let new_metrics = {
-        let mut new_metrics = vec![];
+        // kofu patch: one entry per glyph, allocated once.
+        let mut new_metrics = Vec::with_capacity(usize::from(ctx.mapper.num_gids()));
 
         match &ctx.interjector {
             Interjector::Dummy(_) => extract_metrics(hmtx, &mut new_metrics, ctx)?,
