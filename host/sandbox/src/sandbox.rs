@@ -25,8 +25,8 @@ use crate::state::{RequestData, StoreState};
 /// How often the epoch advances; the wall-clock limit is counted in ticks,
 /// so an evaluation is stopped between the limit and one tick after it.
 /// The ticker wakes up on every tick, loaded or idle: at 1 ms its wake-ups
-/// were a third of the server's context switches at 256 kiosks, for a
-/// precision the 1 s limit does not need (docs/PERFORMANCE.md, round
+/// were about a sixth of the server's context switches at 256 kiosks, for
+/// a precision the 1 s limit does not need (docs/PERFORMANCE.md, round
 /// eleven).
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
