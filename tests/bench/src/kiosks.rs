@@ -342,6 +342,7 @@ async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<Dura
     Ok(issue_time)
 }
 
+/// User + system CPU seconds of a process.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the
