@@ -40,6 +40,8 @@ pub struct Level {
     pub flow: Samples,
     /// The issuance request alone (evaluate, render, check, record).
     pub issue: Samples,
+    /// Every counted flow in the order it finished, for `--timeline`.
+    pub timeline: Vec<Trace>,
     pub peak_rss_kib: Option<u64>,
     /// Server CPU time per issuance, both cores together.
     pub server_cpu_us: Option<f64>,
@@ -59,6 +61,45 @@ pub struct Level {
     /// ran inside it) in the window, in ms: while it runs, no write starts.
     pub commit_ms: Option<f64>,
     pub errors: BTreeMap<String, usize>,
+}
+
+/// One counted flow: when it was due (or started) and how long each of
+/// its steps took, to find when and where slow flows were slow.
+pub struct Trace {
+    pub kiosk: usize,
+    /// From the start of the counted window.
+    pub at: Duration,
+    pub flow: Duration,
+    /// Sign-in, issuance, fetch, printed, sign-out: the calls' own times,
+    /// without a paced flow's late start.
+    pub steps: [Duration; 5],
+}
+
+/// The levels' traces as CSV, one line per flow, times in microseconds;
+/// a level is named as in the table (`256`, `256@1000/s`).
+pub fn timeline_csv(levels: &[Level]) -> String {
+    let mut csv = String::from(TIMELINE_HEADER);
+    for level in levels {
+        let name = match level.offered {
+            Some(rate) => format!("{}@{rate}/s", level.kiosks),
+            None => level.kiosks.to_string(),
+        };
+        write_traces(&mut csv, &name, &level.timeline);
+    }
+    csv
+}
+
+const TIMELINE_HEADER: &str = "level,kiosk,at_us,flow_us,sign_in_us,issuance_us,fetch_us,printed_us,sign_out_us\n";
+
+fn write_traces(csv: &mut String, level: &str, traces: &[Trace]) {
+    use std::fmt::Write;
+    for trace in traces {
+        let _ = write!(csv, "{level},{},{},{}", trace.kiosk, trace.at.as_micros(), trace.flow.as_micros());
+        for step in trace.steps {
+            let _ = write!(csv, ",{}", step.as_micros());
+        }
+        csv.push('\n');
+    }
 }
 
 /// A provisioned server.
@@ -149,6 +190,7 @@ impl Bench {
             per_second: 0.0,
             flow: Samples::default(),
             issue: Samples::default(),
+            timeline: Vec::new(),
             peak_rss_kib: pid.and_then(peak_rss_kib),
             server_cpu_us: None,
             client_cpu_us: None,
@@ -178,10 +220,12 @@ impl Bench {
             let kiosk = done.context("a kiosk task panicked")?;
             level.flow.extend(kiosk.flow);
             level.issue.extend(kiosk.issue);
+            level.timeline.extend(kiosk.timeline);
             for (error, n) in kiosk.errors {
                 *level.errors.entry(error).or_default() += n;
             }
         }
+        level.timeline.sort_by_key(|trace| trace.at + trace.flow);
         level.issuances = level.flow.len();
         level.per_second = level.issuances as f64 / window.as_secs_f64();
         let per_issuance =
@@ -230,6 +274,7 @@ impl Batches {
 struct KioskTimes {
     flow: Samples,
     issue: Samples,
+    timeline: Vec<Trace>,
     errors: BTreeMap<String, usize>,
 }
 
@@ -272,18 +317,19 @@ async fn run_kiosk(
                 Some(open) => open,
                 None => Connection::open(address, token).await?,
             };
-            let issue = flow(&mut open, &person.card, &person.pin).await?;
+            let steps = flow(&mut open, &person.card, &person.pin).await?;
             connection = Some(open);
-            Ok::<_, String>(issue)
+            Ok::<_, String>(steps)
         })
         .await
         .unwrap_or_else(|_| Err("no answer (timeout)".into()));
         match outcome {
-            Ok(issue) => {
+            Ok(steps) => {
                 let finished = Instant::now();
                 if started >= counted_from && finished <= end {
                     times.flow.push(finished - started);
-                    times.issue.push(issue);
+                    times.issue.push(steps[1]);
+                    times.timeline.push(Trace { kiosk, at: started - counted_from, flow: finished - started, steps });
                 }
             }
             Err(error) => *times.errors.entry(error).or_default() += 1,
@@ -306,22 +352,21 @@ struct Issued {
     refusal: Option<Value>,
 }
 
-/// One kiosk issuance; returns how long the issuance request took, or what
-/// went wrong.
-async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<Duration, String> {
+/// One kiosk issuance; returns how long each of its five calls took, or
+/// what went wrong.
+async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<[Duration; 5], String> {
     let expect = |step: &str, reply: &Reply, status: u16| {
         if reply.status == status { Ok(()) } else { Err(format!("{step}: {} {}", reply.status, reply.problem())) }
     };
+    let mut steps = [Duration::ZERO; 5];
     let body = json!({ "card_id": card, "pin": pin }).to_string().into_bytes();
-    let opened = connection.call(Method::POST, "/v1/kiosk/sessions", Some(body), None).await?;
+    let opened = timed(&mut steps[0], connection.call(Method::POST, "/v1/kiosk/sessions", Some(body), None)).await?;
     expect("sign-in", &opened, 201)?;
     let session = serde_json::from_slice::<Opened>(&opened.body).map_err(|_| "sign-in: no session")?.session_id;
     let key = format!("bench-{:016x}{:016x}", Rng::fresh_seed(), Rng::fresh_seed());
     let body = json!({ "kind": KIND, "options": { HOUSEHOLD_OPTION: true } }).to_string().into_bytes();
-    let asked = Instant::now();
     let path = format!("/v1/kiosk/sessions/{session}/issuances");
-    let issued = connection.call(Method::POST, &path, Some(body), Some(&key)).await?;
-    let issue_time = asked.elapsed();
+    let issued = timed(&mut steps[1], connection.call(Method::POST, &path, Some(body), Some(&key))).await?;
     expect("issuance", &issued, 201)?;
     let issued = serde_json::from_slice::<Issued>(&issued.body).map_err(|_| "issuance: not an issuance")?;
     if issued.outcome != "issued" {
@@ -329,17 +374,26 @@ async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<Dura
         return Err(format!("issuance: {} ({code})", issued.outcome));
     }
     let document = issued.document.ok_or("issuance: no document")?;
-    let pdf = connection.call(Method::GET, &document, None, None).await?;
+    let pdf = timed(&mut steps[2], connection.call(Method::GET, &document, None, None)).await?;
     expect("fetch", &pdf, 200)?;
     if !pdf.body.starts_with(b"%PDF-") {
         return Err("fetch: not a PDF".into());
     }
     let path = format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", issued.id);
-    let printed = connection.call(Method::POST, &path, None, None).await?;
+    let printed = timed(&mut steps[3], connection.call(Method::POST, &path, None, None)).await?;
     expect("printed", &printed, 200)?;
-    let closed = connection.call(Method::DELETE, &format!("/v1/kiosk/sessions/{session}"), None, None).await?;
+    let path = format!("/v1/kiosk/sessions/{session}");
+    let closed = timed(&mut steps[4], connection.call(Method::DELETE, &path, None, None)).await?;
     expect("sign-out", &closed, 204)?;
-    Ok(issue_time)
+    Ok(steps)
+}
+
+/// Await `call`, recording how long it took in `took`.
+async fn timed<T>(took: &mut Duration, call: impl std::future::Future<Output = T>) -> T {
+    let asked = Instant::now();
+    let answer = call.await;
+    *took = asked.elapsed();
+    answer
 }
 
 /// User + system CPU seconds of a process.
@@ -407,7 +461,23 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Batches, parse_machine_ticks};
+    use std::time::Duration;
+
+    use super::{Batches, TIMELINE_HEADER, Trace, parse_machine_ticks, write_traces};
+
+    #[test]
+    fn a_timeline_line_has_the_level_the_kiosk_and_every_time_in_microseconds() {
+        let ms = Duration::from_micros;
+        let trace =
+            Trace { kiosk: 7, at: ms(1_500), flow: ms(2_250), steps: [ms(300), ms(900), ms(500), ms(250), ms(200)] };
+        let mut csv = String::from(TIMELINE_HEADER);
+        write_traces(&mut csv, "256@1000/s", &[trace]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1], "256@1000/s,7,1500,2250,300,900,500,250,200");
+        // As many columns as the header names.
+        assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+    }
 
     #[test]
     fn the_group_commit_counters_are_read_from_the_metrics_text() {

@@ -65,6 +65,11 @@ struct Args {
     /// Also write every figure as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write every counted end-to-end flow here as CSV (level, kiosk,
+    /// when it started, its time, and each of its five calls' times), to
+    /// see when and in which call the slow ones were slow.
+    #[arg(long)]
+    timeline: Option<PathBuf>,
     /// Seed of the generated population.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -144,6 +149,10 @@ fn main() -> anyhow::Result<()> {
     println!("{}", report.table());
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report.json())?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.timeline {
+        std::fs::write(path, kiosks::timeline_csv(&report.levels))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let errors: usize = report.levels.iter().flat_map(|l| l.errors.values()).sum();
