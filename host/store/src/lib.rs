@@ -114,6 +114,9 @@ pub struct Checkpoints {
     /// Checkpoints that could not run (another process was checkpointing)
     /// or failed (logged); the next commit starts another.
     pub failed: u64,
+    /// Checkpoints the writer ran after a COMMIT, asked by the checkpoint
+    /// thread, so that the WAL starts over.
+    pub by_writer: u64,
 }
 
 /// The database: its readers and its writer(s).
@@ -184,7 +187,11 @@ impl Store {
         match &self.db {
             Db::Sqlite { group, .. } => {
                 let stats = group.checkpoints();
-                Some(Checkpoints { runs: stats.runs.load(Relaxed), failed: stats.failed.load(Relaxed) })
+                Some(Checkpoints {
+                    runs: stats.runs.load(Relaxed),
+                    failed: stats.failed.load(Relaxed),
+                    by_writer: stats.writer_runs.load(Relaxed),
+                })
             }
             Db::Postgres { .. } => None,
         }
@@ -235,11 +242,14 @@ async fn open_sqlite(options: &StoreOptions, synchronous: &str) -> Result<Db, St
         let file = FileIdentity::of_path(opening.path())?;
         let reads = ReadPool::open(&opening, readers, Some(file.clone())).map_err(|e| StoreError::unavailable(&e))?;
         let checkpoints = opening.open(false).map_err(|e| StoreError::unavailable(&e))?;
-        Ok::<_, StoreError>((writer, reads, file, checkpoints))
+        let database = std::fs::File::open(opening.path()).map_err(|e| {
+            StoreError::Unavailable(format!("the database file {} could not be opened: {e}", opening.path().display()))
+        })?;
+        Ok::<_, StoreError>((writer, reads, file, (checkpoints, database)))
     })
     .await
     .map_err(|_| StoreError::Unavailable("the database could not be opened".into()))??;
-    let checkpointer = Checkpointer::start(checkpoints)
+    let checkpointer = Checkpointer::start(checkpoints.0, checkpoints.1)
         .map_err(|e| StoreError::Unavailable(format!("the checkpoint thread could not be started: {e}")))?;
     let group = GroupCommit::start(writer, opener, Some(file), checkpointer);
     Ok(Db::Sqlite { reads: std::sync::Arc::new(reads), group: std::sync::Arc::new(group) })

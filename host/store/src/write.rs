@@ -272,12 +272,19 @@ impl Writer {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
         self.ensure_outside_transaction();
-        if outcome.is_ok() && batch.members > 0 {
+        let committed = outcome.is_ok() && batch.members > 0;
+        if committed {
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.writes.fetch_add(batch.members as u64, Ordering::Relaxed);
             self.checkpointer.committed();
         }
         batch.done.send_replace(Some(outcome));
+        // After the members are told, while the lock still keeps the next
+        // batch out: the next batch then starts the WAL over
+        // (`checkpoint.rs`).
+        if committed && self.checkpointer.restart_due() {
+            self.checkpointer.checkpoint_on_writer(&self.conn);
+        }
     }
 
     /// SQLite may keep a transaction open that could not be rolled back (a

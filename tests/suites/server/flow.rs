@@ -88,6 +88,9 @@ async fn whole_flow_for_every_kind() {
             assert!(batches >= 1.0, "{metrics}");
             assert!(counter("kofu_store_batched_writes_total").expect("writes") >= batches, "{metrics}");
             assert!(counter("kofu_store_commit_seconds_total").expect("commit time") > 0.0, "{metrics}");
+            // And the WAL checkpoints' counters.
+            assert!(counter("kofu_store_checkpoints_total").is_some(), "{metrics}");
+            assert!(counter("kofu_store_writer_checkpoints_total").is_some(), "{metrics}");
         }
         Backend::Postgres => assert_eq!(counter("kofu_store_write_batches_total"), None, "{metrics}"),
     }

@@ -102,8 +102,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "# HELP kofu_store_checkpoints_total SQLite WAL checkpoints run by the checkpoint thread.\n\
              # TYPE kofu_store_checkpoints_total counter\nkofu_store_checkpoints_total {}\n\
              # HELP kofu_store_checkpoints_failed_total SQLite WAL checkpoints that could not run (logged).\n\
-             # TYPE kofu_store_checkpoints_failed_total counter\nkofu_store_checkpoints_failed_total {}\n",
-            checkpoints.runs, checkpoints.failed
+             # TYPE kofu_store_checkpoints_failed_total counter\nkofu_store_checkpoints_failed_total {}\n\
+             # HELP kofu_store_writer_checkpoints_total SQLite WAL checkpoints the writer ran after a commit so that the WAL starts over.\n\
+             # TYPE kofu_store_writer_checkpoints_total counter\nkofu_store_writer_checkpoints_total {}\n",
+            checkpoints.runs, checkpoints.failed, checkpoints.by_writer
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
