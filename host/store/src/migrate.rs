@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "audit chain heads", "0004_audit_heads.sql"),
     migration!(5, "key checks", "0005_key_checks.sql"),
     migration!(6, "plugin components apart, residents by position, cards by resident", "0006_lean_rows.sql"),
+    migration!(7, "the sweeper's indexes partial", "0007_partial_indexes.sql"),
 ];
 
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").
