@@ -238,6 +238,20 @@ mod tests {
     use crate::db::{self, Db};
     use crate::{Store, StoreOptions};
 
+    /// A fresh SQLite store with a table for [`write_chunk`]; the directory
+    /// lives as long as the returned guard.
+    async fn store_with_blobs() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kofu.db");
+        let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        db::script("CREATE TABLE blob (round INTEGER, i INTEGER, data BLOB, PRIMARY KEY (round, i))", &mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        (dir, path, store)
+    }
+
     /// Writes about `bytes` to the database, in transactions of 64 KiB.
     async fn write(store: &Store, round: i64, bytes: usize) {
         for i in 0..bytes / (64 << 10) {
@@ -281,14 +295,7 @@ mod tests {
     /// everything written.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_checkpoint_thread_copies_commits_into_the_database_and_the_wal_stays_small() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kofu.db");
-        let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        db::script("CREATE TABLE blob (round INTEGER, i INTEGER, data BLOB, PRIMARY KEY (round, i))", &mut tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let (dir, path, store) = store_with_blobs().await;
         let mut runs = checkpointed_after(&store, 0).await;
         let database_before = std::fs::metadata(&path).unwrap().len();
 
@@ -320,14 +327,7 @@ mod tests {
     /// few checkpoints' writes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_continuous_writes_the_wal_starts_over_long_before_the_writers_backstop() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kofu.db");
-        let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        db::script("CREATE TABLE blob (round INTEGER, i INTEGER, data BLOB, PRIMARY KEY (round, i))", &mut tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let (dir, _, store) = store_with_blobs().await;
 
         // 48 MiB in transactions of 64 KiB, one a millisecond: half again
         // the backstop's 32 MiB, with never a pause long enough for a

@@ -237,7 +237,7 @@ async fn open_sqlite(options: &StoreOptions, synchronous: &str) -> Result<Db, St
     let readers = options.readers.max(1) as usize;
     let opening = opener.clone();
     // Opening may wait on another process's lock (the busy timeout).
-    let (writer, reads, file, checkpoints) = tokio::task::spawn_blocking(move || {
+    let (writer, reads, file, (checkpoints, database)) = tokio::task::spawn_blocking(move || {
         let writer = opening.open(true).map_err(|e| StoreError::unavailable(&e))?;
         let file = FileIdentity::of_path(opening.path())?;
         let reads = ReadPool::open(&opening, readers, Some(file.clone())).map_err(|e| StoreError::unavailable(&e))?;
@@ -249,7 +249,7 @@ async fn open_sqlite(options: &StoreOptions, synchronous: &str) -> Result<Db, St
     })
     .await
     .map_err(|_| StoreError::Unavailable("the database could not be opened".into()))??;
-    let checkpointer = Checkpointer::start(checkpoints.0, checkpoints.1)
+    let checkpointer = Checkpointer::start(checkpoints, database)
         .map_err(|e| StoreError::Unavailable(format!("the checkpoint thread could not be started: {e}")))?;
     let group = GroupCommit::start(writer, opener, Some(file), checkpointer);
     Ok(Db::Sqlite { reads: std::sync::Arc::new(reads), group: std::sync::Arc::new(group) })
