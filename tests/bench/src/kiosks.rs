@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::certificate::{HOUSEHOLD_OPTION, KIND};
 use crate::stats::Samples;
+use crate::transport::TransportServer;
 use crate::wire::{Connection, Reply};
 
 /// How long one whole flow may take before it counts as an error and the
@@ -67,8 +68,11 @@ pub struct Level {
 /// its steps took, to find when and where slow flows were slow.
 pub struct Trace {
     pub kiosk: usize,
-    /// From the start of the counted window.
-    pub at: Duration,
+    /// When it started (paced: was due), in µs from the start of the
+    /// counted window; before it (negative) for a flow that finished in the
+    /// window but started earlier, such as an overloaded paced level's
+    /// backlog.
+    pub at_us: i64,
     pub flow: Duration,
     /// Sign-in, issuance, fetch, printed, sign-out: the calls' own times,
     /// without a paced flow's late start.
@@ -94,7 +98,7 @@ const TIMELINE_HEADER: &str = "level,kiosk,at_us,flow_us,sign_in_us,issuance_us,
 fn write_traces(csv: &mut String, level: &str, traces: &[Trace]) {
     use std::fmt::Write;
     for trace in traces {
-        let _ = write!(csv, "{level},{},{},{}", trace.kiosk, trace.at.as_micros(), trace.flow.as_micros());
+        let _ = write!(csv, "{level},{},{},{}", trace.kiosk, trace.at_us, trace.flow.as_micros());
         for step in trace.steps {
             let _ = write!(csv, ",{}", step.as_micros());
         }
@@ -144,7 +148,32 @@ impl Bench {
         warmup: Duration,
         window: Duration,
     ) -> anyhow::Result<Level> {
-        let pid = self.server.pid();
+        let kofu = Target { address: Arc::clone(&self.address), pid: self.server.pid(), kofu: true };
+        self.level_at(&kofu, kiosks, offered, warmup, window).await
+    }
+
+    /// The same kiosks, back to back, against the transport floor's server
+    /// (`transport.rs`) instead of kofu: the calls without kofu's work.
+    pub async fn transport_level(
+        &self,
+        server: &TransportServer,
+        kiosks: usize,
+        warmup: Duration,
+        window: Duration,
+    ) -> anyhow::Result<Level> {
+        let target = Target { address: server.address().into(), pid: Some(server.pid()), kofu: false };
+        self.level_at(&target, kiosks, None, warmup, window).await
+    }
+
+    async fn level_at(
+        &self,
+        target: &Target,
+        kiosks: usize,
+        offered: Option<f64>,
+        warmup: Duration,
+        window: Duration,
+    ) -> anyhow::Result<Level> {
+        let pid = target.pid;
         if let Some(pid) = pid {
             // Resets the peak resident set size to the current one, so each
             // level reports its own peak (Linux ≥ 4.0).
@@ -159,7 +188,7 @@ impl Bench {
         let interval = offered.map(|rate| Duration::from_secs_f64(kiosks as f64 / rate));
         for kiosk in 0..kiosks {
             let world = Arc::clone(&self.world);
-            let address = Arc::clone(&self.address);
+            let address = Arc::clone(&target.address);
             let next = Arc::clone(&self.next_person);
             // Paced kiosks start staggered evenly over one interval.
             let pace =
@@ -171,13 +200,13 @@ impl Bench {
             cpu_at_start = cpu_seconds(pid);
         }
         let client_cpu_at_start = cpu_seconds(own);
-        let batches_at_start = self.write_batches().await;
+        let batches_at_start = if target.kofu { self.write_batches().await } else { None };
         let machine_at_start = machine_cpu_ticks();
         let written_at_start = pid.and_then(bytes_written);
         tokio::time::sleep_until(end.into()).await;
         let machine_at_end = machine_cpu_ticks();
         let written = written_at_start.zip(pid.and_then(bytes_written)).map(|(start, end)| end.saturating_sub(start));
-        let batches_at_end = self.write_batches().await;
+        let batches_at_end = if target.kofu { self.write_batches().await } else { None };
         let cpu_used = match (pid.and_then(cpu_seconds), cpu_at_start) {
             (Some(now), Some(then)) => Some(now - then),
             _ => None,
@@ -225,7 +254,7 @@ impl Bench {
                 *level.errors.entry(error).or_default() += n;
             }
         }
-        level.timeline.sort_by_key(|trace| trace.at + trace.flow);
+        level.timeline.sort_by_key(|trace| trace.at_us + micros(trace.flow));
         level.issuances = level.flow.len();
         level.per_second = level.issuances as f64 / window.as_secs_f64();
         let per_issuance =
@@ -247,6 +276,15 @@ impl Bench {
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.server.stop()
     }
+}
+
+/// The server a level's kiosks call, and whose process's CPU counts.
+struct Target {
+    /// `127.0.0.1:PORT`.
+    address: Arc<str>,
+    pid: Option<u32>,
+    /// `kofu serve`, whose `/metrics` has the group-commit counters.
+    kofu: bool,
 }
 
 /// The server's group-commit counters at one moment.
@@ -325,11 +363,17 @@ async fn run_kiosk(
         .unwrap_or_else(|_| Err("no answer (timeout)".into()));
         match outcome {
             Ok(steps) => {
+                // A flow counts where it finishes: the window's issuances
+                // per second are the ones it completed. Counting by start
+                // instead left out, under overload, every flow that was
+                // due in the window but still queued at its end, and the
+                // paced levels reported a fraction of what the server
+                // completed (and that much more CPU per issuance).
                 let finished = Instant::now();
-                if started >= counted_from && finished <= end {
+                if let Some(at_us) = counted_at(started, finished, counted_from, end) {
                     times.flow.push(finished - started);
                     times.issue.push(steps[1]);
-                    times.timeline.push(Trace { kiosk, at: started - counted_from, flow: finished - started, steps });
+                    times.timeline.push(Trace { kiosk, at_us, flow: finished - started, steps });
                 }
             }
             Err(error) => *times.errors.entry(error).or_default() += 1,
@@ -354,7 +398,7 @@ struct Issued {
 
 /// One kiosk issuance; returns how long each of its five calls took, or
 /// what went wrong.
-async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<[Duration; 5], String> {
+pub(crate) async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<[Duration; 5], String> {
     let expect = |step: &str, reply: &Reply, status: u16| {
         if reply.status == status { Ok(()) } else { Err(format!("{step}: {} {}", reply.status, reply.problem())) }
     };
@@ -386,6 +430,20 @@ async fn flow(connection: &mut Connection, card: &str, pin: &str) -> Result<[Dur
     let closed = timed(&mut steps[4], connection.call(Method::DELETE, &path, None, None)).await?;
     expect("sign-out", &closed, 204)?;
     Ok(steps)
+}
+
+/// Whether a flow that started (or was due) at `started` and finished at
+/// `finished` counts in the window `counted_from..=end`, and if so its
+/// start in µs from the window's (negative if before it).
+fn counted_at(started: Instant, finished: Instant, counted_from: Instant, end: Instant) -> Option<i64> {
+    if finished < counted_from || finished > end {
+        return None;
+    }
+    Some(if started >= counted_from { micros(started - counted_from) } else { -micros(counted_from - started) })
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Await `call`, recording how long it took in `took`.
@@ -461,22 +519,41 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    use super::{Batches, TIMELINE_HEADER, Trace, parse_machine_ticks, write_traces};
+    use super::{Batches, TIMELINE_HEADER, Trace, counted_at, parse_machine_ticks, write_traces};
 
     #[test]
     fn a_timeline_line_has_the_level_the_kiosk_and_every_time_in_microseconds() {
         let ms = Duration::from_micros;
         let trace =
-            Trace { kiosk: 7, at: ms(1_500), flow: ms(2_250), steps: [ms(300), ms(900), ms(500), ms(250), ms(200)] };
+            Trace { kiosk: 7, at_us: 1_500, flow: ms(2_250), steps: [ms(300), ms(900), ms(500), ms(250), ms(200)] };
+        // An overloaded paced level's backlog: due before the window.
+        let late =
+            Trace { kiosk: 8, at_us: -40_000, flow: ms(41_000), steps: [ms(200), ms(400), ms(300), ms(100), ms(100)] };
         let mut csv = String::from(TIMELINE_HEADER);
-        write_traces(&mut csv, "256@1000/s", &[trace]);
+        write_traces(&mut csv, "256@1000/s", &[trace, late]);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 3);
         assert_eq!(lines[1], "256@1000/s,7,1500,2250,300,900,500,250,200");
+        assert_eq!(lines[2], "256@1000/s,8,-40000,41000,200,400,300,100,100");
         // As many columns as the header names.
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+    }
+
+    #[test]
+    fn a_flow_counts_in_the_window_it_finishes_in() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let (from, end) = (t0 + ms(2_000), t0 + ms(12_000));
+        // Started and finished inside.
+        assert_eq!(counted_at(t0 + ms(3_000), t0 + ms(3_010), from, end), Some(3_000_000 - 2_000_000));
+        // Due during the warm-up (an overloaded paced level's backlog),
+        // finished inside: it counts, its start before the window.
+        assert_eq!(counted_at(t0 + ms(1_500), t0 + ms(2_100), from, end), Some(-500_000));
+        // Finished in the warm-up, or after the window: it does not.
+        assert_eq!(counted_at(t0 + ms(1_000), t0 + ms(1_900), from, end), None);
+        assert_eq!(counted_at(t0 + ms(11_990), t0 + ms(12_001), from, end), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! kofu-bench: how fast kofu issues a certificate, against the floor its
-//! renderer sets and against Typst and WeasyPrint, measured in one run on
-//! one machine and printed as one table.
+//! renderer sets, against the same kiosk calls answered by a server that
+//! does no work (the transport floor), and against Typst and WeasyPrint,
+//! measured in one run on one machine and printed as one table.
 //!
 //!     scripts/bench            # builds, installs the peers, runs this
 //!     target/release/kofu-bench --help
@@ -15,6 +16,7 @@ mod peers;
 mod report;
 mod sandbox;
 mod stats;
+mod transport;
 mod wire;
 
 use std::path::PathBuf;
@@ -56,8 +58,10 @@ struct Args {
     /// Python of the virtual environment with Typst and WeasyPrint.
     #[arg(long, default_value = "target/bench-venv/bin/python")]
     python: PathBuf,
-    /// The parts to run: floor, sandbox, peers, serve.
-    #[arg(long, value_delimiter = ',', default_value = "floor,sandbox,peers,serve")]
+    /// The parts to run: floor, sandbox, peers, serve, transport (the
+    /// kiosk flow against a server that does no work, at the largest
+    /// back-to-back level).
+    #[arg(long, value_delimiter = ',', default_value = "floor,sandbox,peers,serve,transport")]
     parts: Vec<Part>,
     /// Skip the peers (Typst, WeasyPrint): the same as leaving them out of --parts.
     #[arg(long)]
@@ -93,9 +97,15 @@ enum Part {
     Sandbox,
     Peers,
     Serve,
+    Transport,
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut raw = std::env::args_os().skip(1);
+    if raw.next().is_some_and(|first| first == transport::SERVE_FLAG) {
+        let pdf = raw.next().context("the transport server needs the PDF's path")?;
+        return transport::serve(std::path::Path::new(&pdf));
+    }
     let args = Args::parse();
     let runs = |part: Part| args.parts.contains(&part) && !(part == Part::Peers && args.no_peers);
     let seconds = Duration::from_secs_f64(args.seconds);
@@ -105,23 +115,28 @@ fn main() -> anyhow::Result<()> {
     let mut report = report::Report::new(&certificate);
 
     if runs(Part::Floor) {
-        eprintln!("1/4 render floor ({} s)…", args.seconds);
+        eprintln!("1/5 render floor ({} s)…", args.seconds);
         report.floor = Some(floor::measure(certifier.renderer(), &certificate, seconds)?);
     }
     if runs(Part::Sandbox) {
-        eprintln!("2/4 sandbox ({} s per plugin)…", args.seconds);
+        eprintln!("2/5 sandbox ({} s per plugin)…", args.seconds);
         report.sandbox = sandbox::measure(&certifier, &certificate.request, seconds)?;
     }
     if runs(Part::Peers) {
-        eprintln!("3/4 Typst and WeasyPrint ({} s each)…", args.seconds);
+        eprintln!("3/5 Typst and WeasyPrint ({} s each)…", args.seconds);
         report.peers = Some(peers::measure(&args.python, &certificate, seconds)?);
     }
+    // The transport floor's server answers fetches with this certificate.
+    let scratch = tempfile::Builder::new().prefix("kofu-bench-").tempdir()?;
+    let pdf = scratch.path().join("certificate.pdf");
+    std::fs::write(&pdf, certifier.renderer().render(&certificate.document, &certificate.stamp)?.bytes)?;
     drop(certifier);
-    if runs(Part::Serve) {
+    if runs(Part::Serve) || runs(Part::Transport) {
         let kofu = match args.kofu {
             Some(path) => path,
             None => std::env::current_exe()?.with_file_name("kofu"),
         };
+        let warmup = Duration::from_secs_f64(args.warmup);
         // The kiosks share the server's two cores, so the load they add is
         // CPU the server does not get. One thread drives them all: at the
         // 256-kiosk level it needs about a quarter of a core, and without the
@@ -129,21 +144,32 @@ fn main() -> anyhow::Result<()> {
         // issuance than on a multi-threaded runtime (docs/PERFORMANCE.md,
         // round nine).
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        report.levels = runtime.block_on(async {
+        (report.levels, report.transport) = runtime.block_on(async {
             let most = args.kiosks.iter().chain(args.paced.iter().map(|(k, _)| k)).copied().max().unwrap_or(1);
-            eprintln!("4/4 end to end: starting {} and provisioning {} residents…", kofu.display(), args.residents);
+            eprintln!("4/5 end to end: starting {} and provisioning {} residents…", kofu.display(), args.residents);
             let bench = kiosks::Bench::start(&kofu, population, most).await?;
             let mut levels = Vec::new();
-            for &n in &args.kiosks {
+            for &n in args.kiosks.iter().filter(|_| runs(Part::Serve)) {
                 eprintln!("    {n} kiosk(s) ({} s + {} s warm-up)…", args.seconds, args.warmup);
-                levels.push(bench.level(n, None, Duration::from_secs_f64(args.warmup), seconds).await?);
+                levels.push(bench.level(n, None, warmup, seconds).await?);
             }
-            for &(n, rate) in args.paced.iter().filter(|_| !args.no_paced) {
+            for &(n, rate) in args.paced.iter().filter(|_| runs(Part::Serve) && !args.no_paced) {
                 eprintln!("    {n} kiosk(s) paced at {rate}/s ({} s + {} s warm-up)…", args.seconds, args.warmup);
-                levels.push(bench.level(n, Some(rate), Duration::from_secs_f64(args.warmup), seconds).await?);
+                levels.push(bench.level(n, Some(rate), warmup, seconds).await?);
+            }
+            let mut transport = None;
+            if runs(Part::Transport) {
+                // Not while kofu works: the server idles from here on.
+                let n = args.kiosks.iter().copied().max().unwrap_or(most);
+                eprintln!(
+                    "5/5 transport floor: {n} kiosk(s) against a server without work ({} s + {} s warm-up)…",
+                    args.seconds, args.warmup
+                );
+                let server = transport::TransportServer::start(&pdf)?;
+                transport = Some(bench.transport_level(&server, n, warmup, seconds).await?);
             }
             bench.stop()?;
-            anyhow::Ok(levels)
+            anyhow::Ok((levels, transport))
         })?;
     }
     println!("{}", report.table());
@@ -155,7 +181,7 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(path, kiosks::timeline_csv(&report.levels))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let errors: usize = report.levels.iter().flat_map(|l| l.errors.values()).sum();
+    let errors: usize = report.levels.iter().chain(&report.transport).flat_map(|l| l.errors.values()).sum();
     if errors > 0 {
         anyhow::bail!("{errors} kiosk flow(s) went wrong (listed above): the figures do not count them");
     }

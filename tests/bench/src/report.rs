@@ -22,6 +22,8 @@ pub struct Report {
     pub sandbox: Vec<PluginTimes>,
     pub peers: Option<Peers>,
     pub levels: Vec<Level>,
+    /// The kiosk flow against a server without work (`transport.rs`).
+    pub transport: Option<Level>,
 }
 
 impl Report {
@@ -36,6 +38,7 @@ impl Report {
             sandbox: Vec::new(),
             peers: None,
             levels: Vec::new(),
+            transport: None,
         }
     }
 
@@ -132,6 +135,29 @@ impl Report {
                 );
             }
         }
+        if let Some(l) = &mut self.transport {
+            let _ = writeln!(
+                t,
+                "5 transport floor: the same {} kiosks and five calls, against a server that does no work (same HTTP stack)",
+                l.kiosks
+            );
+            let _ = writeln!(
+                t,
+                "  {:>7} {:>12.0} {:>9.2} {:>9.2} {:>9.2}   server CPU/call-set {} µs, kiosks CPU/call-set {} µs, idle {}, errors {}",
+                l.kiosks,
+                l.per_second,
+                ms(l.flow.percentile(50.0)),
+                ms(l.flow.percentile(99.0)),
+                ms(l.flow.percentile(99.9)),
+                l.server_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
+                l.client_cpu_us.map_or("?".into(), |us| format!("{us:.0}")),
+                l.machine_idle.map_or("?".into(), |idle| format!("{:.0}%", idle * 100.0)),
+                l.errors.values().sum::<usize>()
+            );
+            for (error, n) in &l.errors {
+                let _ = writeln!(t, "          {n} × {error}");
+            }
+        }
         let _ = writeln!(t, "{}", "─".repeat(100));
         for (label, value, target) in self.ratios() {
             let verdict = match target {
@@ -173,6 +199,18 @@ impl Report {
                 met(p99 <= TARGET_P99_MS)
             );
         }
+        if let Some(ceiling) = self.ceiling() {
+            let _ = writeln!(
+                t,
+                "(ceiling here: {} cores doing nothing but, per issuance, the five calls (the transport floor's CPU, \
+                 server's and kiosks'), one render{}: {:.0}/s = {:.2}× the render floor; \
+                 the stamp check and the durable records come on top)",
+                ceiling.cores,
+                if ceiling.with_sandbox { " and one sandbox evaluation (p50)" } else { "" },
+                ceiling.per_second,
+                ceiling.of_floor
+            );
+        }
         if let Some(kiosks) = top_kiosks {
             let _ = writeln!(
                 t,
@@ -182,6 +220,22 @@ impl Report {
             );
         }
         t
+    }
+
+    /// The most issuances per second this machine could give if an issuance
+    /// cost only the transport floor's CPU (the server's and the kiosks'),
+    /// one render and, where measured, one evaluation of the residence
+    /// plugin, every core busy: an upper bound on end to end.
+    fn ceiling(&self) -> Option<Ceiling> {
+        let transport = self.transport.as_ref()?;
+        let cores = std::thread::available_parallelism().ok()?.get();
+        let evaluation_us = self.sandbox.iter().find(|p| p.name == "residence").map(|p| p.p50_us as f64);
+        Ceiling::of(
+            transport.server_cpu_us? + transport.client_cpu_us?,
+            evaluation_us,
+            self.floor.as_ref()?.per_second,
+            cores,
+        )
     }
 
     /// (label, ratio, target) for every ratio the figures allow.
@@ -195,6 +249,22 @@ impl Report {
                 e2e / floor,
                 Some(TARGET_OF_FLOOR),
             ));
+        }
+        if let Some(transport) = &self.transport {
+            if let Some(floor) = floor {
+                ratios.push((
+                    format!("transport floor ({} kiosks, no work) ÷ render floor (1 thread)", transport.kiosks),
+                    transport.per_second / floor,
+                    None,
+                ));
+            }
+            if let Some((kiosks, e2e)) = top {
+                ratios.push((
+                    format!("end to end ({kiosks} kiosks) ÷ transport floor ({} kiosks)", transport.kiosks),
+                    e2e / transport.per_second,
+                    None,
+                ));
+            }
         }
         if let Some(p) = &self.peers {
             for (name, peer) in [("Typst", &p.typst), ("WeasyPrint", &p.weasyprint)] {
@@ -247,11 +317,51 @@ impl Report {
             "floor_docs_per_s": self.floor.as_ref().map(|f| f.per_second),
             "sandbox": self.sandbox.iter().map(|p| json!({ "plugin": p.name, "p50_us": p.p50_us, "p99_us": p.p99_us })).collect::<Vec<_>>(),
             "end_to_end": levels,
+            "transport_floor": self.transport.as_mut().map(|l| json!({
+                "kiosks": l.kiosks,
+                "call_sets_per_s": l.per_second,
+                "flow_ms": { "p50": ms(l.flow.percentile(50.0)), "p99": ms(l.flow.percentile(99.0)) },
+                "server_cpu_us_per_call_set": l.server_cpu_us,
+                "kiosks_cpu_us_per_call_set": l.client_cpu_us,
+                "machine_idle_share": l.machine_idle,
+                "errors": l.errors,
+            })),
             "peers": self.peers.as_ref().map(|p| json!({
                 "typst": { "version": p.typst.version, "docs": p.typst.docs, "docs_per_s": p.typst.docs_per_s },
                 "weasyprint": { "version": p.weasyprint.version, "docs": p.weasyprint.docs, "docs_per_s": p.weasyprint.docs_per_s },
             })),
+            "ceiling_per_s": self.ceiling().map(|c| c.per_second),
             "ratios": self.ratios().into_iter().map(|(label, value, _)| json!({ "what": label, "ratio": value })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// An upper bound on end to end: every core busy with nothing but the
+/// five calls, one render and (where measured) one sandbox evaluation per
+/// issuance.
+#[derive(Debug, PartialEq)]
+struct Ceiling {
+    cores: usize,
+    with_sandbox: bool,
+    per_second: f64,
+    of_floor: f64,
+}
+
+impl Ceiling {
+    /// From the CPU the five calls take (server and kiosks, µs per flow),
+    /// a sandbox evaluation's time (µs), and the render floor (documents
+    /// per second on one core).
+    fn of(calls_cpu_us: f64, evaluation_us: Option<f64>, floor_per_second: f64, cores: usize) -> Option<Ceiling> {
+        if !(calls_cpu_us > 0.0 && floor_per_second > 0.0) {
+            return None;
+        }
+        let per_issuance_us = calls_cpu_us + evaluation_us.unwrap_or(0.0) + 1e6 / floor_per_second;
+        let per_second = cores as f64 * 1e6 / per_issuance_us;
+        Some(Ceiling {
+            cores,
+            with_sandbox: evaluation_us.is_some(),
+            per_second,
+            of_floor: per_second / floor_per_second,
         })
     }
 }
@@ -280,4 +390,28 @@ fn machine() -> String {
         .map_or("?".into(), |kib| format!("{:.0}", kib / 1024.0 / 1024.0));
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{model}, {cores} cores, {memory_gib} GiB, Linux {}", kernel.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ceiling;
+
+    #[test]
+    fn the_ceiling_is_the_cores_over_the_calls_the_evaluation_and_one_render() {
+        // 150 µs of calls and a 50 µs render (20,000/s) on 2 cores: 200 µs
+        // an issuance, 10,000/s, half the floor.
+        let ceiling = Ceiling::of(150.0, None, 20_000.0, 2).unwrap();
+        assert!((ceiling.per_second - 10_000.0).abs() < 1e-6, "{ceiling:?}");
+        assert!((ceiling.of_floor - 0.5).abs() < 1e-9, "{ceiling:?}");
+        assert!(!ceiling.with_sandbox);
+        // With a 50 µs evaluation: 250 µs, 8,000/s.
+        let with_sandbox = Ceiling::of(150.0, Some(50.0), 20_000.0, 2).unwrap();
+        assert!((with_sandbox.per_second - 8_000.0).abs() < 1e-6, "{with_sandbox:?}");
+        assert!(with_sandbox.with_sandbox);
+        // Dearer calls, a lower ceiling.
+        assert!(Ceiling::of(300.0, None, 20_000.0, 2).unwrap().per_second < ceiling.per_second);
+        // No figures, no ceiling.
+        assert_eq!(Ceiling::of(0.0, None, 20_000.0, 2), None);
+        assert_eq!(Ceiling::of(150.0, None, 0.0, 2), None);
+    }
 }
