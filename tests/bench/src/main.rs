@@ -127,9 +127,10 @@ fn main() -> anyhow::Result<()> {
         report.peers = Some(peers::measure(&args.python, &certificate, seconds)?);
     }
     // The transport floor's server answers fetches with this certificate.
-    let scratch = tempfile::Builder::new().prefix("kofu-bench-").tempdir()?;
-    let pdf = scratch.path().join("certificate.pdf");
-    std::fs::write(&pdf, certifier.renderer().render(&certificate.document, &certificate.stamp)?.bytes)?;
+    let transport_pdf = match runs(Part::Transport) {
+        true => Some(certifier.renderer().render(&certificate.document, &certificate.stamp)?.bytes),
+        false => None,
+    };
     drop(certifier);
     if runs(Part::Serve) || runs(Part::Transport) {
         let kofu = match args.kofu {
@@ -158,14 +159,17 @@ fn main() -> anyhow::Result<()> {
                 levels.push(bench.level(n, Some(rate), warmup, seconds).await?);
             }
             let mut transport = None;
-            if runs(Part::Transport) {
+            if let Some(pdf) = &transport_pdf {
                 // Not while kofu works: the server idles from here on.
                 let n = args.kiosks.iter().copied().max().unwrap_or(most);
                 eprintln!(
                     "5/5 transport floor: {n} kiosk(s) against a server without work ({} s + {} s warm-up)…",
                     args.seconds, args.warmup
                 );
-                let server = transport::TransportServer::start(&pdf)?;
+                let scratch = tempfile::Builder::new().prefix("kofu-bench-").tempdir()?;
+                let path = scratch.path().join("certificate.pdf");
+                std::fs::write(&path, pdf)?;
+                let server = transport::TransportServer::start(&path)?;
                 transport = Some(bench.transport_level(&server, n, warmup, seconds).await?);
             }
             bench.stop()?;

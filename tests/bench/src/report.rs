@@ -289,43 +289,16 @@ impl Report {
     }
 
     pub fn json(&mut self) -> Value {
-        let levels: Vec<Value> = self
-            .levels
-            .iter_mut()
-            .map(|l| {
-                json!({
-                    "kiosks": l.kiosks,
-                    "offered_per_s": l.offered,
-                    "issuances": l.issuances,
-                    "issuances_per_s": l.per_second,
-                    "flow_ms": { "p50": ms(l.flow.percentile(50.0)), "p99": ms(l.flow.percentile(99.0)), "p999": ms(l.flow.percentile(99.9)) },
-                    "request_ms": { "p50": ms(l.issue.percentile(50.0)), "p99": ms(l.issue.percentile(99.0)) },
-                    "peak_rss_kib": l.peak_rss_kib,
-                    "server_cpu_us_per_issuance": l.server_cpu_us,
-                    "kiosks_cpu_us_per_issuance": l.client_cpu_us,
-                    "writes_per_fsync": l.writes_per_batch,
-                    "commit_ms_per_fsync": l.commit_ms,
-                    "machine_idle_share": l.machine_idle,
-                    "disk_bytes_written_per_issuance": l.written_per_issuance,
-                    "errors": l.errors,
-                })
-            })
-            .collect();
+        let levels: Vec<Value> = self.levels.iter_mut().map(level_json).collect();
         json!({
             "certificate": self.title,
             "machine": machine(),
             "floor_docs_per_s": self.floor.as_ref().map(|f| f.per_second),
             "sandbox": self.sandbox.iter().map(|p| json!({ "plugin": p.name, "p50_us": p.p50_us, "p99_us": p.p99_us })).collect::<Vec<_>>(),
             "end_to_end": levels,
-            "transport_floor": self.transport.as_mut().map(|l| json!({
-                "kiosks": l.kiosks,
-                "call_sets_per_s": l.per_second,
-                "flow_ms": { "p50": ms(l.flow.percentile(50.0)), "p99": ms(l.flow.percentile(99.0)) },
-                "server_cpu_us_per_call_set": l.server_cpu_us,
-                "kiosks_cpu_us_per_call_set": l.client_cpu_us,
-                "machine_idle_share": l.machine_idle,
-                "errors": l.errors,
-            })),
+            // The same fields as a level's; its "issuances" are flows
+            // answered by a server that does no work.
+            "transport_floor": self.transport.as_mut().map(level_json),
             "peers": self.peers.as_ref().map(|p| json!({
                 "typst": { "version": p.typst.version, "docs": p.typst.docs, "docs_per_s": p.typst.docs_per_s },
                 "weasyprint": { "version": p.weasyprint.version, "docs": p.weasyprint.docs, "docs_per_s": p.weasyprint.docs_per_s },
@@ -334,6 +307,26 @@ impl Report {
             "ratios": self.ratios().into_iter().map(|(label, value, _)| json!({ "what": label, "ratio": value })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// A level's figures as JSON (a transport-floor level's too).
+fn level_json(l: &mut Level) -> Value {
+    json!({
+        "kiosks": l.kiosks,
+        "offered_per_s": l.offered,
+        "issuances": l.issuances,
+        "issuances_per_s": l.per_second,
+        "flow_ms": { "p50": ms(l.flow.percentile(50.0)), "p99": ms(l.flow.percentile(99.0)), "p999": ms(l.flow.percentile(99.9)) },
+        "request_ms": { "p50": ms(l.issue.percentile(50.0)), "p99": ms(l.issue.percentile(99.0)) },
+        "peak_rss_kib": l.peak_rss_kib,
+        "server_cpu_us_per_issuance": l.server_cpu_us,
+        "kiosks_cpu_us_per_issuance": l.client_cpu_us,
+        "writes_per_fsync": l.writes_per_batch,
+        "commit_ms_per_fsync": l.commit_ms,
+        "machine_idle_share": l.machine_idle,
+        "disk_bytes_written_per_issuance": l.written_per_issuance,
+        "errors": l.errors,
+    })
 }
 
 /// An upper bound on end to end: every core busy with nothing but the

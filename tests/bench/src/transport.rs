@@ -39,7 +39,7 @@ impl TransportServer {
     /// Start this executable as the transport server, answering fetches
     /// with the bytes of `pdf` (a file), and wait for its address.
     pub fn start(pdf: &Path) -> anyhow::Result<TransportServer> {
-        let mut child = Command::new(std::env::current_exe()?)
+        let child = Command::new(std::env::current_exe()?)
             .arg(SERVE_FLAG)
             .arg(pdf)
             .stdin(Stdio::null())
@@ -47,14 +47,16 @@ impl TransportServer {
             .stderr(Stdio::inherit())
             .spawn()
             .context("cannot start the transport server")?;
-        let stdout = child.stdout.take().context("the transport server has no stdout")?;
+        // Owned from here, so that any early return below stops it.
+        let mut server = TransportServer { child, address: String::new() };
+        let stdout = server.child.stdout.take().context("the transport server has no stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
         let Some(address) = line.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
             bail!("the transport server did not start (it said {line:?})");
         };
-        Ok(TransportServer { address: address.to_owned(), child })
+        server.address = address.to_owned();
+        Ok(server)
     }
 
     /// `127.0.0.1:PORT`.
