@@ -1,14 +1,23 @@
-//! One certificate from one request: evaluate the municipality's plugin in a
-//! fresh sandbox, then render the document with every page stamped with the
-//! issuance number, "n / N" and a verification code. Local previews and the
-//! server go through this same path, so a preview is what production prints.
+//! One certificate from one request: the host's legal refusals, then the
+//! municipality's plugin in a fresh sandbox, then the host's checks of what
+//! it returned, then the PDF with every page stamped with the issuance
+//! number, "n / N", the verification code and the subject's name — read
+//! back from the bytes before it is handed out. Local previews, dry-runs
+//! and the server go through this same path, so a preview is what
+//! production prints.
 
+mod binding;
+mod policy;
+mod register;
 mod verification;
 
 use kofu_model::Refusal;
-use kofu_render::{PageStamp, RenderError, RenderOptions, Renderer};
+use kofu_render::{InspectError, PageStamp, RenderError, RenderOptions, Renderer};
 use kofu_sandbox::{Evaluation, EvaluationError, Limits, LoadError, Outcome, Plugin, Request, Sandbox};
 
+pub use binding::Violation;
+pub use policy::legal_refusal;
+pub use register::{PersonalKind, RegisterIndex, RegisterIndexError};
 pub use verification::verification_code;
 
 /// The issuance number previews carry; it is never a real issuance's.
@@ -36,7 +45,8 @@ impl Stamp {
     }
 }
 
-/// A rendered certificate.
+/// A rendered certificate whose every page the independent reader found
+/// bound to its issuance and subject ([`kofu_render::check_stamps`]).
 #[derive(Debug, Clone)]
 pub struct Certificate {
     pub pdf: Vec<u8>,
@@ -46,13 +56,25 @@ pub struct Certificate {
     pub verification_code: String,
     /// Time spent rendering the PDF.
     pub render_time: std::time::Duration,
+    /// Time spent reading it back for the stamp check.
+    pub check_time: std::time::Duration,
 }
 
 /// What a request came to.
 #[derive(Debug, Clone)]
 pub enum Certified {
-    Issued { certificate: Certificate, evaluation: Evaluation },
-    Refused { refusal: Refusal, evaluation: Evaluation },
+    Issued {
+        certificate: Certificate,
+        evaluation: Evaluation,
+    },
+    /// Refused by the plugin, or by the host whatever the plugin said.
+    Refused {
+        refusal: Refusal,
+        evaluation: Evaluation,
+        /// When the host refused (or replaced the plugin's message), why, for
+        /// the municipality's record: never shown at the kiosk.
+        host_reason: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +85,10 @@ pub enum CertifyError {
     Evaluation(#[from] EvaluationError),
     #[error("the certificate could not be rendered: {0}")]
     Render(#[from] RenderError),
+    /// The rendered PDF, read back, is not bound to its issuance: never
+    /// delivered. Only a renderer fault gets here.
+    #[error("the pre-delivery check rejected the document: {0}")]
+    PreDeliveryCheck(InspectError),
 }
 
 impl Certifier {
@@ -78,29 +104,96 @@ impl Certifier {
         &self.renderer
     }
 
-    /// Evaluate and render. Any failure fails the whole request: there is no
-    /// partial certificate.
+    /// [`Certifier::certify_with`] against a register of the subject's own
+    /// household: what a local preview knows of the register.
     pub fn certify(&self, plugin: &Plugin, request: &Request, stamp: &Stamp) -> Result<Certified, CertifyError> {
+        let register = RegisterIndex::build([request.subject.as_ref()]).map_err(|e| {
+            CertifyError::Render(RenderError::Internal(format!("the subject could not be indexed: {e}")))
+        })?;
+        self.certify_with(plugin, request, stamp, &register)
+    }
+
+    /// Decide, evaluate, check and render. Any failure fails the whole
+    /// request: there is no partial certificate. `register` is the
+    /// municipality's register, whose data the document may hold only where
+    /// the host handed it to this evaluation.
+    pub fn certify_with(
+        &self,
+        plugin: &Plugin,
+        request: &Request,
+        stamp: &Stamp,
+        register: &RegisterIndex,
+    ) -> Result<Certified, CertifyError> {
+        let subject = &request.subject;
+        let access = plugin.manifest().field_access(&request.context.options);
+        if let Some(refusal) = legal_refusal(subject, request.context.issue_date, &access) {
+            let host_reason = Some(format!("the host refused before the plugin ran: {}", refusal.code.as_str()));
+            let evaluation = Evaluation {
+                outcome: Outcome::Refused(refusal.clone()),
+                fields_read: Vec::new(),
+                reads: Vec::new(),
+                logs: Vec::new(),
+                fuel_used: 0,
+            };
+            return Ok(Certified::Refused { refusal, evaluation, host_reason });
+        }
         let evaluation = self.sandbox.evaluate(plugin, request)?;
         let document = match &evaluation.outcome {
             Outcome::Refused(refusal) => {
-                let refusal = refusal.clone();
-                return Ok(Certified::Refused { refusal, evaluation });
+                let (refusal, host_reason) = binding::screen_refusal(refusal.clone(), register, subject);
+                return Ok(Certified::Refused { refusal, evaluation, host_reason });
             }
             Outcome::Document(document) => document,
         };
+        if let Err(violation) =
+            binding::check_document(document, subject, &evaluation.reads, &request.context, register)
+        {
+            return Ok(host_refusal(violation, evaluation));
+        }
         let document_hash = document.canonical_hash();
         let verification_code = verification_code(&stamp.issuance_number, &document_hash);
         let page_stamp = PageStamp {
             issuance_number: stamp.issuance_number.clone(),
             verification_code: verification_code.clone(),
+            subject_name: subject.name.clone(),
             preview: stamp.preview,
         };
         let started = std::time::Instant::now();
-        let rendered = self.renderer.render(document, &page_stamp)?;
+        let rendered = match self.renderer.render(document, &page_stamp) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                let code = match &err {
+                    RenderError::TooManyPages { .. } => kofu_model::RefusalCode::TooManyPages,
+                    RenderError::UnprintableCharacter { .. } | RenderError::RowTooTall { .. } => {
+                        kofu_model::RefusalCode::NotPrintable
+                    }
+                    _ => return Err(err.into()),
+                };
+                return Ok(host_refusal(Violation { code, detail: err.to_string() }, evaluation));
+            }
+        };
         let render_time = started.elapsed();
-        let certificate =
-            Certificate { pdf: rendered.bytes, pages: rendered.pages, document_hash, verification_code, render_time };
+        let started = std::time::Instant::now();
+        let pages = kofu_render::check_stamps(&rendered.bytes, &page_stamp).map_err(CertifyError::PreDeliveryCheck)?;
+        if pages != rendered.pages {
+            return Err(CertifyError::PreDeliveryCheck(InspectError::Structure(format!(
+                "the PDF has {pages} pages but the renderer reported {}",
+                rendered.pages
+            ))));
+        }
+        let check_time = started.elapsed();
+        let certificate = Certificate {
+            pdf: rendered.bytes,
+            pages: rendered.pages,
+            document_hash,
+            verification_code,
+            render_time,
+            check_time,
+        };
         Ok(Certified::Issued { certificate, evaluation })
     }
+}
+
+fn host_refusal(violation: Violation, evaluation: Evaluation) -> Certified {
+    Certified::Refused { refusal: Refusal::by_host(violation.code), evaluation, host_reason: Some(violation.detail) }
 }

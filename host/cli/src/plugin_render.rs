@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use kofu_certify::{Certified, Certifier, CertifyError, Stamp};
+use kofu_certify::{Certified, Certifier, CertifyError, RegisterIndex, Stamp};
 use kofu_model::{Date, Municipality, RequestContext, Resident};
 use kofu_render::RenderOptions;
 use kofu_sandbox::{Limits, Request};
@@ -35,6 +35,12 @@ pub struct RenderArgs {
     /// (default: the fictional 見本市).
     #[arg(long, value_name = "FILE")]
     pub municipality: Option<PathBuf>,
+    /// The municipality's register, for the check that the certificate
+    /// prints no one else's data: a JSON file of residents (an array, or one
+    /// resident) or a directory of them (default: the resident's household
+    /// alone).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub register: Option<PathBuf>,
     /// Where to write the PDF.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -60,7 +66,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         Some(number) => Stamp { issuance_number: validate_number(number)?, preview: false },
         None => Stamp::preview(),
     };
-    match certifier.certify(&plugin, &request, &stamp) {
+    let register = match &args.register {
+        Some(path) => read_register(path, &request.subject)?,
+        None => RegisterIndex::build([request.subject.as_ref()])?,
+    };
+    match certifier.certify_with(&plugin, &request, &stamp, &register) {
         Ok(Certified::Issued { certificate, evaluation }) => {
             std::fs::write(&args.out, &certificate.pdf)
                 .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -69,7 +79,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
                 "{} {} for {}: {} ({} page{}, {} bytes)",
                 plugin.manifest().kind,
                 plugin.manifest().version,
-                request.subject.name,
+                report::shown(&request.subject.name),
                 args.out.display(),
                 certificate.pages,
                 if certificate.pages == 1 { "" } else { "s" },
@@ -81,10 +91,13 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
             println!("fuel used: {} of {}", evaluation.fuel_used, certifier.sandbox().limits().fuel);
             Ok(ExitCode::SUCCESS)
         }
-        Ok(Certified::Refused { refusal, evaluation }) => {
+        Ok(Certified::Refused { refusal, evaluation, host_reason }) => {
             eprint!("{}", report::logs(&evaluation.logs));
-            println!("refused ({}): {}", refusal.code.as_str(), refusal.message_ja);
-            println!("  {}", refusal.message_en);
+            println!("refused ({}): {}", refusal.code.as_str(), report::shown(&refusal.message_ja));
+            println!("  {}", report::shown(&refusal.message_en));
+            if let Some(why) = host_reason {
+                println!("refused by the host, not the plugin: {why}");
+            }
             println!("no PDF was written");
             Ok(ExitCode::from(EXIT_REFUSED))
         }
@@ -94,6 +107,39 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         }
         Err(err) => bail!("no PDF was written: {err}"),
     }
+}
+
+/// The register a preview checks against: the residents in `path`, and
+/// the subject.
+fn read_register(path: &Path, subject: &Resident) -> anyhow::Result<RegisterIndex> {
+    let mut residents = vec![subject.clone()];
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read the directory {}", path.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    for file in files {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        if text.trim_start().starts_with('[') {
+            let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a JSON array of residents", file.display()))?;
+            for value in values {
+                residents.push(
+                    Resident::from_json(&value.to_string())
+                        .with_context(|| format!("{} holds an invalid resident", file.display()))?,
+                );
+            }
+        } else {
+            residents.push(read_resident(&file)?);
+        }
+    }
+    Ok(RegisterIndex::build(residents.iter())?)
 }
 
 pub fn read_resident(path: &Path) -> anyhow::Result<Resident> {

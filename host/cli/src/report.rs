@@ -37,17 +37,25 @@ pub fn manifest(manifest: &Manifest) -> String {
     out
 }
 
+/// The plugin's log lines. A plugin's words are untrusted: escape
+/// sequences and bidirectional controls are printed escaped, never obeyed
+/// by the terminal.
 pub fn logs(logs: &[LogEntry]) -> String {
-    logs.iter().map(|entry| format!("plugin log [{}] {}\n", entry.level, entry.message)).collect()
+    logs.iter().map(|entry| format!("plugin log [{}] {}\n", entry.level, shown(&entry.message))).collect()
+}
+
+/// Untrusted text for the terminal, line by line.
+pub fn shown(text: &str) -> String {
+    text.split('\n').map(kofu_model::text::shown).collect::<Vec<_>>().join("\n")
 }
 
 /// An evaluation failure in full: cause, backtrace and the plugin's logs.
 pub fn evaluation_failure(err: &EvaluationError) -> String {
-    let mut out = format!("{err}\n");
+    let mut out = format!("{}\n", shown(&err.to_string()));
     if let Some(backtrace) = &err.backtrace {
         out.push_str("wasm backtrace:\n");
         for line in backtrace.lines() {
-            out.push_str(&format!("  {line}\n"));
+            out.push_str(&format!("  {}\n", shown(line)));
         }
     }
     out.push_str(&logs(&err.logs));

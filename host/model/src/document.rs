@@ -176,6 +176,63 @@ impl Document {
         Ok(())
     }
 
+    /// Put every text of the document into Unicode normalisation form C,
+    /// the form it is checked, rendered and hashed in: a name typed with a
+    /// combining mark and the same name precomposed are then the same text.
+    pub fn normalize(&mut self) {
+        self.for_each_text_mut(|text| {
+            if !unicode_normalization::is_nfc(text) {
+                *text = crate::text::nfc(text);
+            }
+        });
+    }
+
+    /// Every text of the document, in reading order: title, blocks (table
+    /// headers before cells), certification, signature.
+    pub fn for_each_text<'d>(&'d self, mut visit: impl FnMut(&'d str)) {
+        visit(&self.title);
+        for block in &self.blocks {
+            match block {
+                Block::Heading(t) | Block::Paragraph(t) => visit(&t.content),
+                Block::KeyValues(rows) => rows.iter().for_each(|r| {
+                    visit(&r.key);
+                    visit(&r.value);
+                }),
+                Block::Table(table) => {
+                    table.columns.iter().for_each(|c| visit(&c.header));
+                    table.rows.iter().flatten().for_each(|cell| visit(cell));
+                }
+                Block::SealImpression(s) => visit(s),
+                Block::Rule | Block::Spacing(_) | Block::PageBreak => {}
+            }
+        }
+        visit(&self.certification);
+        let s = &self.signature;
+        [&s.date_line, &s.title, &s.name, &s.seal].into_iter().for_each(|t| visit(t));
+    }
+
+    fn for_each_text_mut(&mut self, mut visit: impl FnMut(&mut String)) {
+        visit(&mut self.title);
+        for block in &mut self.blocks {
+            match block {
+                Block::Heading(t) | Block::Paragraph(t) => visit(&mut t.content),
+                Block::KeyValues(rows) => rows.iter_mut().for_each(|r| {
+                    visit(&mut r.key);
+                    visit(&mut r.value);
+                }),
+                Block::Table(table) => {
+                    table.columns.iter_mut().for_each(|c| visit(&mut c.header));
+                    table.rows.iter_mut().flatten().for_each(|cell| visit(cell));
+                }
+                Block::SealImpression(s) => visit(s),
+                Block::Rule | Block::Spacing(_) | Block::PageBreak => {}
+            }
+        }
+        visit(&mut self.certification);
+        let s = &mut self.signature;
+        [&mut s.date_line, &mut s.title, &mut s.name, &mut s.seal].into_iter().for_each(|t| visit(t));
+    }
+
     /// SHA-256 of the document's canonical JSON encoding. Two documents with
     /// the same content have the same hash on every host build.
     pub fn canonical_hash(&self) -> [u8; 32] {
@@ -210,8 +267,18 @@ fn check_text(place: &str, text: &str, required: bool, newlines: bool) -> Result
     if required && text.trim().is_empty() {
         return Err(invalid(place, "is empty".into()));
     }
-    if let Some(c) = text.chars().find(|&c| c.is_control() && !(newlines && c == '\n')) {
-        return Err(invalid(place, format!("holds the control character U+{:04X}", c as u32)));
+    if let Some(c) = crate::text::unsafe_char(text, newlines) {
+        let what = if c == '\n' {
+            "a line break, which this text may not hold"
+        } else if c.is_control() {
+            "a control character"
+        } else {
+            "an invisible formatting character (e.g. a bidirectional override)"
+        };
+        return Err(invalid(place, format!("holds {what}, U+{:04X}; remove it", c as u32)));
+    }
+    if !unicode_normalization::is_nfc(text) {
+        return Err(invalid(place, "is not in Unicode normalisation form C".into()));
     }
     Ok(())
 }

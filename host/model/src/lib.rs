@@ -9,6 +9,7 @@ mod document;
 mod manifest;
 mod refusal;
 mod resident;
+pub mod text;
 
 pub use context::{Municipality, RequestContext};
 pub use date::{Date, DateError};

@@ -140,6 +140,13 @@ pub enum ManifestError {
     UnlocksUndeclared { key: String, field: Field },
     #[error("fee of {0} yen is implausible: certificate fees are at most 10000 yen")]
     BadFee(u32),
+    #[error(
+        "{place} holds {what} U+{code:04X} (shown escaped: \"{text}\"): manifest text is shown to residents and \
+         operators as it is, so it may hold no control, bidirectional or other invisible formatting characters"
+    )]
+    UnsafeText { place: String, what: &'static str, code: u32, text: String },
+    #[error("{place} is not in Unicode normalisation form C (shown escaped: \"{text}\"): normalise it to NFC")]
+    NotNormalized { place: String, text: String },
 }
 
 /// Why a requested option set cannot be used, in words the caller can act on.
@@ -175,13 +182,49 @@ fn is_semver(text: &str) -> bool {
 }
 
 impl Manifest {
+    /// Put the display texts (names and labels) into Unicode normalisation
+    /// form C, as the host stores and shows them.
+    pub fn normalize(&mut self) {
+        let nfc = |text: &mut String| {
+            if !unicode_normalization::is_nfc(text) {
+                *text = crate::text::nfc(text);
+            }
+        };
+        nfc(&mut self.name_ja);
+        nfc(&mut self.name_en);
+        for option in &mut self.options {
+            nfc(&mut option.label_ja);
+            nfc(&mut option.label_en);
+            if let OptionKind::Choice { choices } = &mut option.kind {
+                for choice in choices {
+                    nfc(&mut choice.label_ja);
+                    nfc(&mut choice.label_en);
+                }
+            }
+        }
+    }
+
     /// Check everything the host relies on before it serves the plugin.
     pub fn validate(&self) -> Result<(), ManifestError> {
         if !is_slug(&self.kind, 3, 64) {
-            return Err(ManifestError::BadKind(self.kind.clone()));
+            return Err(ManifestError::BadKind(crate::text::shown(&self.kind)));
         }
         if !is_semver(&self.version) {
-            return Err(ManifestError::BadVersion(self.version.clone()));
+            return Err(ManifestError::BadVersion(crate::text::shown(&self.version)));
+        }
+        check_text("name-ja", &self.name_ja)?;
+        check_text("name-en", &self.name_en)?;
+        for option in &self.options {
+            let key = crate::text::shown(&option.key);
+            check_text(&format!("option `{key}` label-ja"), &option.label_ja)?;
+            check_text(&format!("option `{key}` label-en"), &option.label_en)?;
+            if let OptionKind::Choice { choices } = &option.kind {
+                for choice in choices {
+                    let value = crate::text::shown(&choice.value);
+                    check_text(&format!("option `{key}` choice `{value}` label-ja"), &choice.label_ja)?;
+                    check_text(&format!("option `{key}` choice `{value}` label-en"), &choice.label_en)?;
+                }
+            }
         }
         if self.name_ja.trim().is_empty() || self.name_ja.chars().count() > MAX_TEXT {
             return Err(ManifestError::EmptyName("name-ja"));
@@ -197,14 +240,14 @@ impl Manifest {
         }
         if self.options.len() > MAX_OPTIONS {
             return Err(ManifestError::BadOption {
-                key: self.options[MAX_OPTIONS].key.clone(),
+                key: crate::text::shown(&self.options[MAX_OPTIONS].key),
                 problem: format!("a certificate may offer at most {MAX_OPTIONS} options"),
             });
         }
         let mut keys = BTreeSet::new();
         for option in &self.options {
             if !is_slug(&option.key, 1, 48) {
-                return Err(ManifestError::BadOptionKey(option.key.clone()));
+                return Err(ManifestError::BadOptionKey(crate::text::shown(&option.key)));
             }
             if !keys.insert(option.key.as_str()) {
                 return Err(ManifestError::DuplicateOption(option.key.clone()));
@@ -264,6 +307,23 @@ impl Manifest {
     }
 }
 
+/// Manifest text reaches kiosk screens, the API and terminals verbatim.
+fn check_text(place: &str, text: &str) -> Result<(), ManifestError> {
+    if let Some(c) = crate::text::unsafe_char(text, false) {
+        let what = if c.is_control() { "the control character" } else { "the invisible formatting character" };
+        return Err(ManifestError::UnsafeText {
+            place: place.to_owned(),
+            what,
+            code: c as u32,
+            text: crate::text::shown(text),
+        });
+    }
+    if !unicode_normalization::is_nfc(text) {
+        return Err(ManifestError::NotNormalized { place: place.to_owned(), text: crate::text::shown(text) });
+    }
+    Ok(())
+}
+
 fn validate_option(option: &OptionSpec) -> Result<(), ManifestError> {
     let bad = |problem: String| ManifestError::BadOption { key: option.key.clone(), problem };
     if option.label_ja.trim().is_empty() || option.label_en.trim().is_empty() {
@@ -278,7 +338,10 @@ fn validate_option(option: &OptionSpec) -> Result<(), ManifestError> {
             let mut values = BTreeSet::new();
             for choice in choices {
                 if !is_slug(&choice.value, 1, 48) || !values.insert(choice.value.as_str()) {
-                    return Err(bad(format!("choice value `{}` must be unique lowercase kebab-case", choice.value)));
+                    return Err(bad(format!(
+                        "choice value `{}` must be unique lowercase kebab-case",
+                        crate::text::shown(&choice.value)
+                    )));
                 }
             }
             if !values.contains(default.as_str()) {

@@ -12,6 +12,15 @@ pub enum RenderError {
     )]
     UnprintableCharacter { character: char, place: String, font: &'static str },
 
+    /// The document needs more pages than a certificate may have.
+    #[error("the document runs past {limit} pages, the most a certificate may have")]
+    TooManyPages { limit: usize },
+
+    /// A key-value row or table row is taller than a page; rows never split
+    /// across pages, so it cannot be printed.
+    #[error("a row of {place} has {lines} lines, more than fit on a page: rows never split across pages")]
+    RowTooTall { place: String, lines: usize },
+
     /// An embedded font could not be read. Only a broken build causes this.
     #[error("the embedded font {font} could not be read: {reason}")]
     Font { font: &'static str, reason: String },

@@ -19,7 +19,7 @@ mod object;
 mod pages;
 
 use crate::PageStamp;
-use crate::stamp::footer_text;
+use crate::stamp::{BAND_TOP, footer_text, subject_line};
 
 /// Why a PDF failed the check, in words for the operator who reads the logs.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,17 @@ pub enum InspectError {
     #[error("page {page} of {pages} does not carry its footer \"{footer}\" as a text of its own")]
     FooterMissing { page: u32, pages: u32, footer: String },
 
+    #[error("page {page} of {pages} does not name its subject: the line \"{line}\" is missing from its footer band")]
+    SubjectLineMissing { page: u32, pages: u32, line: String },
+
+    /// The band at the foot of the page belongs to the host's stamp alone.
+    #[error("page {page} of {pages} has text in its footer band besides its stamp: \"{text}\"")]
+    TextInFooterBand { page: u32, pages: u32, text: String },
+
+    /// Text in the body imitates the host's stamp.
+    #[error("page {page} of {pages} has text in the body that imitates the page stamp: {what}")]
+    StampImitation { page: u32, pages: u32, what: String },
+
     /// The caller passed an empty issuance number or code, which any page
     /// would "carry".
     #[error("nothing to check against: the expected {what} is empty")]
@@ -69,6 +80,10 @@ pub enum InspectError {
 /// a space. Marked-content /ActualText is ignored: this is the text the
 /// glyphs themselves stand for.
 pub fn page_texts(pdf: &[u8]) -> Result<Vec<String>, InspectError> {
+    Ok(read_pages(pdf)?.into_iter().map(|page| page.text).collect())
+}
+
+fn read_pages(pdf: &[u8]) -> Result<Vec<content::PageText>, InspectError> {
     let document = file::Document::parse(pdf)?;
     let pages = pages::pages(&document).map_err(InspectError::PageTree)?;
     let mut fonts = content::Fonts::default();
@@ -81,51 +96,94 @@ pub fn page_texts(pdf: &[u8]) -> Result<Vec<String>, InspectError> {
     Ok(texts)
 }
 
-/// Checks that page i of N carries the footer of `issuance_number` with
-/// "i / N" and `verification_code`, N being the page count of the PDF's own
-/// page tree. Returns the page count, which the caller compares with the
-/// count the renderer reported.
+/// Checks that page i of N is bound to the issuance `expected` describes,
+/// N being the page count of the PDF's own page tree, and returns N for the
+/// caller to compare with the count the renderer reported:
 ///
-/// The footer must be one text object of its own, compared with all white
-/// space removed on both sides (U+3000 included): matching anywhere in the
-/// page's text would accept a prefix of a longer number or code, and pieces
-/// found apart could come from different places on the page.
-pub fn check_stamps(pdf: &[u8], issuance_number: &str, verification_code: &str) -> Result<u32, InspectError> {
-    let number = squash(issuance_number);
+/// - the footer band at the foot of the page ([`BAND_TOP`]) holds exactly
+///   two texts, the footer with `expected`'s issuance number, "i / N" and
+///   verification code, and the subject line naming `expected`'s subject —
+///   nothing else;
+/// - no text above the band imitates the stamp
+///   ([`kofu_model::text::stamp_like_in`] over the body's texts, so a stamp
+///   split over several texts is found).
+///
+/// Each footer text is compared whole, with all white space removed on both
+/// sides (U+3000 included): matching anywhere would accept a prefix of a
+/// longer number or code, and pieces found apart could come from different
+/// places on the page.
+pub fn check_stamps(pdf: &[u8], expected: &PageStamp) -> Result<u32, InspectError> {
+    let number = squash(&expected.issuance_number);
     if number.is_empty() {
         return Err(InspectError::NothingExpected { what: "issuance number" });
     }
-    let code = squash(verification_code);
+    let code = squash(&expected.verification_code);
     if code.is_empty() {
         return Err(InspectError::NothingExpected { what: "verification code" });
     }
-    let texts = page_texts(pdf)?;
+    let subject = squash(&subject_line(expected));
+    let texts = read_pages(pdf)?;
     if texts.is_empty() {
         return Err(InspectError::NoPages);
     }
     let pages = u32::try_from(texts.len()).map_err(|_| InspectError::PageTree("it has too many pages".into()))?;
     // The footer exactly as the renderer prints it, from the same function.
-    let stamp = PageStamp { issuance_number: number.clone(), verification_code: code.clone(), preview: false };
-    for (index, text) in texts.iter().enumerate() {
-        let footer = squash(&footer_text(&stamp, index + 1, texts.len()));
-        // page_texts ends every text object with a line break.
-        if text.lines().any(|line| line.chars().filter(|c| !c.is_whitespace()).eq(footer.chars())) {
-            continue;
-        }
-        // Name the piece that is missing, for the log.
+    let stamp = PageStamp { issuance_number: number.clone(), verification_code: code.clone(), ..expected.clone() };
+    let mut body: Vec<&str> = Vec::new();
+    for (index, page_text) in texts.iter().enumerate() {
         let page = page_number(index);
-        let text = squash(text);
-        return Err(if !text.contains(&format!("発行番号{number}")) {
-            InspectError::IssuanceNumberMissing { page, pages, number }
-        } else if !text.contains(&format!("{page}/{pages}")) {
-            InspectError::PageNumberMissing { page, pages }
-        } else if !text.contains(&format!("照合コード{code}")) {
-            InspectError::VerificationCodeMissing { page, pages, code }
-        } else {
-            InspectError::FooterMissing { page, pages, footer: footer_text(&stamp, index + 1, texts.len()) }
-        });
+        let footer = squash(&footer_text(&stamp, index + 1, texts.len()));
+        let (mut footers, mut subjects) = (0, 0);
+        let mut extra: Option<&str> = None;
+        body.clear();
+        for run in &page_text.runs {
+            let text = page_text.text.get(run.range.clone()).unwrap_or_default();
+            if run.y_min >= BAND_TOP {
+                body.push(text);
+                continue;
+            }
+            let squashed = squash(text);
+            if run.y_max < BAND_TOP && squashed == footer && footers == 0 {
+                footers += 1;
+            } else if run.y_max < BAND_TOP && squashed == subject && subjects == 0 {
+                subjects += 1;
+            } else if !(squashed.is_empty() && run.y_max < BAND_TOP) {
+                extra = extra.or(Some(text));
+            }
+        }
+        if footers == 0 {
+            // Name the piece that is missing, for the log.
+            let text = squash(&page_text.text);
+            return Err(if !text.contains(&format!("発行番号{number}")) {
+                InspectError::IssuanceNumberMissing { page, pages, number }
+            } else if !text.contains(&format!("{page}/{pages}")) {
+                InspectError::PageNumberMissing { page, pages }
+            } else if !text.contains(&format!("照合コード{code}")) {
+                InspectError::VerificationCodeMissing { page, pages, code }
+            } else {
+                InspectError::FooterMissing { page, pages, footer: footer_text(&stamp, index + 1, texts.len()) }
+            });
+        }
+        if subjects == 0 {
+            return Err(InspectError::SubjectLineMissing { page, pages, line: subject_line(expected) });
+        }
+        if let Some(text) = extra {
+            return Err(InspectError::TextInFooterBand { page, pages, text: excerpt(text) });
+        }
+        if let Some(what) = kofu_model::text::stamp_like_in(body.iter().copied()) {
+            return Err(InspectError::StampImitation { page, pages, what: what.to_string() });
+        }
     }
     Ok(pages)
+}
+
+/// Untrusted page text for an error message: escaped, at most 80 characters.
+fn excerpt(text: &str) -> String {
+    let shown = kofu_model::text::shown(text.trim());
+    match shown.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    }
 }
 
 fn page_number(index: usize) -> u32 {

@@ -11,7 +11,8 @@
 //! let renderer = kofu_render::Renderer::new()?; // once, at start-up
 //! let stamp = kofu_render::PageStamp {
 //!     issuance_number: "2025-000123".into(),
-//!     verification_code: "7Q4K-M2XD".into(),
+//!     verification_code: "7Q4K-M2XD-9PLT".into(),
+//!     subject_name: "見本 太郎".into(),
 //!     preview: false,
 //! };
 //! let pdf = renderer.render(document, &stamp)?;
@@ -33,7 +34,7 @@ mod wrap;
 
 pub use error::RenderError;
 pub use inspect::{InspectError, check_stamps, page_texts};
-pub use stamp::{PREVIEW_MARKER, footer_text};
+pub use stamp::{PREVIEW_MARKER, footer_text, subject_line};
 
 /// How streams are written.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +47,22 @@ pub enum Compression {
     Flate { level: u8 },
 }
 
-#[derive(Default, Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct RenderOptions {
     pub compression: Compression,
+    /// Most pages a document may take; past it, rendering stops with
+    /// [`RenderError::TooManyPages`].
+    pub max_pages: usize,
+}
+
+/// The page limit of certificates: a household form of a large household
+/// with every option takes a handful of pages, not dozens.
+pub const DEFAULT_MAX_PAGES: usize = 20;
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions { compression: Compression::None, max_pages: DEFAULT_MAX_PAGES }
+    }
 }
 
 /// What the host prints on every page besides the plugin's document.
@@ -58,6 +72,9 @@ pub struct PageStamp {
     pub issuance_number: String,
     /// 照合コード, with which a recipient verifies the certificate.
     pub verification_code: String,
+    /// The name of the resident the certificate was issued to, printed in
+    /// the footer band of every page: each page names its subject.
+    pub subject_name: String,
     /// Marks every page as a preview that is no certificate.
     pub preview: bool,
 }
@@ -95,7 +112,7 @@ impl Renderer {
     /// errors, never panics. A character the fonts cannot draw fails with
     /// [`RenderError::UnprintableCharacter`].
     pub fn render(&self, document: &kofu_model::Document, stamp: &PageStamp) -> Result<RenderedPdf, RenderError> {
-        let mut layout = layout::Layout::new(&self.fonts);
+        let mut layout = layout::Layout::new(&self.fonts, self.options.max_pages);
         layout.document(document)?;
         // The footer needs the page count, known only once layout is done.
         let mut canvas = layout.canvas;

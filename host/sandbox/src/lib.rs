@@ -25,3 +25,4 @@ pub use limits::Limits;
 pub use log::{LogEntry, LogLevel};
 pub use plugin::{ContentHash, Plugin, PluginId};
 pub use sandbox::{Evaluation, Outcome, Request, Sandbox};
+pub use state::Read;

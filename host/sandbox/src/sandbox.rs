@@ -20,7 +20,7 @@ use crate::error::{EvaluationError, FailureCause, LoadError, Stage};
 use crate::limits::Limits;
 use crate::log::LogEntry;
 use crate::plugin::{self, ContentHash, Plugin, PluginId};
-use crate::state::{RequestData, StoreState};
+use crate::state::{Read, RequestData, StoreState};
 
 /// How often the epoch advances; the wall-clock limit is counted in ticks,
 /// so an evaluation is stopped between the limit and one tick after it.
@@ -58,6 +58,8 @@ pub struct Evaluation {
     pub outcome: Outcome,
     /// Fields the plugin actually read.
     pub fields_read: Vec<Field>,
+    /// Each household member's fields the plugin read.
+    pub reads: Vec<Read>,
     pub logs: Vec<LogEntry>,
     pub fuel_used: u64,
 }
@@ -152,6 +154,8 @@ impl Sandbox {
         let pre = plugin::link(&self.engine, &self.linker, &component)?;
         let unknown = PluginId { kind: "(unnamed plugin)".into(), version: "?".into(), hash };
         let manifest = self.read_manifest(&pre, &unknown).map_err(|err| LoadError::ManifestFailed(Box::new(err)))?;
+        let mut manifest = manifest;
+        manifest.normalize();
         manifest.validate()?;
         let id = PluginId { kind: manifest.kind.clone(), version: manifest.version.clone(), hash };
         Ok(Plugin { id, manifest, pre, imports })
@@ -207,6 +211,7 @@ impl Sandbox {
         Ok(Evaluation {
             outcome,
             fields_read: state.fields_read.iter().copied().collect(),
+            reads: state.reads.iter().copied().collect(),
             logs: state.logs.finish(),
             fuel_used,
         })
@@ -218,7 +223,8 @@ impl Sandbox {
         store: &mut Store<StoreState>,
         id: &PluginId,
     ) -> Result<Document, EvaluationError> {
-        let document = convert::document(document);
+        let mut document = convert::document(document);
+        document.normalize();
         document.validate(self.limits.output_bytes).map_err(|err| {
             let cause = match err {
                 DocumentError::TooLarge { size, limit } => FailureCause::OutputTooLarge { size, limit },

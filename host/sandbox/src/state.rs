@@ -41,7 +41,18 @@ pub(crate) struct StoreState {
     request: Option<RequestData>,
     pub logs: LogSink,
     pub fields_read: BTreeSet<Field>,
+    /// Which member's which field was handed out: the values the plugin
+    /// may legitimately print (see `kofu_certify`'s binding check).
+    pub reads: BTreeSet<Read>,
     pub violation: Option<FailureCause>,
+}
+
+/// One field of one household member handed to the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Read {
+    /// A position in the household order; `None` is the subject.
+    pub member: Option<usize>,
+    pub field: Field,
 }
 
 impl StoreState {
@@ -53,6 +64,7 @@ impl StoreState {
             request,
             logs: LogSink::new(log_budget),
             fields_read: BTreeSet::new(),
+            reads: BTreeSet::new(),
             violation: None,
         }
     }
@@ -66,11 +78,12 @@ impl StoreState {
     fn read(&mut self, handle: &Resource<SubjectHandle>, field: Field) -> wasmtime::Result<&Resident> {
         // Disjoint borrows: the answer borrows `request` while the read is
         // recorded in `fields_read` or the denial in `violation`.
-        let StoreState { table, request, fields_read, violation, .. } = self;
+        let StoreState { table, request, fields_read, reads, violation, .. } = self;
         let slot = table.get(handle)?.slot;
         match request.as_ref() {
             Some(request) if request.access.allows(field) => {
                 fields_read.insert(field);
+                reads.insert(Read { member: slot, field });
                 request.subject.member(slot).ok_or_else(|| format_err!("stale subject handle"))
             }
             // No request (while the manifest is read): nothing is readable.

@@ -43,14 +43,22 @@ struct Held {
 struct Entry {
     order: u64,
     since: Instant,
-    pdf: Bytes,
+    document: HeldDocument,
+}
+
+/// An issued PDF, with the name its footer bands print: what the fetch's
+/// stamp check compares the bytes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldDocument {
+    pub pdf: Bytes,
+    pub subject_name: String,
 }
 
 impl Held {
     fn remove(&mut self, id: &str) -> bool {
         let Some(entry) = self.by_id.remove(id) else { return false };
         self.by_age.remove(&entry.order);
-        self.bytes -= entry.pdf.len();
+        self.bytes -= entry.document.pdf.len();
         true
     }
 
@@ -68,31 +76,32 @@ impl HeldDocuments {
     }
 
     /// Hold issuance `id`'s PDF for its fetch.
-    pub fn hold(&self, id: &str, pdf: Bytes) {
-        self.hold_since(id, pdf, Instant::now());
+    pub fn hold(&self, id: &str, document: HeldDocument) {
+        self.hold_since(id, document, Instant::now());
     }
 
-    fn hold_since(&self, id: &str, pdf: Bytes, since: Instant) {
-        if pdf.len() > self.limit {
+    fn hold_since(&self, id: &str, document: HeldDocument, since: Instant) {
+        let len = document.pdf.len();
+        if len > self.limit {
             return;
         }
         let mut held = self.lock();
         held.remove(id);
-        while held.bytes + pdf.len() > self.limit {
+        while held.bytes + len > self.limit {
             let Some((oldest, _)) = held.oldest() else { break };
             let oldest = oldest.to_owned();
             held.remove(&oldest);
         }
         let order = held.next;
         held.next += 1;
-        held.bytes += pdf.len();
+        held.bytes += len;
         held.by_age.insert(order, id.to_owned());
-        held.by_id.insert(id.to_owned(), Entry { order, since, pdf });
+        held.by_id.insert(id.to_owned(), Entry { order, since, document });
     }
 
     /// The held PDF of issuance `id`, if this host holds it.
-    pub fn get(&self, id: &str) -> Option<Bytes> {
-        self.lock().by_id.get(id).map(|entry| entry.pdf.clone())
+    pub fn get(&self, id: &str) -> Option<HeldDocument> {
+        self.lock().by_id.get(id).map(|entry| entry.document.clone())
     }
 
     /// Drop issuance `id`'s PDF: it was delivered, printed or expired.
@@ -136,10 +145,10 @@ impl HeldDocuments {
 
 /// The bytes to deliver for a ready issuance: the ones this host holds, or
 /// a re-render that hashes to the recorded PDF hash.
-pub async fn bytes_for(state: &AppState, issuance: &Issuance) -> Result<Bytes, ApiError> {
+pub async fn bytes_for(state: &AppState, issuance: &Issuance) -> Result<HeldDocument, ApiError> {
     match state.documents.get(&issuance.id) {
-        Some(pdf) => Ok(pdf),
-        None => reproduce::document(state, issuance).await.map(Bytes::from),
+        Some(document) => Ok(document),
+        None => reproduce::document(state, issuance).await,
     }
 }
 
@@ -147,8 +156,8 @@ pub async fn bytes_for(state: &AppState, issuance: &Issuance) -> Result<Bytes, A
 mod tests {
     use super::*;
 
-    fn pdf(len: usize, fill: u8) -> Bytes {
-        Bytes::from(vec![fill; len])
+    fn pdf(len: usize, fill: u8) -> HeldDocument {
+        HeldDocument { pdf: Bytes::from(vec![fill; len]), subject_name: "見本 太郎".into() }
     }
 
     #[test]

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::documents::HeldDocument;
 use crate::error::ApiError;
 use crate::reproduce::RecordedInput;
 use crate::state::{AppState, HOST_BUILD};
@@ -133,6 +134,7 @@ pub async fn issue(
         .await?
         .ok_or_else(|| ApiError::Internal(format!("municipality {} vanished", session.municipality)))?;
 
+    let register = state.register_indexes.get(state, &session.municipality).await?;
     for _ in 0..REGISTER_RETRIES {
         let subject = state.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
             ApiError::Gone("the card's holder is no longer in the municipality's register; ask at the counter".into())
@@ -149,7 +151,9 @@ pub async fn issue(
         };
         let number = random_id(12)?;
         let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
-        let evaluation = evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone()).await?;
+        let evaluation =
+            evaluate(state, &plugin, Arc::clone(&resident), context.clone(), number.clone(), Arc::clone(&register))
+                .await?;
         let ids = Ids { id: random_id(20)?, number: number.clone() };
         let (new, pdf) = build_record(session, key, &print, &request, &hash, manifest, &subject, ids, now, evaluation);
         let audit = audit_data(&new);
@@ -166,7 +170,8 @@ pub async fn issue(
         match recorded {
             Recorded::New { issuance, .. } => {
                 if let (Delivery::Ready, Some(pdf)) = (issuance.delivery, pdf) {
-                    state.documents.hold(&issuance.id, pdf.into());
+                    let subject_name = resident.name.clone();
+                    state.documents.hold(&issuance.id, HeldDocument { pdf: pdf.into(), subject_name });
                 }
                 state.metrics.issuance_outcome(&issuance.kind, &issuance.outcome);
                 if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == "failed") {
@@ -198,8 +203,6 @@ pub async fn issue(
 /// What evaluating and rendering came to, with its timings.
 pub struct Evaluated {
     pub result: Result<Certified, CertifyError>,
-    /// The independent pre-delivery check of the PDF, when one was made.
-    pub stamp_check: Option<Result<u32, String>>,
     /// The SHA-256 of the issued PDF, in hex.
     pub pdf_hash: Option<String>,
     /// The subject and context the plugin was given, as JSON: what the
@@ -215,33 +218,28 @@ async fn evaluate(
     subject: Arc<Resident>,
     context: RequestContext,
     number: String,
+    register: Arc<kofu_certify::RegisterIndex>,
 ) -> Result<Evaluated, ApiError> {
     let plugin = Arc::clone(plugin);
     let evaluated = state
         .in_sandbox(move |certifier| {
             // All of an issuance's CPU-bound work runs here, off the async
-            // workers: the recorded input, evaluation and rendering, the
-            // pre-delivery check and the PDF's hash.
+            // workers: the recorded input, evaluation, the host's checks,
+            // rendering, the pre-delivery check and the PDF's hash.
             let input = RecordedInput::text(&subject, &context)
                 .map_err(|e| ApiError::Internal(format!("the issuance's input could not be recorded: {e}")))?;
             let started = Instant::now();
             let stamp = Stamp { issuance_number: number.clone(), preview: false };
-            let result = certifier.certify(&plugin, &Request { subject, context }, &stamp);
+            let result = certifier.certify_with(&plugin, &Request { subject, context }, &stamp, &register);
             let total = started.elapsed();
-            let (render_time, stamp_check, pdf_hash) = match &result {
-                Ok(Certified::Issued { certificate, .. }) => (
-                    certificate.render_time,
-                    Some(
-                        kofu_render::check_stamps(&certificate.pdf, &number, &certificate.verification_code)
-                            .map_err(|e| e.to_string()),
-                    ),
-                    Some(hex(&Sha256::digest(&certificate.pdf))),
-                ),
-                _ => (Duration::ZERO, None, None),
+            let (render_time, pdf_hash) = match &result {
+                Ok(Certified::Issued { certificate, .. }) => {
+                    (certificate.render_time, Some(hex(&Sha256::digest(&certificate.pdf))))
+                }
+                _ => (Duration::ZERO, None),
             };
             Ok::<_, ApiError>(Evaluated {
                 result,
-                stamp_check,
                 pdf_hash,
                 input,
                 sandbox_time: total.saturating_sub(render_time),
@@ -310,8 +308,8 @@ fn build_record(
         purged_at: None,
     };
     let mut pdf = None;
-    match (evaluated.result, evaluated.stamp_check) {
-        (Ok(Certified::Issued { certificate, evaluation }), Some(Ok(pages))) if pages == certificate.pages => {
+    match evaluated.result {
+        Ok(Certified::Issued { certificate, evaluation }) => {
             issuance.outcome = "issued".into();
             issuance.fields_read = fields_read(&evaluation);
             issuance.document_hash = Some(hex(&certificate.document_hash));
@@ -322,27 +320,18 @@ fn build_record(
             issuance.delivery = Delivery::Ready;
             pdf = Some(certificate.pdf);
         }
-        (Ok(Certified::Issued { certificate, evaluation }), check) => {
-            // The renderer produced a PDF whose pages do not all carry this
-            // issuance: never deliver it.
-            let why = match check {
-                Some(Err(why)) => why,
-                Some(Ok(pages)) => format!("the PDF has {pages} pages but the renderer reported {}", certificate.pages),
-                None => "the PDF was not checked".into(),
-            };
-            issuance.outcome = "failed".into();
-            issuance.fields_read = fields_read(&evaluation);
-            issuance.reason_code = Some("pre-delivery-check".into());
-            issuance.reason = Some(format!("the pre-delivery check rejected the document: {why}"));
-            tracing::error!(number = %ids.number, %why, "a rendered document failed the pre-delivery check");
-        }
-        (Ok(Certified::Refused { refusal, evaluation }), _) => {
+        Ok(Certified::Refused { refusal, evaluation, host_reason }) => {
             issuance.outcome = "refused".into();
             issuance.fields_read = fields_read(&evaluation);
             issuance.reason_code = Some(refusal.code.as_str().into());
-            issuance.reason = Some(json!({ "ja": refusal.message_ja, "en": refusal.message_en }).to_string());
+            let mut reason = json!({ "ja": refusal.message_ja, "en": refusal.message_en });
+            if let Some(host) = host_reason {
+                reason["host"] = json!(host);
+                tracing::warn!(number = %ids.number, code = refusal.code.as_str(), %host, "the host refused a plugin's answer");
+            }
+            issuance.reason = Some(reason.to_string());
         }
-        (Err(err), _) => {
+        Err(err) => {
             issuance.outcome = "failed".into();
             let (code, reason) = match &err {
                 CertifyError::Evaluation(e) => {
@@ -352,6 +341,12 @@ fn build_record(
                         reason.push_str(backtrace);
                     }
                     (e.cause.slug().to_owned(), reason)
+                }
+                CertifyError::PreDeliveryCheck(e) => {
+                    // The renderer produced a PDF whose pages do not all
+                    // carry this issuance: never deliver it.
+                    tracing::error!(number = %ids.number, error = %e, "a rendered document failed the pre-delivery check");
+                    ("pre-delivery-check".to_owned(), err.to_string())
                 }
                 CertifyError::Render(e) => ("render".to_owned(), e.to_string()),
                 CertifyError::Load(e) => ("load".to_owned(), e.to_string()),
@@ -387,7 +382,11 @@ fn audit_data(new: &NewIssuance) -> Value {
         "fields_read": i.fields_read,
         "outcome": i.outcome,
         "reason_code": i.reason_code,
-        "reason": i.reason,
+        // The reason may hold a plugin's words (a refusal or panic message),
+        // which may hold personal data: the chain, which is never erased,
+        // keeps their digest; the issuance record keeps the words, where
+        // retention can purge them.
+        "reason_digest": i.reason.as_ref().map(|reason| hex(&Sha256::digest(reason.as_bytes()))),
         "document_hash": i.document_hash,
         "pdf_hash": i.pdf_hash,
         "verification_code": i.verification_code,

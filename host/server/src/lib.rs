@@ -11,6 +11,7 @@ mod extract;
 pub mod issuance;
 pub mod metrics;
 pub mod plugins;
+pub mod register_index;
 pub mod reproduce;
 pub mod routes;
 pub mod secrets;

@@ -15,6 +15,7 @@ use kofu_store::{Issuance, hex};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::documents::HeldDocument;
 use crate::error::ApiError;
 use crate::state::{AppState, HOST_BUILD};
 
@@ -93,7 +94,7 @@ pub fn compare(issuance: &Issuance, certificate: &Certificate) -> Comparison {
 
 /// Issuance `issuance`'s PDF, re-rendered and identical to the recorded one,
 /// or an error that hands out nothing.
-pub async fn document(state: &AppState, issuance: &Issuance) -> Result<Vec<u8>, ApiError> {
+pub async fn document(state: &AppState, issuance: &Issuance) -> Result<HeldDocument, ApiError> {
     let result = reproduce(state, issuance).await;
     state.metrics.rerender(match &result {
         Ok(_) => "identical",
@@ -133,7 +134,7 @@ impl From<ApiError> for Failed {
     }
 }
 
-async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<Vec<u8>, Failed> {
+async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<HeldDocument, Failed> {
     if issuance.host_build != HOST_BUILD {
         // Another build may render other bytes than the recorded PDF hash:
         // only a host of that build (the issuing one, normally) delivers it.
@@ -147,6 +148,7 @@ async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<Vec<u8>, Fai
         .map_err(ApiError::from)?
         .ok_or_else(|| Failed::Differs("it has no recorded input".into()))?;
     let recorded = RecordedInput::parse(&input).map_err(Failed::Differs)?;
+    let subject_name = recorded.subject.name.clone();
     let plugin = state.plugins.get(state, &issuance.municipality, &issuance.plugin_hash).await?;
     let number = issuance.number.clone();
     let certificate = state
@@ -156,7 +158,7 @@ async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<Vec<u8>, Fai
     match compare(issuance, &certificate) {
         Comparison::Identical => {
             tracing::info!(issuance = %issuance.id, "document re-rendered identical to the recorded one");
-            Ok(certificate.pdf)
+            Ok(HeldDocument { pdf: certificate.pdf.into(), subject_name })
         }
         Comparison::SameDocumentOtherBuild => Err(Failed::OtherBuild),
         Comparison::Differs(why) => Err(Failed::Differs(why.into())),

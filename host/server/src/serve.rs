@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::documents::HeldDocuments;
 use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
+use crate::register_index::RegisterIndexes;
 use crate::secrets::{PinKey, token_hash};
 use crate::state::{AppState, Shared};
 
@@ -84,6 +85,7 @@ impl Server {
             metrics: Metrics::default(),
             issuances: TaskTracker::new(),
             sandbox_slots,
+            register_indexes: RegisterIndexes::default(),
         };
         Ok(Server { state: AppState(Arc::new(shared)) })
     }

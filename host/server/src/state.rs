@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::documents::HeldDocuments;
 use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
+use crate::register_index::RegisterIndexes;
 use crate::secrets::PinKey;
 
 /// The exact host build, recorded with every issuance.
@@ -36,6 +37,8 @@ pub struct Shared {
     /// (`Limits::max_concurrent`): past it, requests wait for a slot instead
     /// of failing for lack of one.
     pub sandbox_slots: Arc<tokio::sync::Semaphore>,
+    /// Each municipality's register, indexed for the binding check.
+    pub register_indexes: RegisterIndexes,
 }
 
 impl Shared {

@@ -66,6 +66,7 @@ pub fn build(population: &Population, certifier: &Certifier) -> anyhow::Result<B
     };
     let number = "7Q4M-2KXH-9TDA".to_owned();
     let code = verification_code(&number, &document.canonical_hash());
-    let stamp = PageStamp { issuance_number: number, verification_code: code, preview: false };
+    let subject_name = request.subject.name.clone();
+    let stamp = PageStamp { issuance_number: number, verification_code: code, subject_name, preview: false };
     Ok(BenchCertificate { request, document, stamp })
 }

@@ -5,13 +5,16 @@
 use std::sync::OnceLock;
 
 use kofu_model::{Block, Document, DocumentError};
-use kofu_render::{Compression, PageStamp, RenderError, RenderOptions, Renderer, check_stamps, page_texts};
+use kofu_render::{
+    Compression, InspectError, PageStamp, RenderError, RenderOptions, Renderer, check_stamps, page_texts,
+};
 use kofu_sandbox::Limits;
 
 use crate::input::Input;
 
 const ISSUANCE_NUMBER: &str = "R07-000123";
 const VERIFICATION_CODE: &str = "7Q4K-M2XD-9PLT";
+const SUBJECT_NAME: &str = "見本 太郎";
 
 /// A document from `data`, then its properties:
 /// - JSON that is a document round-trips through serde, and its canonical
@@ -39,6 +42,7 @@ pub fn document(data: &[u8]) {
     let stamp = PageStamp {
         issuance_number: ISSUANCE_NUMBER.into(),
         verification_code: VERIFICATION_CODE.into(),
+        subject_name: SUBJECT_NAME.into(),
         preview: flags & 1 == 1,
     };
     let renderer = renderer(flags & 2 == 2);
@@ -66,7 +70,7 @@ fn renderer(compressed: bool) -> &'static Renderer {
     let (cell, compression) =
         if compressed { (&FLATE, Compression::Flate { level: 6 }) } else { (&PLAIN, Compression::None) };
     cell.get_or_init(|| {
-        Renderer::with_options(RenderOptions { compression })
+        Renderer::with_options(RenderOptions { compression, ..RenderOptions::default() })
             .unwrap_or_else(|err| panic!("the fuzz harness cannot build a renderer: {err}"))
     })
 }
@@ -82,29 +86,38 @@ fn valid(renderer: &Renderer, document: &Document, stamp: &PageStamp, data: &[u8
             );
             return;
         }
+        // Limits of the paper, not faults: a page bomb, a row taller than a page.
+        Err(RenderError::TooManyPages { .. } | RenderError::RowTooTall { .. }) => return,
         Err(err) => panic!("the renderer refused a validated document: {err}\n{document:?}"),
     };
     assert!(pdf.pages >= 1, "a validated document rendered to no pages");
-    match check_stamps(&pdf.bytes, ISSUANCE_NUMBER, VERIFICATION_CODE) {
-        Ok(pages) => assert_eq!(pages, pdf.pages, "the PDF's page tree disagrees with the renderer's page count"),
+    let imitates = kofu_model::text::stamp_like_in(texts(document));
+    match check_stamps(&pdf.bytes, stamp) {
+        Ok(pages) => {
+            assert_eq!(pages, pdf.pages, "the PDF's page tree disagrees with the renderer's page count");
+            assert_eq!(imitates, None, "a document imitating the stamp passed the pre-delivery check");
+        }
+        // The host refuses such a document before rendering it; read back,
+        // the PDF check finds it too.
+        Err(InspectError::StampImitation { .. }) if imitates.is_some() => {}
         Err(err) => panic!("the pre-delivery check refused a rendered document: {err}\n{document:?}"),
     }
     match renderer.render(document, stamp) {
         Ok(again) => assert!(again.bytes == pdf.bytes, "the same document rendered to different bytes"),
         Err(err) => panic!("the same document failed the second time: {err}"),
     }
-    damaged(&pdf.bytes, data);
+    damaged(&pdf.bytes, stamp, data);
 }
 
 /// Cut the PDF short, and change a few of its bytes, at places and to
 /// values taken from the input, then read it back: a cut file never passes
 /// (`check_stamps`'s promise), and a changed one gives an answer, not a
 /// panic (a change in a font program may leave a sound file).
-fn damaged(pdf: &[u8], data: &[u8]) {
+fn damaged(pdf: &[u8], stamp: &PageStamp, data: &[u8]) {
     let seed = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let len = pdf.len() as u64;
     let cut = (seed % len.max(1)) as usize;
-    let result = check_stamps(&pdf[..cut], ISSUANCE_NUMBER, VERIFICATION_CODE);
+    let result = check_stamps(&pdf[..cut], stamp);
     assert!(result.is_err(), "a PDF cut short at byte {cut} of {len} passed the pre-delivery check");
     let mut changed = pdf.to_vec();
     for round in 0..3u64 {
@@ -113,7 +126,7 @@ fn damaged(pdf: &[u8], data: &[u8]) {
             *byte = byte.wrapping_add((seed >> (round * 8)) as u8 | 1);
         }
     }
-    let _ = check_stamps(&changed, ISSUANCE_NUMBER, VERIFICATION_CODE);
+    let _ = check_stamps(&changed, stamp);
     let _ = page_texts(&changed);
 }
 

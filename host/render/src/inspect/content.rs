@@ -19,8 +19,25 @@ const MAX_NESTING: usize = 32;
 #[derive(Default)]
 pub(super) struct Fonts(Vec<(u32, ToUnicode)>);
 
+/// The text of one page: all of it, and where each text object sits.
+pub(super) struct PageText {
+    /// Every text object's text, each ending in a line break, trimmed at
+    /// the end.
+    pub text: String,
+    pub runs: Vec<Run>,
+}
+
+/// One text object (BT … ET): its text, as a range of [`PageText::text`],
+/// and the lowest and highest baseline it shows text at, in points from
+/// the bottom of the page.
+pub(super) struct Run {
+    pub range: std::ops::Range<usize>,
+    pub y_min: f32,
+    pub y_max: f32,
+}
+
 /// The text of `page`, or why it could not be read.
-pub(super) fn page_text(document: &Document<'_>, page: &Page<'_, '_>, fonts: &mut Fonts) -> Result<String, String> {
+pub(super) fn page_text(document: &Document<'_>, page: &Page<'_, '_>, fonts: &mut Fonts) -> Result<PageText, String> {
     let mut reader = Reader {
         document,
         resources: page.resources,
@@ -29,6 +46,14 @@ pub(super) fn page_text(document: &Document<'_>, page: &Page<'_, '_>, fonts: &mu
         in_text: false,
         out: String::with_capacity(1024),
         scratch: Vec::with_capacity(256),
+        ctm: IDENTITY,
+        saved: Vec::new(),
+        tm: IDENTITY,
+        tlm: IDENTITY,
+        leading: 0.0,
+        run_start: 0,
+        run_y: None,
+        runs: Vec::new(),
     };
     for number in contents(document, page.dict)? {
         let data = document.stream(number)?;
@@ -39,7 +64,44 @@ pub(super) fn page_text(document: &Document<'_>, page: &Page<'_, '_>, fonts: &mu
     }
     let mut text = reader.out;
     text.truncate(text.trim_end().len());
-    Ok(text)
+    let mut runs = reader.runs;
+    for run in &mut runs {
+        run.range.end = run.range.end.min(text.len());
+    }
+    Ok(PageText { text, runs })
+}
+
+/// A PDF matrix [a b c d e f].
+type Matrix = [f32; 6];
+const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+/// Most graphics states saved at once (q without Q).
+const MAX_SAVED: usize = 64;
+
+/// `m` then `n`: the PDF product m × n.
+fn multiply(m: &Matrix, n: &Matrix) -> Matrix {
+    [
+        m[0] * n[0] + m[1] * n[2],
+        m[0] * n[1] + m[1] * n[3],
+        m[2] * n[0] + m[3] * n[2],
+        m[2] * n[1] + m[3] * n[3],
+        m[4] * n[0] + m[5] * n[2] + n[4],
+        m[4] * n[1] + m[5] * n[3] + n[5],
+    ]
+}
+
+fn numbers<const N: usize>(operands: &[Token<'_>]) -> Result<[f32; N], String> {
+    let mut out = [0.0; N];
+    if operands.len() != N {
+        return Err("an operator has the wrong number of operands".into());
+    }
+    for (slot, token) in out.iter_mut().zip(operands) {
+        let value = match token {
+            Token::Number(raw) => std::str::from_utf8(raw).ok().and_then(|text| text.parse::<f32>().ok()),
+            _ => None,
+        };
+        *slot = value.filter(|v| v.is_finite()).ok_or("an operator's operand is not a number")?;
+    }
+    Ok(out)
 }
 
 /// The object numbers of a page's content streams, in order.
@@ -75,6 +137,18 @@ struct Reader<'r, 'd, 'a> {
     out: String,
     /// The bytes of the string being shown.
     scratch: Vec<u8>,
+    /// Where text lands: the current transformation matrix and its saved
+    /// copies (q/Q), the text and line matrices, the leading (TL).
+    ctm: Matrix,
+    saved: Vec<Matrix>,
+    tm: Matrix,
+    tlm: Matrix,
+    leading: f32,
+    /// The current text object: where its text starts in `out`, and the
+    /// range of baselines it has shown text at.
+    run_start: usize,
+    run_y: Option<(f32, f32)>,
+    runs: Vec<Run>,
 }
 
 impl<'a> Reader<'_, '_, 'a> {
@@ -122,7 +196,13 @@ impl<'a> Reader<'_, '_, 'a> {
 
     fn operator(&mut self, operator: &[u8], operands: &[Token<'_>]) -> Result<(), String> {
         match (operator, operands) {
-            (b"BT", []) if !self.in_text => self.in_text = true,
+            (b"BT", []) if !self.in_text => {
+                self.in_text = true;
+                self.tm = IDENTITY;
+                self.tlm = IDENTITY;
+                self.run_start = self.out.len();
+                self.run_y = None;
+            }
             (b"BT", _) => return Err("BT inside a text object, or with operands".into()),
             (b"ET", []) if self.in_text => {
                 self.in_text = false;
@@ -132,12 +212,25 @@ impl<'a> Reader<'_, '_, 'a> {
                 if self.out.chars().next_back().is_some_and(|last| last != '\n') {
                     self.out.push('\n');
                 }
+                if let Some((y_min, y_max)) = self.run_y {
+                    self.runs.push(Run { range: self.run_start..self.out.len(), y_min, y_max });
+                }
             }
+            (b"q", []) => {
+                if self.saved.len() >= MAX_SAVED {
+                    return Err("graphics states are saved too deeply (q without Q)".into());
+                }
+                self.saved.push(self.ctm);
+            }
+            (b"Q", []) => self.ctm = self.saved.pop().ok_or("Q without a saved graphics state")?,
+            (b"cm", _) => self.ctm = multiply(&numbers::<6>(operands)?, &self.ctm),
+            (b"TL", _) => self.leading = numbers::<1>(operands)?[0],
             (b"ET", _) => return Err("ET outside a text object, or with operands".into()),
             (b"Tf", [Token::Name(name), Token::Number(_)]) => self.select(name)?,
             (b"Tj", [string]) => self.show(string)?,
             (b"'", [string]) | (b"\"", [Token::Number(_), Token::Number(_), string]) => {
                 // Both move to the next line first.
+                self.next_line(0.0, -self.leading);
                 self.separate(' ');
                 self.show(string)?;
             }
@@ -161,6 +254,20 @@ impl<'a> Reader<'_, '_, 'a> {
                 if !self.in_text {
                     return Err(format!("{} outside a text object", ascii(operator)));
                 }
+                match operator {
+                    b"Tm" => {
+                        self.tm = numbers::<6>(operands)?;
+                        self.tlm = self.tm;
+                    }
+                    b"T*" => self.next_line(0.0, -self.leading),
+                    _ => {
+                        let [tx, ty] = numbers::<2>(operands)?;
+                        if operator == b"TD" {
+                            self.leading = -ty;
+                        }
+                        self.next_line(tx, ty);
+                    }
+                }
                 self.separate(' ');
             }
             (b"Tf" | b"Tj" | b"'" | b"\"" | b"TJ", _) => {
@@ -176,6 +283,31 @@ impl<'a> Reader<'_, '_, 'a> {
                 None => return Err(format!("unknown operator '{}'", ascii(operator))),
             },
         }
+        Ok(())
+    }
+
+    /// Start a new line offset by (tx, ty) from the start of the current one.
+    fn next_line(&mut self, tx: f32, ty: f32) {
+        self.tlm = multiply(&[1.0, 0.0, 0.0, 1.0, tx, ty], &self.tlm);
+        self.tm = self.tlm;
+    }
+
+    /// Record the baseline that text is about to be shown at. Only upright
+    /// text is read: a rotated, skewed or mirrored matrix, which our
+    /// renderer never writes, could put text anywhere.
+    fn note_position(&mut self) -> Result<(), String> {
+        let m = multiply(&self.tm, &self.ctm);
+        if m[1] != 0.0 || m[2] != 0.0 || m[0] <= 0.0 || m[3] <= 0.0 {
+            return Err("text is rotated, skewed or mirrored, which our renderer never writes".into());
+        }
+        let y = m[5];
+        if !y.is_finite() {
+            return Err("text is placed at a position that is not a number".into());
+        }
+        self.run_y = Some(match self.run_y {
+            Some((low, high)) => (low.min(y), high.max(y)),
+            None => (y, y),
+        });
         Ok(())
     }
 
@@ -217,6 +349,7 @@ impl<'a> Reader<'_, '_, 'a> {
             return Err("text shown outside a text object".into());
         }
         let (index, name) = self.font.ok_or("text shown before a font was selected")?;
+        self.note_position()?;
         self.scratch.clear();
         match *string {
             Token::Literal(raw) => decode_literal(raw, &mut self.scratch),

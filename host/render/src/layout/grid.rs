@@ -79,6 +79,16 @@ impl Row {
     }
 }
 
+/// A row never splits across pages (the WIT promises it), so a row taller
+/// than a whole page, below a repeated header of `header_height`, cannot be
+/// printed at all.
+fn fits_a_page(row: &Row, header_height: f32, place: Place) -> Result<(), RenderError> {
+    if row.height() > TOP - BOTTOM - header_height + EPSILON {
+        return Err(RenderError::RowTooTall { place: place.to_string(), lines: row.line_count() });
+    }
+    Ok(())
+}
+
 /// All grid text is body size.
 const CELL_SIZE: f32 = 10.5;
 
@@ -108,7 +118,11 @@ impl Layout<'_> {
             self.ensure(group_height);
         }
         for row in &laid_out {
+            fits_a_page(row, 0.0, place)?;
             self.place_row(row, None);
+            if self.overflow {
+                break;
+            }
         }
         self.y -= BLOCK_GAP;
         Ok(())
@@ -166,6 +180,7 @@ impl Layout<'_> {
             }
             None => 0.0,
         };
+        fits_a_page(&header, 0.0, place)?;
         self.ensure(header.height() + first_height);
         let was_fresh = self.is_fresh();
         self.place_row(&header, None);
@@ -176,14 +191,19 @@ impl Layout<'_> {
             if index > 0 {
                 fill_row(&mut row, cells)?;
             }
+            fits_a_page(&row, header.height(), place)?;
             self.place_row(&row, Some(&header));
+            if self.overflow {
+                break;
+            }
         }
         self.y -= BLOCK_GAP;
         Ok(())
     }
 
     /// Place a grid row below `y`. A row moves whole to the next page when it
-    /// does not fit; only a row taller than a page is split between lines.
+    /// does not fit; callers refuse rows taller than a page first
+    /// (`fits_a_page`), so the split below is only a backstop.
     /// On every new page the table's header row is repeated first.
     fn place_row(&mut self, row: &Row, header: Option<&Row>) {
         let total = row.line_count();
@@ -192,7 +212,7 @@ impl Layout<'_> {
         let lines_fitting = |space: f32| ((space - 2.0 * CELL_PAD_Y + EPSILON) / line_height).floor().max(0.0) as usize;
         let fresh_capacity = lines_fitting(TOP - BOTTOM - header_height);
         let mut first = 0;
-        while first < total {
+        while first < total && !self.overflow {
             let remaining = total - first;
             let available = lines_fitting(self.y - BOTTOM);
             if available >= remaining {

@@ -61,26 +61,51 @@ pub(crate) struct Layout<'f> {
     /// Scratch buffers for running text.
     glyphs: Vec<Glyph>,
     lines: Vec<Line>,
+    /// Most pages the document may take.
+    max_pages: usize,
+    /// Set once a page past `max_pages` was started: layout stops early,
+    /// so a page bomb costs no more than the limit's worth of pages.
+    overflow: bool,
 }
 
 impl<'f> Layout<'f> {
-    pub fn new(fonts: &'f Fonts) -> Layout<'f> {
+    pub fn new(fonts: &'f Fonts, max_pages: usize) -> Layout<'f> {
         let mut canvas = Canvas::new(fonts);
         canvas.new_page();
-        Layout { fonts, canvas, y: TOP, fresh_y: TOP, glyphs: Vec::with_capacity(512), lines: Vec::new() }
+        Layout {
+            fonts,
+            canvas,
+            y: TOP,
+            fresh_y: TOP,
+            glyphs: Vec::with_capacity(512),
+            lines: Vec::new(),
+            max_pages: max_pages.max(1),
+            overflow: false,
+        }
     }
 
     /// Lay out the whole document, leaving the footers to the caller.
     pub fn document(&mut self, document: &Document) -> Result<(), RenderError> {
+        let too_many = |layout: &Layout<'_>| RenderError::TooManyPages { limit: layout.max_pages };
         self.title(&document.title)?;
         for (index, block) in document.blocks.iter().enumerate() {
             let place = Place::Block { number: index + 1, kind: block.kind_name() };
             self.block(block, place)?;
+            if self.overflow {
+                return Err(too_many(self));
+            }
         }
-        self.closing(document)
+        self.closing(document)?;
+        if self.overflow {
+            return Err(too_many(self));
+        }
+        Ok(())
     }
 
     fn new_page(&mut self) {
+        if self.canvas.page_count() >= self.max_pages {
+            self.overflow = true;
+        }
         self.canvas.new_page();
         self.y = TOP;
         self.fresh_y = TOP;
@@ -212,6 +237,9 @@ impl<'f> Layout<'f> {
         let baseline = baseline_offset(self.fonts, face, size, line_height);
         let scale = self.fonts.get(face).scale(size);
         for line in lines {
+            if self.overflow {
+                return;
+            }
             self.ensure(line_height);
             let line_x = aligned_x(x, width, line.units as f32 * scale, align);
             let run = glyphs.get(line.range()).unwrap_or_default();

@@ -26,8 +26,16 @@ pub fn signature() -> Signature {
     }
 }
 
+/// The subject every test stamp names.
+pub const SUBJECT_NAME: &str = "試験 花子";
+
 pub fn stamp(preview: bool) -> PageStamp {
-    PageStamp { issuance_number: "R07-000123".into(), verification_code: "7Q4K-M2XD-9PLT".into(), preview }
+    PageStamp {
+        issuance_number: "R07-000123".into(),
+        verification_code: "7Q4K-M2XD-9PLT".into(),
+        subject_name: SUBJECT_NAME.into(),
+        preview,
+    }
 }
 
 /// A one-page residence certificate of about 300 Japanese characters.

@@ -293,13 +293,18 @@ pub async fn document(
     }
     // Held by this host since it was issued, or re-rendered and identical
     // to the recorded PDF; checked again before the bytes leave.
-    let pdf = documents::bytes_for(&state, i).await?;
-    let (number, code) = (i.number.clone(), i.verification_code.clone().unwrap_or_default());
+    let held = documents::bytes_for(&state, i).await?;
+    let pdf = held.pdf;
+    let expected = kofu_render::PageStamp {
+        issuance_number: i.number.clone(),
+        verification_code: i.verification_code.clone().unwrap_or_default(),
+        subject_name: held.subject_name,
+        preview: false,
+    };
     // Off the async workers, like rendering: the runtime's queues stay
-    // short, and with them the wait of the next write for the batch lock
-    // (docs/PERFORMANCE.md).
+    // short, and with them the wait of the next write for the batch lock.
     let checking = pdf.clone();
-    let checked = tokio::task::spawn_blocking(move || kofu_render::check_stamps(&checking, &number, &code))
+    let checked = tokio::task::spawn_blocking(move || kofu_render::check_stamps(&checking, &expected))
         .await
         .map_err(|e| ApiError::Internal(format!("the delivery check failed to run: {e}")))?;
     if let Err(err) = checked {

@@ -187,18 +187,26 @@ pub async fn dry_run(
     let issue_date = body.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
     let plugin = state.plugins.get(&state, &access.code, &hash).await?;
     let request = Request { subject: Arc::new(subject), context: RequestContext { issue_date, municipality, options } };
-    let result = state.in_sandbox(move |certifier| certifier.certify(&plugin, &request, &Stamp::preview())).await?;
+    // The same register check as at kiosks: a dry-run previews what
+    // production prints, refusals included.
+    let register = state.register_indexes.get(&state, &access.code).await?;
+    let result = state
+        .in_sandbox(move |certifier| certifier.certify_with(&plugin, &request, &Stamp::preview(), &register))
+        .await?;
     match result {
         Ok(Certified::Issued { certificate, .. }) => {
             Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], certificate.pdf)
                 .into_response())
         }
-        Ok(Certified::Refused { refusal, .. }) => Err(ApiError::Refused {
+        Ok(Certified::Refused { refusal, host_reason, .. }) => Err(ApiError::Refused {
             slug: "refused",
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            title: "The plugin refused to issue",
-            detail: format!("the plugin refused ({}): {}", refusal.code.as_str(), refusal.message_en),
-            extra: json!({ "refusal": refusal }),
+            title: "Issuance was refused",
+            detail: match &host_reason {
+                Some(why) => format!("the host refused ({}): {why}", refusal.code.as_str()),
+                None => format!("the plugin refused ({}): {}", refusal.code.as_str(), refusal.message_en),
+            },
+            extra: json!({ "refusal": refusal, "host_reason": host_reason }),
         }),
         Err(CertifyError::Evaluation(e)) => Err(ApiError::Refused {
             slug: "plugin-failed",

@@ -44,6 +44,7 @@ pub async fn import(
     let entries = if csv { kofu_register::parse_csv(&bytes) } else { kofu_register::parse_json(&bytes) }
         .map_err(import_problem)?;
     let summary = state.store.import_residents(&access.code, &entries, now_millis()).await?;
+    state.register_indexes.forget(&access.code);
     tracing::info!(municipality = %access.code, created = summary.created, updated = summary.updated, "register import");
     Ok(Json(summary))
 }
@@ -94,6 +95,7 @@ pub async fn change_status(
     let bytes = body.map_err(|e| body_error(e, state.config.max_body_bytes))?;
     let change = StatusChange::parse(&bytes).map_err(import_problem)?;
     let updated = state.store.change_status(&access.code, &id, &change, now_millis()).await?;
+    state.register_indexes.forget(&access.code);
     tracing::info!(municipality = %access.code, resident = %id, version = updated.version, "register status change");
     Ok(Json(updated.into()))
 }
