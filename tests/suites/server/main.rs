@@ -4,6 +4,7 @@
 //! hosts on one database.
 
 mod authz;
+mod binding;
 mod common;
 mod documents;
 mod flow;
