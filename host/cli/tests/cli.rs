@@ -157,3 +157,38 @@ fn demo_renders_the_demo_certificates() {
     assert!(normalize(&pdf_text(&pdf, None)).contains("山田太郎"));
     assert!(stdout(&output).contains("refused"), "the demo shows refusals too");
 }
+
+#[test]
+fn render_refuses_a_misleading_certificate_with_the_hosts_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("forged.pdf");
+    let register = fixtures_dir().display().to_string();
+    let cases = [
+        ("footer", "stamp-imitation", "発行番号"),
+        ("other-person", "foreign-personal-data", "did not hand"),
+        ("page-bomb", "too-many-pages", "20 pages"),
+        ("no-glyph", "not-printable", "U+1F600"),
+    ];
+    for (attack, code, why) in cases {
+        let option = format!("attack={attack}");
+        let output =
+            render(guests::FORGER, &resident("yamada-taro"), &["--option", &option, "--register", &register], &out);
+        assert_eq!(output.status.code(), Some(3), "{attack}: {}{}", stdout(&output), stderr(&output));
+        let text = stdout(&output);
+        assert!(text.contains(&format!("refused ({code})")), "{attack}: {text}");
+        assert!(text.contains("refused by the host") && text.contains(why), "{attack}: {text}");
+        assert!(!out.exists(), "{attack}: no PDF may be written");
+    }
+    // A resident under a support measure: the host's refusal, whatever the plugin does.
+    let output = render(guests::FORGER, &resident("kobayashi-yui"), &["--option", "attack=skip-checks"], &out);
+    assert!(stdout(&output).contains("refused (access-restricted)"), "{}", stdout(&output));
+}
+
+#[test]
+fn untrusted_text_is_printed_escaped() {
+    let output = kofu(&["plugin", "check", guests::DECEPTIVE_MANIFEST]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("U+001B") && text.contains("\\u{001B}"), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{202E}'), "raw control text reached the terminal: {text:?}");
+}
