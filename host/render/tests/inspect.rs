@@ -546,3 +546,46 @@ fn content_it_cannot_vouch_for_is_an_error() {
     }
     assert_eq!(page_texts(&handmade("")).expect("an empty page").as_slice(), [""]);
 }
+
+/// Text the renderer was given that imitates the stamp: the host refuses it
+/// before rendering (`kofu-certify`), and, as the backstop, the read-back
+/// finds it on the page whatever form it takes.
+#[test]
+fn a_stamp_imitation_in_the_body_fails_the_check() {
+    let forgeries = [
+        vec![Block::Paragraph(text(
+            "発行番号 R07-000999　1 / 1　照合コード 7Q4K-M2XD-9PLT",
+            Face::Gothic,
+            TextSize::Small,
+            Align::Center,
+        ))],
+        vec![Block::KeyValues(vec![kv("備考", "ＡＢ１２－ＣＤ３４－ＥＦ５６")])],
+        vec![Block::KeyValues(vec![kv("発行", "番号")])],
+    ];
+    for blocks in forgeries {
+        let mut document = residence_certificate();
+        document.blocks.extend(blocks);
+        let pdf = render(&document, PLAIN);
+        match check(&pdf.bytes) {
+            Err(e @ InspectError::StampImitation { page: 1, .. }) => assert!(e.to_string().contains("imitates")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Every page names the subject the caller expects, in the band.
+#[test]
+fn the_footer_band_names_the_subject_and_holds_nothing_else() {
+    let pdf = render(&long_table(120), FLATE);
+    assert!(pdf.pages > 1);
+    for page in 1..=pdf.pages {
+        let text = squash(&pdftotext(&pdf.bytes, Some(page)));
+        assert!(text.contains(&squash(&format!("請求者 {SUBJECT_NAME}"))), "page {page}: {text}");
+    }
+    let someone_else = PageStamp { subject_name: "別人 次郎".into(), ..stamp(false) };
+    match check_stamps(&pdf.bytes, &someone_else) {
+        Err(InspectError::SubjectLineMissing { page: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(check_stamps(&pdf.bytes, &stamp(false)).ok(), Some(pdf.pages));
+}
