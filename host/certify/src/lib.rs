@@ -93,6 +93,9 @@ pub enum CertifyError {
 
 impl Certifier {
     pub fn new(limits: Limits, render: RenderOptions) -> Result<Certifier, CertifyError> {
+        // The page limit is a plugin limit like the others: the same in
+        // previews and in production.
+        let render = RenderOptions { max_pages: limits.max_pages, ..render };
         Ok(Certifier { sandbox: Sandbox::new(limits)?, renderer: Renderer::with_options(render)? })
     }
 

@@ -25,6 +25,9 @@ pub struct Limits {
     pub component_bytes: usize,
     /// How many evaluations may run at once (sizes the instance pool).
     pub max_concurrent: u32,
+    /// Most pages a certificate may take; past it, the host refuses it
+    /// (`too-many-pages`) and stops laying it out.
+    pub max_pages: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +46,7 @@ impl Default for Limits {
             log_bytes: 16 << 10,
             component_bytes: 4 << 20,
             max_concurrent: 64,
+            max_pages: 20,
         }
     }
 }
