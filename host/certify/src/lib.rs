@@ -56,8 +56,6 @@ pub struct Certificate {
     pub verification_code: String,
     /// Time spent rendering the PDF.
     pub render_time: std::time::Duration,
-    /// Time spent reading it back for the stamp check.
-    pub check_time: std::time::Duration,
 }
 
 /// What a request came to.
@@ -89,6 +87,8 @@ pub enum CertifyError {
     /// delivered. Only a renderer fault gets here.
     #[error("the pre-delivery check rejected the document: {0}")]
     PreDeliveryCheck(InspectError),
+    #[error(transparent)]
+    Register(#[from] RegisterIndexError),
 }
 
 impl Certifier {
@@ -110,9 +110,7 @@ impl Certifier {
     /// [`Certifier::certify_with`] against a register of the subject's own
     /// household: what a local preview knows of the register.
     pub fn certify(&self, plugin: &Plugin, request: &Request, stamp: &Stamp) -> Result<Certified, CertifyError> {
-        let register = RegisterIndex::build([request.subject.as_ref()]).map_err(|e| {
-            CertifyError::Render(RenderError::Internal(format!("the subject could not be indexed: {e}")))
-        })?;
+        let register = RegisterIndex::build([request.subject.as_ref()])?;
         self.certify_with(plugin, request, stamp, &register)
     }
 
@@ -176,7 +174,6 @@ impl Certifier {
             }
         };
         let render_time = started.elapsed();
-        let started = std::time::Instant::now();
         let pages = kofu_render::check_stamps(&rendered.bytes, &page_stamp).map_err(CertifyError::PreDeliveryCheck)?;
         if pages != rendered.pages {
             return Err(CertifyError::PreDeliveryCheck(InspectError::Structure(format!(
@@ -184,15 +181,8 @@ impl Certifier {
                 rendered.pages
             ))));
         }
-        let check_time = started.elapsed();
-        let certificate = Certificate {
-            pdf: rendered.bytes,
-            pages: rendered.pages,
-            document_hash,
-            verification_code,
-            render_time,
-            check_time,
-        };
+        let certificate =
+            Certificate { pdf: rendered.bytes, pages: rendered.pages, document_hash, verification_code, render_time };
         Ok(Certified::Issued { certificate, evaluation })
     }
 }

@@ -350,6 +350,7 @@ fn build_record(
                 }
                 CertifyError::Render(e) => ("render".to_owned(), e.to_string()),
                 CertifyError::Load(e) => ("load".to_owned(), e.to_string()),
+                CertifyError::Register(e) => ("register".to_owned(), e.to_string()),
             };
             issuance.reason_code = Some(code);
             issuance.reason = Some(reason);

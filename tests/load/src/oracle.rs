@@ -37,8 +37,9 @@ impl Ask {
 pub enum Expected {
     Issued,
     Refused(&'static str),
-    /// A kind the bundled rules do not cover (a hostile plugin): it must
-    /// fail, and deliver nothing.
+    /// A kind the bundled rules do not cover (a hostile plugin), for a
+    /// subject the host does not refuse first: it must fail, and deliver
+    /// nothing.
     Failed,
 }
 
@@ -53,9 +54,8 @@ pub struct Names {
 
 pub fn expected(population: &Population, subject: usize, ask: &Ask) -> Expected {
     let person = &population.people[subject];
-    if ![RESIDENCE, SEAL, TAX].contains(&ask.kind.as_str()) {
-        return Expected::Failed;
-    }
+    // The host's legal refusals come first, for every kind: the plugin, be
+    // it hostile, does not run.
     if person.restricted {
         return Expected::Refused("access-restricted");
     }
@@ -63,6 +63,9 @@ pub fn expected(population: &Population, subject: usize, ask: &Ask) -> Expected 
         Status::MovedOut => return Expected::Refused("moved-out"),
         Status::Deceased => return Expected::Refused("deceased"),
         Status::Resident => {}
+    }
+    if ![RESIDENCE, SEAL, TAX].contains(&ask.kind.as_str()) {
+        return Expected::Failed;
     }
     match ask.kind.as_str() {
         RESIDENCE if ask.household => {
@@ -151,6 +154,14 @@ mod tests {
             assert!(outcomes.contains(&format!("Refused({code:?})")), "{code} never expected: {outcomes:?}");
         }
         assert!(outcomes.contains("Issued"));
-        assert_eq!(expected(&population, 0, &Ask { kind: "hostile-panic".into(), household: false }), Expected::Failed);
+        let hostile = Ask { kind: "hostile-panic".into(), household: false };
+        let resident = (0..population.people.len())
+            .find(|&i| population.people[i].status == Status::Resident && !population.people[i].restricted)
+            .expect("a resident");
+        assert_eq!(expected(&population, resident, &hostile), Expected::Failed);
+        let moved = (0..population.people.len())
+            .find(|&i| population.people[i].status == Status::MovedOut && !population.people[i].restricted)
+            .expect("someone who moved out");
+        assert_eq!(expected(&population, moved, &hostile), Expected::Refused("moved-out"));
     }
 }
