@@ -2,9 +2,9 @@
 //! every resident's name, kana, address, previous address, head of
 //! household, domicile head and individual number, as one Aho–Corasick
 //! automaton over their [`skeleton`]s. The binding check looks for them in
-//! what a plugin returned, after removing the values the host handed to
-//! that evaluation: anything found then is someone else's data, printed as
-//! a constant.
+//! what a plugin returned; any found where no value the host handed to
+//! that evaluation spells it out is data the plugin had no way to read,
+//! printed as a constant.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use kofu_model::Resident;
@@ -109,10 +109,9 @@ impl RegisterIndex {
         let automaton = if patterns.is_empty() {
             None
         } else {
-            // Leftmost-longest: a longer pattern (a full address) is reported
-            // rather than a shorter one inside it.
-            let built =
-                AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(patterns.iter().map(|(p, _)| p));
+            // Standard semantics, for every overlapping match: a datum inside
+            // an allowed value must not hide one that runs past it.
+            let built = AhoCorasick::builder().match_kind(MatchKind::Standard).build(patterns.iter().map(|(p, _)| p));
             Some(built.map_err(|e| RegisterIndexError(e.to_string()))?)
         };
         Ok(RegisterIndex { automaton, kinds: patterns.into_iter().map(|(_, kind)| kind).collect(), residents: count })
@@ -126,7 +125,26 @@ impl RegisterIndex {
     /// The kind of the first personal datum of the register found in
     /// `folded` (a skeleton), if any.
     pub fn find(&self, folded: &str) -> Option<PersonalKind> {
+        self.find_outside(folded, &[])
+    }
+
+    /// The kind of the first personal datum of the register found in
+    /// `folded` that no occurrence of one of `allowed` (skeletons) covers
+    /// whole, if any. Every match counts, overlapping ones included, so a
+    /// name inside an allowed address is covered, and one beside it is not.
+    pub fn find_outside(&self, folded: &str, allowed: &[String]) -> Option<PersonalKind> {
         let automaton = self.automaton.as_ref()?;
-        automaton.find(folded).and_then(|found| self.kinds.get(found.pattern().as_usize()).copied())
+        let mut covered: Vec<(usize, usize)> = Vec::new();
+        for value in allowed.iter().filter(|value| !value.is_empty()) {
+            covered.extend(folded.match_indices(value.as_str()).map(|(at, found)| (at, at + found.len())));
+        }
+        // The automaton is built with Standard semantics, which overlapping
+        // search requires; should it ever refuse, fail closed: a datum found.
+        let Ok(mut matches) = automaton.try_find_overlapping_iter(folded) else {
+            return Some(PersonalKind::Name);
+        };
+        matches
+            .find(|found| !covered.iter().any(|&(start, end)| start <= found.start() && found.end() <= end))
+            .map(|found| self.kinds.get(found.pattern().as_usize()).copied().unwrap_or(PersonalKind::Name))
     }
 }
