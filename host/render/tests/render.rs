@@ -330,3 +330,86 @@ fn hostile_documents_do_not_panic() {
         }
     }
 }
+
+/// Each glyph poppler finds in `pdf` whose text is one of `chars`, with its
+/// box (x min, y min, x max, y max; y from the top of the page).
+fn glyph_boxes(pdf: &[u8], chars: &[char]) -> Vec<(char, [f32; 4])> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-bbox", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pdftotext (poppler-utils)");
+    child.stdin.take().expect("stdin").write_all(pdf).expect("write");
+    let output = child.wait_with_output().expect("pdftotext");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let attribute = |line: &str, name: &str| -> f32 {
+        let start = line.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+        line[start..].split('"').next().expect("value").parse().expect("number")
+    };
+    text.lines()
+        .filter_map(|line| {
+            let word = line.split('>').nth(1)?.split('<').next()?;
+            let mut letters = word.chars();
+            let (Some(c), None) = (letters.next(), letters.next()) else { return None };
+            chars.contains(&c).then(|| {
+                (
+                    c,
+                    [
+                        attribute(line, "xMin"),
+                        attribute(line, "yMin"),
+                        attribute(line, "xMax"),
+                        attribute(line, "yMax"),
+                    ],
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn official_seals_of_every_length_fill_their_frame_column_by_column() {
+    // Characters that appear nowhere else on the certificate.
+    let all: Vec<char> = "甲乙丙丁戊己庚辛壬癸卯辰".chars().collect();
+    let mm = 72.0 / 25.4;
+    let inner = 18.0 * mm - 4.0;
+    for count in 2..=12 {
+        let seal = &all[..count];
+        let mut document = residence_certificate();
+        document.signature.seal = seal.iter().collect();
+        let pdf = render(&document, false);
+        let boxes = glyph_boxes(&pdf.bytes, seal);
+        assert_eq!(boxes.len(), count, "{count}: {boxes:?}");
+        let span = |i: usize, j: usize| {
+            boxes.iter().map(|(_, b)| b[j]).fold(f32::MIN, f32::max)
+                - boxes.iter().map(|(_, b)| b[i]).fold(f32::MAX, f32::min)
+        };
+        assert!(span(0, 2) <= inner + 0.5 && span(1, 3) <= inner + 0.5, "{count}: the seal spills out: {boxes:?}");
+        // Reading order: down each column, columns from right to left; no
+        // column is a lone character beside longer ones, and each column
+        // of several characters runs down most of the frame.
+        let mut columns: Vec<Vec<[f32; 4]>> = Vec::new();
+        for c in seal {
+            let b = boxes.iter().find(|(g, _)| g == c).expect("glyph").1;
+            match columns.last_mut() {
+                Some(column) if (column[0][0] - b[0]).abs() < 1.0 => {
+                    assert!(b[1] > column.last().expect("glyph")[1], "{count}: {c} is not below the one before it");
+                    column.push(b);
+                }
+                Some(column) => {
+                    assert!(b[0] < column[0][0], "{count}: column of {c} is not left of the one before it");
+                    columns.push(vec![b]);
+                }
+                None => columns.push(vec![b]),
+            }
+        }
+        let lengths: Vec<usize> = columns.iter().map(Vec::len).collect();
+        let (long, short) = (lengths.iter().max().copied().unwrap_or(0), lengths.iter().min().copied().unwrap_or(0));
+        assert!(long - short <= 1 && !(short == 1 && long > 1), "{count}: columns {lengths:?}");
+        for column in columns.iter().filter(|c| c.len() > 1) {
+            let height = column.last().expect("glyph")[3] - column[0][1];
+            assert!(height > 0.6 * inner, "{count}: a column of {} runs only {height} of {inner} pt", column.len());
+        }
+    }
+}
