@@ -19,6 +19,8 @@ const GUESTS: &[&str] = &[
     "kofu-hostile-locked-field",
     "kofu-hostile-broken-release",
     "kofu-probe-environment",
+    "kofu-hostile-host-calls",
+    "kofu-hostile-sleepy-manifest",
 ];
 
 fn main() -> Result<(), kofu_guest_build::BuildError> {

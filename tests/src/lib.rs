@@ -24,6 +24,8 @@ pub mod guests {
     pub const LOCKED_FIELD: &str = env!("KOFU_GUEST_HOSTILE_LOCKED_FIELD");
     pub const BROKEN_RELEASE: &str = env!("KOFU_GUEST_HOSTILE_BROKEN_RELEASE");
     pub const ENVIRONMENT_PROBE: &str = env!("KOFU_GUEST_PROBE_ENVIRONMENT");
+    pub const HOST_CALLS: &str = env!("KOFU_GUEST_HOSTILE_HOST_CALLS");
+    pub const SLEEPY_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_SLEEPY_MANIFEST");
 }
 
 /// Read a guest component's bytes.
