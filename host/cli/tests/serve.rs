@@ -150,3 +150,83 @@ fn readme_kiosk_walkthrough_runs_as_written() {
     assert_eq!(stdout.matches(id).count(), 2, "{stdout}");
     assert!(stdout.contains("\"event\":\"printed\""), "{stdout}");
 }
+
+#[test]
+fn sigterm_ends_the_server_within_its_grace_under_hostile_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start(dir.path());
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap()).unwrap();
+    let (code, token) =
+        (credentials["municipality"]["code"].as_str().unwrap(), credentials["municipality"]["token"].as_str().unwrap());
+    let wasm = kofu_tests::component(kofu_tests::guests::HOST_CALLS);
+    let uploaded = support::http_bytes(
+        &base,
+        "POST",
+        &format!("/v1/municipalities/{code}/plugins"),
+        Some(token),
+        &[],
+        "application/wasm",
+        &wasm,
+    );
+    assert_eq!(uploaded.0, 200, "{}", String::from_utf8_lossy(&uploaded.1));
+    let hash = json_of(&uploaded)["hash"].as_str().unwrap().to_owned();
+    let activated =
+        http(&base, "POST", &format!("/v1/municipalities/{code}/plugins/{hash}/activate"), Some(token), &[], None);
+    assert_eq!(activated.0, 200, "{}", String::from_utf8_lossy(&activated.1));
+    let kiosk = credentials["kiosk"]["token"].as_str().unwrap().to_owned();
+    let yamada = &credentials["residents"][0];
+    let signed_in = http(
+        &base,
+        "POST",
+        "/v1/kiosk/sessions",
+        Some(&kiosk),
+        &[],
+        Some(json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] })),
+    );
+    assert_eq!(signed_in.0, 201);
+    let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
+
+    // 64 kiosks asking for certificates that sleep for ever, or burn their
+    // fuel, until the server goes away.
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..64)
+        .map(|k| {
+            let (base, kiosk, session, stopping) = (base.clone(), kiosk.clone(), session.clone(), stopping.clone());
+            std::thread::spawn(move || {
+                let attack = if k % 2 == 0 { "sleep-render-forever" } else { "spin" };
+                for n in 0.. {
+                    if stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("load-{k}-{n}");
+                    let body = json!({ "kind": "hostile-host-calls", "options": { "attack": attack } });
+                    let path = format!("/v1/kiosk/sessions/{session}/issuances");
+                    // Connections fail once the server is gone.
+                    if std::panic::catch_unwind(|| {
+                        http(&base, "POST", &path, Some(&kiosk), &[("Idempotency-Key", &key)], Some(body))
+                    })
+                    .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = child.0.wait().expect("wait");
+    let took = started.elapsed();
+    stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    for thread in load {
+        let _ = thread.join();
+    }
+    assert!(exit.success(), "kofu serve exits cleanly on SIGTERM: {exit}");
+    // The grace is 10 s; evaluations end by their 1 s limit, so the server
+    // needs far less. Slack for a loaded machine.
+    assert!(took < std::time::Duration::from_secs(15), "SIGTERM took {took:?}");
+    println!("SIGTERM to exit under 64 hostile kiosks: {took:?}");
+}

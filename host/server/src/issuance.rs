@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::reproduce::RecordedInput;
+use crate::slots::Tenant;
 use crate::state::{AppState, HOST_BUILD};
 use kofu_store::hex;
 
@@ -217,8 +218,9 @@ async fn evaluate(
     number: String,
 ) -> Result<Evaluated, ApiError> {
     let plugin = Arc::clone(plugin);
+    let tenant = Tenant::Municipality(context.municipality.code.clone());
     let evaluated = state
-        .in_sandbox(move |certifier| {
+        .in_sandbox(tenant, move |certifier| {
             // All of an issuance's CPU-bound work runs here, off the async
             // workers: the recorded input, evaluation and rendering, the
             // pre-delivery check and the PDF's hash.

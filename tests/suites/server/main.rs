@@ -4,6 +4,7 @@
 //! hosts on one database.
 
 mod authz;
+mod capacity;
 mod common;
 mod documents;
 mod flow;

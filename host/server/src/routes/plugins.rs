@@ -22,6 +22,7 @@ use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, body_error, media_type};
 use crate::plugins::compile;
+use crate::slots::Tenant;
 use crate::state::AppState;
 
 /// Validate, precompile and store an upload; returns the stored version.
@@ -187,7 +188,9 @@ pub async fn dry_run(
     let issue_date = body.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
     let plugin = state.plugins.get(&state, &access.code, &hash).await?;
     let request = Request { subject: Arc::new(subject), context: RequestContext { issue_date, municipality, options } };
-    let result = state.in_sandbox(move |certifier| certifier.certify(&plugin, &request, &Stamp::preview())).await?;
+    let result = state
+        .in_sandbox(Tenant::Uploads, move |certifier| certifier.certify(&plugin, &request, &Stamp::preview()))
+        .await?;
     match result {
         Ok(Certified::Issued { certificate, .. }) => {
             Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], certificate.pdf)
