@@ -36,7 +36,7 @@ pub struct Config {
     pub sqlite_synchronous: String,
     pub limits: Limits,
     /// Most issuance sandbox slots one municipality holds while another
-    /// municipality waits for one.
+    /// municipality is active (`slots.rs`).
     pub sandbox_share: usize,
     /// Most requests waiting for a sandbox slot, per pool; past it, 503.
     pub sandbox_queue_depth: usize,
@@ -74,7 +74,9 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             sqlite_synchronous: "FULL".into(),
             limits: Limits::default(),
-            sandbox_share: 16,
+            // A slot held is a core kept busy: beside another active
+            // municipality, one may keep half of the cores.
+            sandbox_share: std::thread::available_parallelism().map_or(1, |n| n.get() / 2).max(1),
             sandbox_queue_depth: 1024,
             sandbox_queue_wait: Duration::from_secs(5),
             upload_slots: 2,

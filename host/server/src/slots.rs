@@ -4,9 +4,11 @@
 //! their own, so that neither can starve the other.
 //!
 //! In the issuance pool a municipality may hold at most its share of the
-//! slots while another municipality waits (past it, a free slot goes to the
-//! waiter of the municipality holding fewest); when nobody else waits it
-//! may use them all. Waiting is bounded in depth and in time: a full queue
+//! slots while another municipality is active (has asked for a slot within
+//! the last second, or waits for one); alone, it may use them all. A freed
+//! slot goes to the waiter of the municipality holding fewest. Slots are
+//! CPU: the share is what keeps one municipality's plugin from taking the
+//! cores (default: half of them), since a slot held is a core kept busy. Waiting is bounded in depth and in time: a full queue
 //! or a wait past its limit answers 503 with `Retry-After` at once rather
 //! than holding the request.
 
@@ -63,8 +65,30 @@ struct Inner {
     /// When each slot now held was granted, by grant number: readiness
     /// reports a slot held far past any evaluation's time limit.
     held: HashMap<u64, Instant>,
+    /// When each tenant last asked for a slot.
+    seen: HashMap<Tenant, Instant>,
     next: u64,
     closed: bool,
+}
+
+/// A tenant that asked for a slot this recently is active: the others are
+/// held to their share.
+const ACTIVE: Duration = Duration::from_secs(1);
+/// How often a waiter over its share looks again whether it may run (the
+/// others may have gone quiet, which no release announces).
+const RECHECK: Duration = Duration::from_millis(50);
+
+impl Inner {
+    /// Most slots `tenant` may hold now.
+    fn cap(&self, tenant: &Tenant, settings: &PoolSettings) -> usize {
+        let others_active = self.seen.iter().any(|(t, at)| t != tenant && at.elapsed() < ACTIVE)
+            || self.queue.iter().any(|w| &w.tenant != tenant);
+        if others_active { settings.share } else { settings.slots }
+    }
+
+    fn may_run(&self, tenant: &Tenant, settings: &PoolSettings) -> bool {
+        self.free > 0 && self.running.get(tenant).copied().unwrap_or(0) < self.cap(tenant, settings)
+    }
 }
 
 struct Waiter {
@@ -116,6 +140,7 @@ impl Pool {
                 running: HashMap::new(),
                 queue: VecDeque::new(),
                 held: HashMap::new(),
+                seen: HashMap::new(),
                 next: 0,
                 closed: false,
             }),
@@ -144,9 +169,10 @@ impl Pool {
             if inner.closed {
                 return Err(Busy::Closed);
             }
-            let others_wait = inner.queue.iter().any(|w| w.tenant != tenant);
-            let held = inner.running.get(&tenant).copied().unwrap_or(0);
-            if inner.free > 0 && (held < self.settings.share || !others_wait) {
+            let now = Instant::now();
+            inner.seen.retain(|_, at| now.duration_since(*at) < ACTIVE);
+            inner.seen.insert(tenant.clone(), now);
+            if inner.may_run(&tenant, &self.settings) {
                 let id = grant(&mut inner, &tenant);
                 self.granted.fetch_add(1, Ordering::Relaxed);
                 return Ok(Permit { pool: Arc::clone(self), tenant, id, armed: true });
@@ -161,19 +187,37 @@ impl Pool {
             inner.queue.push_back(Waiter { tenant: tenant.clone(), id, grant: sender });
             (id, receiver)
         };
-        let (id, receiver) = receiver;
-        match tokio::time::timeout(self.settings.queue_wait, receiver).await {
-            Ok(Ok(permit)) => {
-                self.waited_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                Ok(permit)
-            }
-            Ok(Err(_)) => Err(Busy::Closed),
-            Err(_) => {
-                let mut inner = self.lock();
-                inner.queue.retain(|w| w.id != id);
-                drop(inner);
-                self.rejected_wait.fetch_add(1, Ordering::Relaxed);
-                Err(Busy::WaitedTooLong { waited: started.elapsed() })
+        let (id, mut receiver) = receiver;
+        let deadline = started + self.settings.queue_wait;
+        loop {
+            let tick = RECHECK.min(deadline.saturating_duration_since(Instant::now()));
+            match tokio::time::timeout(tick, &mut receiver).await {
+                Ok(Ok(permit)) => {
+                    self.waited_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    return Ok(permit);
+                }
+                Ok(Err(_)) => return Err(Busy::Closed),
+                Err(_) => {
+                    let mut inner = self.lock();
+                    let still_queued = inner.queue.iter().position(|w| w.id == id);
+                    if let Some(at) = still_queued {
+                        if inner.may_run(&tenant, &self.settings) {
+                            inner.queue.remove(at);
+                            let id = grant(&mut inner, &tenant);
+                            self.granted.fetch_add(1, Ordering::Relaxed);
+                            self.waited_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                            return Ok(Permit { pool: Arc::clone(self), tenant, id, armed: true });
+                        }
+                        if Instant::now() >= deadline {
+                            inner.queue.remove(at);
+                            drop(inner);
+                            self.rejected_wait.fetch_add(1, Ordering::Relaxed);
+                            return Err(Busy::WaitedTooLong { waited: started.elapsed() });
+                        }
+                    }
+                    // Not queued any more: a release granted this waiter a
+                    // slot just now, and the permit is in the channel.
+                }
             }
         }
     }
@@ -189,12 +233,12 @@ impl Pool {
         }
         inner.free += 1;
         // Hand the slot on: to the waiter whose tenant holds fewest (the
-        // first such in the queue), so that a tenant holding its share
-        // does not get more while another waits.
+        // first such in the queue), if its tenant is under its share.
         while inner.free > 0 && !inner.queue.is_empty() {
             let pick = (0..inner.queue.len())
-                .min_by_key(|&i| (inner.running.get(&inner.queue[i].tenant).copied().unwrap_or(0), i))
-                .unwrap_or(0);
+                .filter(|&i| inner.may_run(&inner.queue[i].tenant, &self.settings))
+                .min_by_key(|&i| (inner.running.get(&inner.queue[i].tenant).copied().unwrap_or(0), i));
+            let Some(pick) = pick else { break };
             let Some(waiter) = inner.queue.remove(pick) else { break };
             let id = grant(&mut inner, &waiter.tenant);
             let permit = Permit { pool: Arc::clone(self), tenant: waiter.tenant, id, armed: true };
@@ -295,8 +339,13 @@ mod tests {
         drop(held.pop());
         let b = b.await.expect("task").ok().expect("B gets the freed slot");
         assert_eq!(b.tenant, town("b"));
-        assert_eq!(pool.status().queued, 1, "A still waits");
+        // While B is active, A (holding 3) is over its share of 2: a slot
+        // it frees goes to nobody of A's.
         drop(held.pop());
+        let status = pool.status();
+        assert_eq!((status.busy, status.queued), (3, 1), "A still waits");
+        // Once B has been quiet for a second, A may use the free slots.
+        drop(b);
         let a = a.await.expect("task").ok().expect("then A");
         assert_eq!(a.tenant, town("a"));
     }

@@ -164,7 +164,8 @@ async fn rate(
                 while started.elapsed() < window {
                     let key = format!("{tag}-{k}-{done}");
                     let reply = server.issue(&kiosk, &session, &key, &kind, options.clone()).await;
-                    reply.expect(201);
+                    let issuance = reply.expect(201).json();
+                    assert_eq!(issuance["outcome"], "issued", "{issuance}");
                     done += 1;
                 }
                 done
@@ -194,7 +195,20 @@ fn peak_rss_mb() -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: prints figures"]
 async fn figures() {
-    let (server, muni, kiosk) = world().await;
+    // KOFU_FIGURES_SLOTS=N,S: N issuance slots (plus the 2 upload slots),
+    // a share of S; default: the defaults.
+    let pools = std::env::var("KOFU_FIGURES_SLOTS").ok().and_then(|v| {
+        let (n, s) = v.split_once(',')?;
+        Some((n.parse::<u32>().ok()?, s.parse::<usize>().ok()?))
+    });
+    let (server, muni, kiosk) = world_with(|config| {
+        if let Some((slots, share)) = pools {
+            config.limits.max_concurrent = slots + config.upload_slots as u32;
+            config.sandbox_share = share;
+        }
+    })
+    .await;
+    println!("issuance slots {}, share {}", server.state.config.issuance_slots(), server.state.config.sandbox_share);
     let server = Arc::new(server);
     let (_, bad_session) = hostile(&server, &kiosk).await;
     let session = demo_session(&server, &muni, &kiosk).await;
@@ -215,6 +229,50 @@ async fn figures() {
     println!(
         "residence at 4 kiosks alone: {alone:.0}/s; beside 16 full-fuel kiosks: {beside_spin:.0}/s (ratio {:.2}); the full-fuel plugin: {spin:.0}/s",
         beside_spin / alone
+    );
+
+    // p99 of the other municipality's issuances, one kiosk, alone and
+    // beside 64 kiosks issuing plugins that sleep for ever.
+    let p99 = |tag: &'static str| {
+        let (server, kiosk, session) = (Arc::clone(&server), kiosk.clone(), session.clone());
+        async move {
+            let mut latencies = Vec::new();
+            for i in 0..500 {
+                let started = Instant::now();
+                let key = format!("{tag}-{i}");
+                server.issue(&kiosk, &session, &key, "residence-certificate", json!({})).await.expect(201);
+                latencies.push(started.elapsed());
+            }
+            latencies.sort();
+            percentile(&latencies, 0.99)
+        }
+    };
+    let quiet = p99("quiet").await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sleepers: Vec<_> = (0..64)
+        .map(|k| {
+            let (server, kiosk, session, stop) =
+                (Arc::clone(&server), kiosk.clone(), bad_session.clone(), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let key = format!("sleeper-{k}-{n}");
+                    let options = json!({ "attack": "sleep-render-forever" });
+                    server.issue(&kiosk, &session, &key, "hostile-host-calls", options).await.expect(201);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let beside = p99("beside-sleepers").await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut slept = 0;
+    for sleeper in sleepers {
+        slept += sleeper.await.expect("task");
+    }
+    println!(
+        "residence p99 at 1 kiosk: {quiet:?} alone, {beside:?} beside 64 kiosks of for-ever sleepers ({slept} sleeper issuances, each failed: timeout)"
     );
 
     let before = peak_rss_mb();
