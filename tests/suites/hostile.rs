@@ -308,3 +308,17 @@ fn a_plugin_near_its_fuel_budget_still_issues() {
     assert!(matches!(evaluation.outcome, kofu_sandbox::Outcome::Document(_)));
     assert!(evaluation.fuel_used > Limits::default().fuel / 2, "spin used {} fuel", evaluation.fuel_used);
 }
+
+#[test]
+fn forbidden_imports_are_found_before_compiling() {
+    // Cut off after its imports, the component could not be compiled: the
+    // answer names the imports all the same, so they were read first.
+    let mut bytes = component(guests::FILESYSTEM);
+    bytes.truncate(bytes.len() * 3 / 4);
+    match certifier().sandbox().load(&bytes).expect_err("forbidden") {
+        LoadError::ForbiddenImport { imports } => {
+            assert!(imports.iter().any(|i| i.starts_with("wasi:filesystem/")), "{imports:?}")
+        }
+        other => panic!("expected a forbidden import, got {other}"),
+    }
+}

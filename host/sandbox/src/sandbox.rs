@@ -108,6 +108,7 @@ impl Sandbox {
         if bytes.len() > self.limits.component_bytes {
             return Err(LoadError::TooLarge { size: bytes.len(), limit: self.limits.component_bytes });
         }
+        plugin::check_imports_before_compiling(bytes)?;
         let component = Component::new(&self.engine, bytes).map_err(|err| plugin::not_a_component(bytes, &err))?;
         self.prepare(component, hash)
     }
