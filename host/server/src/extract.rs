@@ -86,21 +86,6 @@ fn has_control(text: &str) -> bool {
     false
 }
 
-#[cfg(test)]
-mod tests {
-    use super::has_control;
-
-    #[test]
-    fn control_characters_are_found_raw_and_percent_encoded() {
-        for bad in ["/v1/kiosk/sessions/%00/certificates", "/a/%1f", "/a/%7F", "/a\tb", "x=%0a"] {
-            assert!(has_control(bad), "{bad}");
-        }
-        for good in ["/v1/kiosk/sessions/abc/certificates", "/a/%20b", "/a/%e6%97%a5", "/a/%", "/a/%2", "/a/%zz"] {
-            assert!(!has_control(good), "{good}");
-        }
-    }
-}
-
 /// Refuse, before routing, any request whose path or query holds a control
 /// character once percent-decoded: ids are checked before any database
 /// call, on every route and both backends (PostgreSQL refuses NUL in text,
@@ -171,5 +156,20 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
             .map_err(|e| ApiError::BadRequest(format!("the URL path is not valid: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control;
+
+    #[test]
+    fn control_characters_are_found_raw_and_percent_encoded() {
+        for bad in ["/v1/kiosk/sessions/%00/certificates", "/a/%1f", "/a/%7F", "/a\tb", "x=%0a"] {
+            assert!(has_control(bad), "{bad}");
+        }
+        for good in ["/v1/kiosk/sessions/abc/certificates", "/a/%20b", "/a/%e6%97%a5", "/a/%", "/a/%2", "/a/%zz"] {
+            assert!(!has_control(good), "{good}");
+        }
     }
 }

@@ -337,7 +337,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         drop(held.pop());
-        let b = b.await.expect("task").ok().expect("B gets the freed slot");
+        let b = b.await.expect("task").expect("B gets the freed slot");
         assert_eq!(b.tenant, town("b"));
         // While B is active, A (holding 3) is over its share of 2: a slot
         // it frees goes to nobody of A's.
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!((status.busy, status.queued), (3, 1), "A still waits");
         // Once B has been quiet for a second, A may use the free slots.
         drop(b);
-        let a = a.await.expect("task").ok().expect("then A");
+        let a = a.await.expect("task").expect("then A");
         assert_eq!(a.tenant, town("a"));
     }
 

@@ -136,14 +136,12 @@ async fn a_sign_in_body_is_small() {
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("4096")), "{problem}");
 }
 
-/// Issuances per second for `kiosks` concurrent kiosks of `muni` over
-/// `window`.
+/// Issuances per second of `kind` for `kiosks` concurrent kiosks in
+/// `(kiosk, session)` over `window`.
 async fn rate(
     server: &Arc<TestServer>,
-    kiosk: &str,
-    session: &str,
-    kind: &str,
-    options: Value,
+    (kiosk, session): (&str, &str),
+    (kind, options): (&str, Value),
     window: Duration,
     kiosks: usize,
     tag: &str,
@@ -215,13 +213,14 @@ async fn figures() {
     let window = Duration::from_secs(5);
     let good = |tag: &'static str| {
         let (server, kiosk, session) = (Arc::clone(&server), kiosk.clone(), session.clone());
-        async move { rate(&server, &kiosk, &session, "residence-certificate", json!({}), window, 4, tag).await }
+        async move { rate(&server, (&kiosk, &session), ("residence-certificate", json!({})), window, 4, tag).await }
     };
     let alone = good("alone").await;
     let spin = {
         let (server, kiosk, session) = (Arc::clone(&server), kiosk.clone(), bad_session.clone());
         tokio::spawn(async move {
-            rate(&server, &kiosk, &session, "hostile-host-calls", json!({ "attack": "spin" }), window, 16, "spin").await
+            rate(&server, (&kiosk, &session), ("hostile-host-calls", json!({ "attack": "spin" })), window, 16, "spin")
+                .await
         })
     };
     let beside_spin = good("beside-spin").await;
