@@ -299,3 +299,51 @@ async fn figures() {
         peak_rss_mb()
     );
 }
+
+#[tokio::test]
+async fn a_full_queue_answers_busy_at_once() {
+    // One issuance slot, no queue, and evaluations that hold their slot
+    // for the whole (raised) time limit.
+    let (server, _, kiosk) = world_with(|config| {
+        config.limits.max_concurrent = 3;
+        config.upload_slots = 2;
+        config.sandbox_queue_depth = 0;
+        config.limits.fuel = u64::MAX / 2;
+        config.limits.wall_clock = Duration::from_millis(500);
+    })
+    .await;
+    let server = Arc::new(server);
+    let muni = server.municipality("333333", "満杯市").await;
+    server.activate(&muni, kofu_tests::component(kofu_tests::guests::INFINITE_LOOP)).await;
+    server.import_fixture(&muni, "F-1", "yamada-taro").await;
+    let holder = server.card(&muni, "F-1", "3333").await;
+    let session = server.session(&kiosk, &holder).await;
+    let started = Instant::now();
+    let requests: Vec<_> = (0..4)
+        .map(|i| {
+            let (server, kiosk, session) = (Arc::clone(&server), kiosk.clone(), session.clone());
+            tokio::spawn(async move {
+                server.issue(&kiosk, &session, &format!("full-{i}"), "hostile-infinite-loop", json!({})).await
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for request in requests {
+        let reply = request.await.expect("task");
+        if reply.status.as_u16() == 503 {
+            let problem = reply.expect_problem(503);
+            assert_eq!(problem["type"], "urn:kofu:problem:busy", "{problem}");
+            assert!(problem["detail"].as_str().is_some_and(|d| d.contains("Retry-After")), "{problem}");
+            busy += 1;
+        } else {
+            assert_eq!(reply.expect(201).json()["outcome"], "failed");
+        }
+    }
+    assert!(busy >= 1, "with one slot and no queue, concurrent requests are refused");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let metrics = server.get("/metrics", None).await.expect(200).text();
+    assert!(
+        metrics.lines().any(|l| l == format!("kofu_sandbox_issuance_rejected_total{{reason=\"queue-full\"}} {busy}")),
+        "{metrics}"
+    );
+}
