@@ -309,7 +309,7 @@ async fn a_full_queue_answers_busy_at_once() {
         config.upload_slots = 2;
         config.sandbox_queue_depth = 0;
         config.limits.fuel = u64::MAX / 2;
-        config.limits.wall_clock = Duration::from_millis(500);
+        config.limits.wall_clock = Duration::from_secs(2);
     })
     .await;
     let server = Arc::new(server);
@@ -327,6 +327,15 @@ async fn a_full_queue_answers_busy_at_once() {
             })
         })
         .collect();
+    // While the slot is held and nothing more may wait, the host is not
+    // ready for more.
+    let waiting = Instant::now();
+    while server.state.issuance_slots.status().busy == 0 {
+        assert!(waiting.elapsed() < Duration::from_secs(10), "no evaluation took the slot");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let problem = server.get("/readyz", None).await.expect_problem(503);
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("queue is full")), "{problem}");
     let mut busy = 0;
     for request in requests {
         let reply = request.await.expect("task");
@@ -340,7 +349,8 @@ async fn a_full_queue_answers_busy_at_once() {
         }
     }
     assert!(busy >= 1, "with one slot and no queue, concurrent requests are refused");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    server.get("/readyz", None).await.expect(200);
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     let metrics = server.get("/metrics", None).await.expect(200).text();
     assert!(
         metrics.lines().any(|l| l == format!("kofu_sandbox_issuance_rejected_total{{reason=\"queue-full\"}} {busy}")),

@@ -90,7 +90,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                  wedged; the operator should look at the server log and restart this host",
                 status.oldest_held.as_secs()
             ))
-        } else if status.queued >= status.queue_depth {
+        } else if status.busy >= status.slots && status.queued >= status.queue_depth {
             Some(format!(
                 "the {name} sandbox queue is full ({} waiting, {} slots busy): send traffic to another host",
                 status.queued, status.busy
