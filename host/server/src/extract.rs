@@ -86,8 +86,8 @@ fn has_control(text: &str) -> bool {
     false
 }
 
-/// Refuse, before routing, any request whose path or query holds a control
-/// character once percent-decoded: ids are checked before any database
+/// Refuse (400), before routing, any request whose path or query holds a
+/// control character once percent-decoded: ids are checked before any database
 /// call, on every route and both backends (PostgreSQL refuses NUL in text,
 /// which would otherwise surface as a database error).
 pub async fn refuse_control_characters(
@@ -96,8 +96,10 @@ pub async fn refuse_control_characters(
 ) -> Result<axum::response::Response, ApiError> {
     let uri = request.uri();
     if has_control(uri.path()) || uri.query().is_some_and(has_control) {
-        return Err(ApiError::NotFound(
-            "nothing has this id: ids and URL parameters hold no control characters (such as %00)".into(),
+        // 400, which every route with parameters documents: such a URL
+        // names nothing on any route.
+        return Err(ApiError::BadRequest(
+            "the URL holds a control character (such as %00); no id or URL parameter contains one".into(),
         ));
     }
     Ok(next.run(request).await)

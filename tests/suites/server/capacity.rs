@@ -107,7 +107,7 @@ async fn the_sandbox_pools_are_settings_and_metrics() {
 }
 
 #[tokio::test]
-async fn control_characters_in_ids_are_not_found_before_any_database_call() {
+async fn control_characters_in_ids_are_refused_before_any_database_call() {
     let (server, muni, kiosk) = world().await;
     let session = demo_session(&server, &muni, &kiosk).await;
     for (path, token) in [
@@ -118,8 +118,8 @@ async fn control_characters_in_ids_are_not_found_before_any_database_call() {
         (format!("/v1/municipalities/{}/audit?after=%00", muni.code), Some(muni.token.as_str())),
         ("/v1/verify/%1f".to_owned(), None),
     ] {
-        let problem = server.get(&path, token).await.expect_problem(404);
-        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("control characters")), "{path}: {problem}");
+        let problem = server.get(&path, token).await.expect_problem(400);
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("control character")), "{path}: {problem}");
     }
     // In a body, a NUL is refused as malformed, whatever the field.
     let reply = server.post("/v1/kiosk/sessions", Some(&kiosk), json!({ "card_id": "a\u{0}b", "pin": "1234" })).await;
