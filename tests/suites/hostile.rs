@@ -256,6 +256,14 @@ fn a_brief_sleep_is_granted_without_waiting() {
 }
 
 #[test]
+fn a_blocking_read_of_stdin_ends_at_once() {
+    let (result, took) = host_calls("stdin");
+    let evaluation = result.expect("stdin is closed: the read ends");
+    assert!(matches!(evaluation.outcome, kofu_sandbox::Outcome::Document(_)));
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+}
+
+#[test]
 fn a_sleep_in_the_manifest_fails_the_load_with_a_timeout() {
     let started = std::time::Instant::now();
     let err = certifier().sandbox().load(&component(guests::SLEEPY_MANIFEST)).expect_err("must time out");

@@ -3,7 +3,8 @@
 //! allow-list: sleeps (through `std::thread::sleep`, which waits on
 //! `wasi:clocks/monotonic-clock` and `wasi:io/poll`), a poll on a pollable
 //! that never fires, and calls that hand the host large strings or lists or
-//! ask it for many bytes. `none` and `sleep-brief` issue a certificate;
+//! ask it for many bytes. `none`, `sleep-brief` and `stdin` (a blocking
+//! read of stdin) issue a certificate;
 //! `spin` burns most of its fuel and then issues one (the fair-share
 //! benchmark's tenant).
 //!
@@ -66,6 +67,7 @@ const ATTACKS: &[&str] = &[
     "stdout",
     "poll-list",
     "spin",
+    "stdin",
 ];
 
 /// 16 MiB: fresh zero pages, cheap for the plugin to hand over.
@@ -145,6 +147,13 @@ fn run(attack: &str) {
             for _ in 0..black_box(1_100_000u64) {
                 counter = black_box(counter.wrapping_add(1));
             }
+        }
+        "stdin" => {
+            // A blocking read of stdin: the host's stdin is closed, so this
+            // ends at once (end of file), never waiting for input.
+            let mut input = Vec::new();
+            let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut input);
+            assert!(matches!(read, Ok(0)), "stdin gave {read:?}");
         }
         _ => {}
     }
