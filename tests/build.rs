@@ -21,6 +21,8 @@ const GUESTS: &[&str] = &[
     "kofu-probe-environment",
     "kofu-hostile-forger",
     "kofu-hostile-deceptive-manifest",
+    "kofu-hostile-host-calls",
+    "kofu-hostile-sleepy-manifest",
 ];
 
 fn main() -> Result<(), kofu_guest_build::BuildError> {

@@ -26,6 +26,8 @@ pub mod guests {
     pub const ENVIRONMENT_PROBE: &str = env!("KOFU_GUEST_PROBE_ENVIRONMENT");
     pub const FORGER: &str = env!("KOFU_GUEST_HOSTILE_FORGER");
     pub const DECEPTIVE_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_DECEPTIVE_MANIFEST");
+    pub const HOST_CALLS: &str = env!("KOFU_GUEST_HOSTILE_HOST_CALLS");
+    pub const SLEEPY_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_SLEEPY_MANIFEST");
 }
 
 /// Read a guest component's bytes.

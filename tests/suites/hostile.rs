@@ -209,3 +209,124 @@ fn oversized_components_are_rejected_before_compiling() {
     let err = sandbox.load(&component(guests::RESIDENCE)).expect_err("too large");
     assert!(matches!(err, LoadError::TooLarge { limit: 1024, .. }), "{err}");
 }
+
+/// Evaluate the host-calls guest with `attack`, timing it.
+fn host_calls(attack: &str) -> (Result<kofu_sandbox::Evaluation, EvaluationError>, Duration) {
+    let plugin = load(guests::HOST_CALLS);
+    let req = request(&plugin, fixture("yamada-taro"), &[("attack", attack)]);
+    let started = std::time::Instant::now();
+    let result = certifier().sandbox().evaluate(&plugin, &req);
+    (result, started.elapsed())
+}
+
+/// Generous against a loaded 2-core machine: the limit is 1 s, and the
+/// sleeps asked for are 12 s, 1 hour and for ever.
+const ENDS_WITHIN: Duration = Duration::from_secs(5);
+
+#[test]
+fn sleeping_past_the_time_limit_is_a_timeout_wherever_it_sleeps() {
+    let limit = Limits::default().wall_clock;
+    for (attack, stage) in [
+        ("sleep-check-long", Stage::Check),
+        ("sleep-check-forever", Stage::Check),
+        ("sleep-render-long", Stage::Render),
+        ("sleep-render-forever", Stage::Render),
+        // A thousand 1 ms sleeps: each is short, together they pass 1 s.
+        ("sleep-loop", Stage::Render),
+        // A raw poll on a pollable that never fires.
+        ("poll-forever", Stage::Render),
+    ] {
+        let (result, took) = host_calls(attack);
+        let err = result.expect_err(attack);
+        assert_eq!((err.stage, &err.cause), (stage, &FailureCause::Timeout { limit }), "{attack}: {err}");
+        assert_eq!(err.cause.slug(), "timeout");
+        assert!(took < ENDS_WITHIN, "{attack} took {took:?}");
+        assert!(err.to_string().contains("sleep"), "{attack}: the message names the cause: {err}");
+    }
+    good_plugin_still_renders();
+}
+
+#[test]
+fn a_brief_sleep_is_granted_without_waiting() {
+    let (result, took) = host_calls("sleep-brief");
+    let evaluation = result.expect("a 10 ms sleep is within the limit");
+    assert!(matches!(evaluation.outcome, kofu_sandbox::Outcome::Document(_)));
+    // The plugin's clock moved; the host did not wait for it.
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+}
+
+#[test]
+fn a_blocking_read_of_stdin_ends_at_once() {
+    let (result, took) = host_calls("stdin");
+    let evaluation = result.expect("stdin is closed: the read ends");
+    assert!(matches!(evaluation.outcome, kofu_sandbox::Outcome::Document(_)));
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+}
+
+#[test]
+fn a_sleep_in_the_manifest_fails_the_load_with_a_timeout() {
+    let started = std::time::Instant::now();
+    let err = certifier().sandbox().load(&component(guests::SLEEPY_MANIFEST)).expect_err("must time out");
+    assert!(started.elapsed() < ENDS_WITHIN, "took {:?}", started.elapsed());
+    match err {
+        LoadError::ManifestFailed(failure) => {
+            assert_eq!(failure.stage, Stage::Manifest);
+            assert_eq!(failure.cause, FailureCause::Timeout { limit: Limits::default().wall_clock });
+        }
+        other => panic!("expected a manifest timeout, got {other}"),
+    }
+}
+
+#[test]
+fn large_copies_into_the_host_are_refused_before_copying() {
+    for (attack, call, size, limit) in [
+        ("random", "get-random-bytes", 30u64 << 20, 64u64 << 10),
+        ("stdout", "wasi:io/streams.output-stream.write", 16 << 20, 64 << 10),
+        ("poll-list", "wasi:io/poll.poll", 4 << 20, 1024),
+    ] {
+        let (result, took) = host_calls(attack);
+        let err = result.expect_err(attack);
+        assert_eq!(err.cause, FailureCause::HostCallTooLarge { call, size, limit }, "{attack}: {err}");
+        assert_eq!(err.cause.slug(), "host-call-too-large");
+        assert!(took < ENDS_WITHIN, "{attack} took {took:?}");
+    }
+    good_plugin_still_renders();
+}
+
+#[test]
+fn huge_log_messages_are_charged_and_not_kept() {
+    // 200 messages of 16 MiB: the host reads each in place, keeps none of
+    // it, and charges the read, so the budget runs out after a few.
+    let (result, took) = host_calls("log");
+    let err = result.expect_err("the reads are charged");
+    assert_eq!(err.cause, FailureCause::FuelExhausted { budget: Limits::default().fuel }, "{err}");
+    assert!(took < ENDS_WITHIN, "took {took:?}");
+    assert!(err.logs.iter().map(|entry| entry.message.len()).sum::<usize>() <= Limits::default().log_bytes + 200);
+    assert!(
+        err.logs.last().is_some_and(|entry| entry.message.contains("further log messages dropped")),
+        "{:?}",
+        err.logs
+    );
+}
+
+#[test]
+fn a_plugin_near_its_fuel_budget_still_issues() {
+    let (result, _) = host_calls("spin");
+    let evaluation = result.expect("spin stays within its fuel");
+    assert!(matches!(evaluation.outcome, kofu_sandbox::Outcome::Document(_)));
+    assert!(evaluation.fuel_used > Limits::default().fuel / 2, "spin used {} fuel", evaluation.fuel_used);
+}
+
+#[test]
+fn forbidden_imports_are_found_before_compiling() {
+    // Cut off after its imports, the component could not be compiled: the
+    // answer names the imports all the same, so they were read first.
+    let mut bytes = component(guests::FILESYSTEM);
+    bytes.truncate(bytes.len() * 3 / 4);
+    match certifier().sandbox().load(&bytes).expect_err("forbidden") {
+        LoadError::ForbiddenImport { imports } => {
+            assert!(imports.iter().any(|i| i.starts_with("wasi:filesystem/")), "{imports:?}")
+        }
+        other => panic!("expected a forbidden import, got {other}"),
+    }
+}

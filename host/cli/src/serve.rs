@@ -55,7 +55,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(config.log_json);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let admin_token = if args.demo { Some(demo::prepare_config(&mut config)?) } else { None };
         if config.admin_token.is_none() {
             tracing::warn!("no admin token configured (KOFU_ADMIN_TOKEN or admin_token): the vendor API is closed");
@@ -70,5 +70,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("{} listening on http://{address}", kofu_server::HOST_BUILD);
         serve(server, listener).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // `serve` has already waited out the shutdown grace; dropping the
+    // runtime would wait without bound for blocking threads still running.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }

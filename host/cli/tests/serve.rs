@@ -150,3 +150,140 @@ fn readme_kiosk_walkthrough_runs_as_written() {
     assert_eq!(stdout.matches(id).count(), 2, "{stdout}");
     assert!(stdout.contains("\"event\":\"printed\""), "{stdout}");
 }
+
+/// `kofu serve --demo` with the host-calls guest active in the demo
+/// municipality; returns the child, base URL, kiosk token and an open
+/// session of a demo resident.
+fn hostile_server(data_dir: &Path) -> (Running, String, String, String) {
+    let (child, base) = start(data_dir);
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(data_dir.join("demo-credentials.json")).unwrap()).unwrap();
+    let (code, token) =
+        (credentials["municipality"]["code"].as_str().unwrap(), credentials["municipality"]["token"].as_str().unwrap());
+    let wasm = kofu_tests::component(kofu_tests::guests::HOST_CALLS);
+    let path = format!("/v1/municipalities/{code}/plugins");
+    let uploaded = support::http_bytes(&base, "POST", &path, Some(token), &[], "application/wasm", &wasm);
+    assert_eq!(uploaded.0, 201, "{}", String::from_utf8_lossy(&uploaded.1));
+    let hash = json_of(&uploaded)["hash"].as_str().unwrap().to_owned();
+    let activated =
+        http(&base, "POST", &format!("/v1/municipalities/{code}/plugins/{hash}/activate"), Some(token), &[], None);
+    assert_eq!(activated.0, 200, "{}", String::from_utf8_lossy(&activated.1));
+    let kiosk = credentials["kiosk"]["token"].as_str().unwrap().to_owned();
+    let yamada = &credentials["residents"][0];
+    let body = json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] });
+    let signed_in = http(&base, "POST", "/v1/kiosk/sessions", Some(&kiosk), &[], Some(body));
+    assert_eq!(signed_in.0, 201);
+    let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
+    (child, base, kiosk, session)
+}
+
+/// Peak resident memory of a process, in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+#[test]
+fn amplifying_plugins_do_not_bloat_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, kiosk, session) = hostile_server(dir.path());
+    let before = peak_rss_mb(child.0.id());
+    // 16 kiosks, each 10 times: a 16 MiB string logged 200 times, 30 MiB
+    // of random bytes asked for, 16 MiB written to stdout 200 times, a
+    // poll of 4 Mi pollables. Before the host checked lengths, 8 log
+    // amplifiers took the server to 2.15 GB.
+    let load: Vec<_> = (0..16)
+        .map(|k| {
+            let (base, kiosk, session) = (base.clone(), kiosk.clone(), session.clone());
+            std::thread::spawn(move || {
+                let attack = ["log", "random", "stdout", "poll-list"][k % 4];
+                for n in 0..10 {
+                    let body = json!({ "kind": "hostile-host-calls", "options": { "attack": attack } });
+                    let path = format!("/v1/kiosk/sessions/{session}/issuances");
+                    let status = try_post(&base, &path, &kiosk, &format!("amp-{k}-{n}"), &body);
+                    assert_eq!(status, Some(201), "{attack}");
+                }
+            })
+        })
+        .collect();
+    for thread in load {
+        thread.join().expect("load thread");
+    }
+    let after = peak_rss_mb(child.0.id());
+    stop(&mut child);
+    println!("kofu serve peak RSS: {before:.0} MB after start, {after:.0} MB after 160 amplifier issuances");
+    // The stated cap (ARCHITECTURE.md, invariant 3): beyond the server's
+    // own, at most 2 x the 32 MiB instance memory per evaluation at once.
+    let cap = before + 16.0 * 64.0;
+    assert!(after < cap, "peak RSS {after:.0} MB, cap {cap:.0} MB");
+}
+
+#[test]
+fn sigterm_ends_the_server_within_its_grace_under_hostile_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, kiosk, session) = hostile_server(dir.path());
+
+    // 64 kiosks asking for certificates that sleep for ever, or burn their
+    // fuel, until the server goes away.
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..64)
+        .map(|k| {
+            let (base, kiosk, session, stopping) = (base.clone(), kiosk.clone(), session.clone(), stopping.clone());
+            std::thread::spawn(move || {
+                let attack = if k % 2 == 0 { "sleep-render-forever" } else { "spin" };
+                let mut answered = 0u64;
+                for n in 0.. {
+                    if stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("load-{k}-{n}");
+                    let body = json!({ "kind": "hostile-host-calls", "options": { "attack": attack } });
+                    let path = format!("/v1/kiosk/sessions/{session}/issuances");
+                    // Connections fail once the server is gone.
+                    match try_post(&base, &path, &kiosk, &key, &body) {
+                        Some(201) => answered += 1,
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = child.0.wait().expect("wait");
+    let took = started.elapsed();
+    stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answered: u64 = load.into_iter().map(|thread| thread.join().expect("load thread")).sum();
+    assert!(answered > 0, "the hostile load was served before SIGTERM");
+    assert!(exit.success(), "kofu serve exits cleanly on SIGTERM: {exit}");
+    // The grace is 10 s; evaluations end by their 1 s limit, so the server
+    // needs far less. Slack for a loaded machine.
+    assert!(took < std::time::Duration::from_secs(15), "SIGTERM took {took:?}");
+    println!("SIGTERM to exit under 64 hostile kiosks: {took:?} ({answered} hostile issuances answered before)");
+}
+
+/// One issuance request, or `None` once the server cannot be reached.
+fn try_post(base: &str, path: &str, token: &str, key: &str, body: &Value) -> Option<u16> {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split(' ').nth(1)?.parse().ok()
+}

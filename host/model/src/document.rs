@@ -222,7 +222,7 @@ impl Document {
                 }),
                 Block::Table(table) => {
                     table.columns.iter_mut().for_each(|c| visit(&mut c.header));
-                    table.rows.iter_mut().flatten().for_each(|cell| visit(cell));
+                    table.rows.iter_mut().flatten().for_each(&mut visit);
                 }
                 Block::SealImpression(s) => visit(s),
                 Block::Rule | Block::Spacing(_) | Block::PageBreak => {}
@@ -230,7 +230,7 @@ impl Document {
         }
         visit(&mut self.certification);
         let s = &mut self.signature;
-        [&mut s.date_line, &mut s.title, &mut s.name, &mut s.seal].into_iter().for_each(|t| visit(t));
+        [&mut s.date_line, &mut s.title, &mut s.name, &mut s.seal].into_iter().for_each(visit);
     }
 
     /// SHA-256 of the document's canonical JSON encoding. Two documents with

@@ -76,6 +76,9 @@ pub enum FailureCause {
     OutputTooLarge { size: usize, limit: usize },
     /// The returned document breaks the document model's rules.
     MalformedDocument(DocumentError),
+    /// The plugin asked the host to copy or make more bytes in one call
+    /// than the host takes (checked before anything is copied).
+    HostCallTooLarge { call: &'static str, size: u64, limit: u64 },
     /// Any other trap.
     Trap { message: String },
 }
@@ -92,6 +95,7 @@ impl FailureCause {
             FailureCause::UndeclaredField { .. } => "undeclared-field",
             FailureCause::OutputTooLarge { .. } => "output-too-large",
             FailureCause::MalformedDocument(_) => "malformed-document",
+            FailureCause::HostCallTooLarge { .. } => "host-call-too-large",
             FailureCause::Trap { .. } => "trap",
         }
     }
@@ -106,7 +110,8 @@ impl fmt::Display for FailureCause {
             ),
             FailureCause::Timeout { limit } => write!(
                 f,
-                "it ran longer than the time limit of {} ms; look for an endless loop or a very slow computation",
+                "it ran longer than the time limit of {} ms (time asked for in sleeps or polls counts too); \
+                 look for an endless loop, a sleep or a very slow computation",
                 limit.as_millis()
             ),
             FailureCause::MemoryLimit { limit } => write!(
@@ -131,6 +136,10 @@ impl fmt::Display for FailureCause {
                 write!(f, "it returned a document of {size} bytes, over the output limit of {limit} bytes")
             }
             FailureCause::MalformedDocument(error) => write!(f, "it returned a malformed document: {error}"),
+            FailureCause::HostCallTooLarge { call, size, limit } => write!(
+                f,
+                "it passed {size} bytes to `{call}`, over the host's limit of {limit} bytes per call; pass less at a time"
+            ),
             FailureCause::Trap { message } => write!(f, "it trapped: {message}"),
         }
     }

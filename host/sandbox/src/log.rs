@@ -37,6 +37,23 @@ pub const PANIC_PREFIX: &str = "panic: ";
 
 const MAX_MESSAGE_BYTES: usize = 1024;
 
+/// At most `MAX_MESSAGE_BYTES` of `message`, cut at a character boundary
+/// and marked, in a string of its own size: a cut string must not keep the
+/// capacity of the message it was cut from.
+pub(crate) fn truncated(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.to_owned();
+    }
+    let mut cut = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut kept = String::with_capacity(cut + '…'.len_utf8());
+    kept.push_str(&message[..cut]);
+    kept.push('…');
+    kept
+}
+
 #[derive(Debug, Default)]
 pub struct LogSink {
     entries: Vec<LogEntry>,
@@ -50,21 +67,19 @@ impl LogSink {
         LogSink { budget, ..LogSink::default() }
     }
 
-    pub fn write(&mut self, level: LogLevel, mut message: String) {
-        if message.len() > MAX_MESSAGE_BYTES {
-            let mut cut = MAX_MESSAGE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-        }
+    pub fn write(&mut self, level: LogLevel, message: String) {
+        let message = if message.len() > MAX_MESSAGE_BYTES { truncated(&message) } else { message };
         if self.bytes + message.len() > self.budget {
             self.dropped = self.dropped.saturating_add(1);
             return;
         }
         self.bytes += message.len();
         self.entries.push(LogEntry { level, message });
+    }
+
+    /// Count a message too long to be read at all (`wasi.rs`).
+    pub fn drop_oversized(&mut self) {
+        self.dropped = self.dropped.saturating_add(1);
     }
 
     /// The entries, with a final note when some were dropped.

@@ -136,6 +136,39 @@ pub(crate) fn check_imports(engine: &Engine, component: &Component) -> Result<Ve
     if forbidden.is_empty() { Ok(imports) } else { Err(LoadError::ForbiddenImport { imports: forbidden }) }
 }
 
+/// The same check as [`check_imports`], on the component's bytes before
+/// anything is compiled: a component with forbidden imports costs a parse,
+/// not a compilation. Bytes that do not parse are left to the compiler,
+/// whose error explains them, unless forbidden imports came before the
+/// fault.
+pub(crate) fn check_imports_before_compiling(bytes: &[u8]) -> Result<(), LoadError> {
+    use wasmparser::{ComponentTypeRef, Parser, Payload};
+    let mut forbidden = Vec::new();
+    // Nested modules and components have imports of their own, satisfied
+    // inside the component; only the outermost ones reach the host.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else { break };
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let Ok(import) = import else { break };
+                    if matches!(import.ty, ComponentTypeRef::Type(_)) {
+                        continue;
+                    }
+                    if !ALLOWED_IMPORTS.contains(&unversioned(import.name.name)) {
+                        forbidden.push(import.name.name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if forbidden.is_empty() { Ok(()) } else { Err(LoadError::ForbiddenImport { imports: forbidden }) }
+}
+
 /// Link the component against the certificate world, or explain why it
 /// does not fit.
 pub(crate) fn link(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use kofu_model::{Date, Document, DocumentError, Field, Refusal, RequestContext, Resident};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace,
+    CallHook, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace,
 };
 use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
 
@@ -78,6 +78,7 @@ impl Sandbox {
         crate::wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         Certificate::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
             .map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        crate::wasi::add_bounded_calls(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         spawn_epoch_ticker(&engine)
             .map_err(|e| LoadError::Engine(format!("could not start the wall-clock ticker thread: {e}")))?;
         Ok(Sandbox { engine, linker, limits, cache: Mutex::new(HashMap::new()) })
@@ -109,6 +110,7 @@ impl Sandbox {
         if bytes.len() > self.limits.component_bytes {
             return Err(LoadError::TooLarge { size: bytes.len(), limit: self.limits.component_bytes });
         }
+        plugin::check_imports_before_compiling(bytes)?;
         let component = Component::new(&self.engine, bytes).map_err(|err| plugin::not_a_component(bytes, &err))?;
         self.prepare(component, hash)
     }
@@ -247,10 +249,25 @@ impl Sandbox {
             .monotonic_clock(FrozenMonotonicClock)
             .secure_random(Deterministic::new(RANDOM_BYTES.to_vec()))
             .insecure_random(Deterministic::new(RANDOM_BYTES.to_vec()))
-            .insecure_random_seed(0);
-        let state = StoreState::new(wasi.build(), self.limits.memory_bytes, self.limits.log_bytes, request);
+            .insecure_random_seed(0)
+            .max_random_size(crate::wasi::MAX_RANDOM_BYTES);
+        let limits = &self.limits;
+        let state = StoreState::new(wasi.build(), limits.memory_bytes, limits.log_bytes, limits.wall_clock, request);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
+        // The epoch deadline fires only in the plugin's own code; this
+        // covers time spent in the host: a call that returns past the
+        // deadline ends the evaluation there.
+        store.call_hook(|mut store, hook| {
+            if matches!(hook, CallHook::ReturningFromHost) {
+                let state = store.data_mut();
+                if state.time.would_exceed(Duration::ZERO) {
+                    state.host_refusal = Some(FailureCause::Timeout { limit: state.time.limit });
+                    return Err(Trap::Interrupt.into());
+                }
+            }
+            Ok(())
+        });
         store.set_fuel(self.limits.fuel).map_err(|e| failure(&mut store, e, id, stage, &self.limits))?;
         store.set_epoch_deadline(epoch_ticks(self.limits.wall_clock));
         store.epoch_deadline_trap();
@@ -376,6 +393,8 @@ fn failure(
     let backtrace = err.downcast_ref::<WasmBacktrace>().map(format_backtrace);
     let state = store.data_mut();
     let cause = if let Some(cause) = state.violation.take() {
+        cause
+    } else if let Some(cause) = state.host_refusal.take() {
         cause
     } else if state.limiter.hit {
         FailureCause::MemoryLimit { limit: limits.memory_bytes }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kofu_model::{Field, FieldAccess, Resident};
 use wasmtime::component::{Resource, ResourceTable};
@@ -45,6 +46,10 @@ pub(crate) struct StoreState {
     /// may legitimately print (see `kofu_certify`'s binding check).
     pub reads: BTreeSet<Read>,
     pub violation: Option<FailureCause>,
+    pub time: TimeBudget,
+    /// Why a host call refused to go on (a sleep past the deadline, a copy
+    /// over its limit): the trap it returned is explained by this.
+    pub host_refusal: Option<FailureCause>,
 }
 
 /// One field of one household member handed to the plugin.
@@ -55,17 +60,53 @@ pub struct Read {
     pub field: Field,
 }
 
+/// The evaluation's time: real time since the store was made plus the time
+/// the plugin asked to sleep. Sleeps never wait (`wasi.rs`); they advance the
+/// plugin's monotonic clock instead, and count against the limit as if they
+/// had waited.
+pub(crate) struct TimeBudget {
+    pub started: Instant,
+    pub limit: Duration,
+    /// Sum of every sleep and poll timeout granted: the plugin's monotonic
+    /// clock, which is therefore deterministic (it starts at 0).
+    pub slept: Duration,
+}
+
+impl TimeBudget {
+    /// Whether `more` time asked for on top of what is used would go past
+    /// the limit.
+    pub fn would_exceed(&self, more: Duration) -> bool {
+        self.started.elapsed().saturating_add(self.slept).saturating_add(more) > self.limit
+    }
+}
+
+/// Most resources (subject handles, pollables, streams) one evaluation may
+/// hold in the host's table at once: far above what a plugin needs (a
+/// household's handles, a few pollables), and a bound on host memory a
+/// plugin could otherwise fill with one cheap call after another.
+const MAX_TABLE_ENTRIES: usize = 4_096;
+
 impl StoreState {
-    pub fn new(wasi: WasiCtx, memory_limit: usize, log_budget: usize, request: Option<RequestData>) -> StoreState {
+    pub fn new(
+        wasi: WasiCtx,
+        memory_limit: usize,
+        log_budget: usize,
+        time_limit: Duration,
+        request: Option<RequestData>,
+    ) -> StoreState {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_TABLE_ENTRIES);
         StoreState {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limiter: MemoryCap { limit: memory_limit, hit: false },
             request,
             logs: LogSink::new(log_budget),
             fields_read: BTreeSet::new(),
             reads: BTreeSet::new(),
             violation: None,
+            time: TimeBudget { started: Instant::now(), limit: time_limit, slept: Duration::ZERO },
+            host_refusal: None,
         }
     }
 

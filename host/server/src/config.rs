@@ -35,8 +35,28 @@ pub struct Config {
     /// SQLite `synchronous` mode.
     pub sqlite_synchronous: String,
     pub limits: Limits,
+    /// Most issuance sandbox slots one municipality holds while another
+    /// municipality is active (`slots.rs`).
+    pub sandbox_share: usize,
+    /// Most requests waiting for a sandbox slot, per pool; past it, 503.
+    pub sandbox_queue_depth: usize,
+    /// Longest wait for a sandbox slot; past it, 503.
+    pub sandbox_queue_wait: Duration,
+    /// Sandbox slots for uploads and dry-runs, taken from
+    /// `limits.max_concurrent`; the rest are for issuances.
+    pub upload_slots: usize,
+    /// After SIGTERM, in-flight requests and issuances get this long;
+    /// then the server stops anyway.
+    pub shutdown_grace: Duration,
     /// Emit logs as JSON lines.
     pub log_json: bool,
+}
+
+impl Config {
+    /// Issuance slots: what the uploads pool leaves of the instance pool.
+    pub fn issuance_slots(&self) -> usize {
+        (self.limits.max_concurrent.max(1) as usize).saturating_sub(self.upload_slots).max(1)
+    }
 }
 
 impl Default for Config {
@@ -54,6 +74,13 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             sqlite_synchronous: "FULL".into(),
             limits: Limits::default(),
+            // A slot held is a core kept busy: beside another active
+            // municipality, one may keep half of the cores.
+            sandbox_share: std::thread::available_parallelism().map_or(1, |n| n.get() / 2).max(1),
+            sandbox_queue_depth: 1024,
+            sandbox_queue_wait: Duration::from_secs(5),
+            upload_slots: 2,
+            shutdown_grace: Duration::from_secs(10),
             log_json: false,
         }
     }
@@ -76,6 +103,11 @@ struct FileConfig {
     sqlite_synchronous: Option<String>,
     log_json: Option<bool>,
     limits: Option<Limits>,
+    sandbox_share: Option<usize>,
+    sandbox_queue_depth: Option<usize>,
+    sandbox_queue_wait_ms: Option<u64>,
+    upload_slots: Option<usize>,
+    shutdown_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +170,21 @@ impl Config {
         if let Some(v) = f.limits {
             self.limits = v;
         }
+        if let Some(v) = f.sandbox_share {
+            self.sandbox_share = v;
+        }
+        if let Some(v) = f.sandbox_queue_depth {
+            self.sandbox_queue_depth = v;
+        }
+        if let Some(v) = f.sandbox_queue_wait_ms {
+            self.sandbox_queue_wait = Duration::from_millis(v);
+        }
+        if let Some(v) = f.upload_slots {
+            self.upload_slots = v;
+        }
+        if let Some(v) = f.shutdown_grace_secs {
+            self.shutdown_grace = secs(v);
+        }
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -170,6 +217,22 @@ impl Config {
         }
         if let Some(v) = env("KOFU_SQLITE_SYNCHRONOUS") {
             self.sqlite_synchronous = v;
+        }
+        if let Some(v) = env("KOFU_SANDBOX_SHARE") {
+            self.sandbox_share = parse("KOFU_SANDBOX_SHARE", v, "a number of slots")?;
+        }
+        if let Some(v) = env("KOFU_SANDBOX_QUEUE_DEPTH") {
+            self.sandbox_queue_depth = parse("KOFU_SANDBOX_QUEUE_DEPTH", v, "a number of requests")?;
+        }
+        if let Some(v) = env("KOFU_SANDBOX_QUEUE_WAIT_MS") {
+            self.sandbox_queue_wait =
+                Duration::from_millis(parse("KOFU_SANDBOX_QUEUE_WAIT_MS", v, "whole milliseconds")?);
+        }
+        if let Some(v) = env("KOFU_UPLOAD_SLOTS") {
+            self.upload_slots = parse("KOFU_UPLOAD_SLOTS", v, "a number of slots")?;
+        }
+        if let Some(v) = env("KOFU_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace = Duration::from_secs(parse("KOFU_SHUTDOWN_GRACE_SECS", v, "whole seconds")?);
         }
         if let Some(v) = env("KOFU_LOG_JSON") {
             self.log_json = parse("KOFU_LOG_JSON", v, "true or false")?;

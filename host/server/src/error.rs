@@ -32,11 +32,34 @@ pub enum ApiError {
     Unprocessable { detail: String, extra: Value },
     #[error("{0}")]
     Unavailable(String),
+    /// No sandbox slot could be had: the queue is full or the wait ran out.
+    #[error("{detail}")]
+    Busy { detail: String, retry_after: u32 },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// The answer when no sandbox slot came: what happened and when to retry.
+    pub fn busy(reason: crate::slots::Busy) -> ApiError {
+        use crate::slots::Busy;
+        let detail = match reason {
+            Busy::QueueFull { depth } => format!(
+                "every sandbox slot is busy and {depth} requests already wait for one; nothing was done or charged, \
+                 retry after the time in Retry-After (with the same Idempotency-Key)"
+            ),
+            Busy::WaitedTooLong { waited } => format!(
+                "no sandbox slot came free within {} ms; nothing was done or charged, retry after the time in \
+                 Retry-After (with the same Idempotency-Key)",
+                waited.as_millis()
+            ),
+            Busy::Closed => "the server is shutting down; nothing was done or charged, retry on another host or \
+                             after the restart"
+                .into(),
+        };
+        ApiError::Busy { detail, retry_after: 1 }
+    }
+
     pub fn unprocessable(detail: impl Into<String>) -> ApiError {
         ApiError::Unprocessable { detail: detail.into(), extra: Value::Null }
     }
@@ -60,6 +83,7 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable")
             }
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
@@ -125,9 +149,27 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let ApiError::Busy { retry_after, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_says_when_to_retry() {
+        let response = ApiError::busy(crate::slots::Busy::QueueFull { depth: 3 }).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
     }
 }

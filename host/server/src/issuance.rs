@@ -34,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::documents::HeldDocument;
 use crate::error::ApiError;
 use crate::reproduce::RecordedInput;
+use crate::slots::Tenant;
 use crate::state::{AppState, HOST_BUILD};
 use kofu_store::hex;
 
@@ -221,8 +222,9 @@ async fn evaluate(
     register: Arc<kofu_certify::RegisterIndex>,
 ) -> Result<Evaluated, ApiError> {
     let plugin = Arc::clone(plugin);
+    let tenant = Tenant::Municipality(context.municipality.code.clone());
     let evaluated = state
-        .in_sandbox(move |certifier| {
+        .in_sandbox(tenant, move |certifier| {
             // All of an issuance's CPU-bound work runs here, off the async
             // workers: the recorded input, evaluation, the host's checks,
             // rendering, the pre-delivery check and the PDF's hash.

@@ -16,6 +16,7 @@ pub mod reproduce;
 pub mod routes;
 pub mod secrets;
 mod serve;
+pub mod slots;
 pub mod state;
 pub mod sweeper;
 

@@ -19,6 +19,7 @@ use kofu_store::{constant_time_eq, now_millis};
 
 use crate::error::ApiError;
 use crate::secrets::unhex;
+use crate::slots::Tenant;
 use crate::state::{HOST_BUILD, Shared};
 
 #[derive(Default)]
@@ -87,7 +88,9 @@ async fn from_artifact(state: &Shared, hash: &str) -> Result<Option<Arc<Plugin>>
     }
     // SAFETY: the MAC, under a key outside the database, proves that a kofu
     // host of this build serialised this artifact for this content hash.
-    let loaded = state.in_sandbox(move |c| unsafe { c.sandbox().load_precompiled(content_hash, &artifact) }).await?;
+    let loaded = state
+        .in_sandbox(Tenant::Uploads, move |c| unsafe { c.sandbox().load_precompiled(content_hash, &artifact) })
+        .await?;
     match loaded {
         Ok(plugin) => Ok(Some(plugin)),
         Err(err) => {
@@ -97,10 +100,24 @@ async fn from_artifact(state: &Shared, hash: &str) -> Result<Option<Arc<Plugin>>
     }
 }
 
+/// Longest an upload waits for its slot and compilation together.
+const COMPILE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Validate and compile a component off the async runtime (compiling takes
 /// tens to hundreds of milliseconds), and store its native artifact.
 pub async fn compile(state: &Shared, bytes: Vec<u8>) -> Result<Result<Arc<Plugin>, LoadError>, ApiError> {
-    let compiled = state.in_sandbox(move |certifier| certifier.sandbox().precompile(&bytes)).await?;
+    let work = state.in_sandbox(Tenant::Uploads, move |certifier| certifier.sandbox().precompile(&bytes));
+    // Cranelift cannot be interrupted; past the bound the request is
+    // answered and the compilation finishes in its upload slot, into the
+    // sandbox's cache, where a retry of the same bytes finds it.
+    let compiled = tokio::time::timeout(COMPILE_WAIT, work).await.map_err(|_| ApiError::Busy {
+        detail: format!(
+            "compiling the component took longer than {} s; it goes on in the background: retry the same upload \
+             after the time in Retry-After, and make the component smaller if this persists",
+            COMPILE_WAIT.as_secs()
+        ),
+        retry_after: 30,
+    })??;
     let (plugin, artifact) = match compiled {
         Ok(compiled) => compiled,
         Err(err) => return Ok(Err(err)),

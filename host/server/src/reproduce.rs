@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::documents::HeldDocument;
 use crate::error::ApiError;
+use crate::slots::Tenant;
 use crate::state::{AppState, HOST_BUILD};
 
 /// An issuance's input as recorded: the subject and context the plugin was
@@ -152,7 +153,9 @@ async fn reproduce(state: &AppState, issuance: &Issuance) -> Result<HeldDocument
     let plugin = state.plugins.get(state, &issuance.municipality, &issuance.plugin_hash).await?;
     let number = issuance.number.clone();
     let certificate = state
-        .in_sandbox(move |certifier| rerender(certifier, &plugin, recorded, number))
+        .in_sandbox(Tenant::Municipality(issuance.municipality.clone()), move |certifier| {
+            rerender(certifier, &plugin, recorded, number)
+        })
         .await?
         .map_err(Failed::Differs)?;
     match compare(issuance, &certificate) {

@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
 use crate::register_index::RegisterIndexes;
 use crate::secrets::{PinKey, token_hash};
+use crate::slots::{Pool, PoolSettings};
 use crate::state::{AppState, Shared};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,19 @@ impl Server {
         }
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
         let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
-        let sandbox_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_concurrent.max(1) as usize));
+        let issuance_slots = Pool::new(PoolSettings {
+            slots: config.issuance_slots(),
+            share: config.sandbox_share,
+            queue_depth: config.sandbox_queue_depth,
+            queue_wait: config.sandbox_queue_wait,
+        });
+        let uploads = config.upload_slots.max(1);
+        let upload_slots = Pool::new(PoolSettings {
+            slots: uploads,
+            share: uploads,
+            queue_depth: config.sandbox_queue_depth,
+            queue_wait: config.sandbox_queue_wait,
+        });
         let documents = HeldDocuments::new(config.document_memory_bytes);
         let shared = Shared {
             config,
@@ -84,7 +97,8 @@ impl Server {
             admin_token_hash,
             metrics: Metrics::default(),
             issuances: TaskTracker::new(),
-            sandbox_slots,
+            issuance_slots,
+            upload_slots,
             register_indexes: RegisterIndexes::default(),
         };
         Ok(Server { state: AppState(Arc::new(shared)) })
@@ -96,23 +110,53 @@ impl Server {
 }
 
 /// Serve until SIGINT or SIGTERM, then stop taking requests, let in-flight
-/// requests and issuances finish, and close the database.
+/// requests and issuances finish within `shutdown_grace`, and close the
+/// database. Evaluations end by their time limit whatever the plugin does,
+/// so the grace is normally not used up; past it the server stops anyway:
+/// an issuance not yet recorded then records nothing, charges nothing and
+/// is counted in `kofu_issuance_aborts_total` by nobody, since nothing
+/// about it reached the database (the kiosk's retry with the same key is
+/// safe on any host).
 pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartError> {
     let state = server.state.clone();
     let stop = CancellationToken::new();
     let sweeper = tokio::spawn(crate::sweeper::run(state.clone(), stop.clone()));
+    let grace = state.config.shutdown_grace;
+    let signalled = Arc::new(std::sync::OnceLock::new());
     let shutdown = {
         let stop = stop.clone();
+        let signalled = Arc::clone(&signalled);
         async move {
             shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = signalled.set(tokio::time::Instant::now() + grace);
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
             stop.cancel();
         }
     };
-    let result = axum::serve(listener, server.router()).with_graceful_shutdown(shutdown).await;
+    let serving = axum::serve(listener, server.router()).with_graceful_shutdown(shutdown).into_future();
+    let deadline = async {
+        stop.cancelled().await;
+        // Requests waiting for a slot answer 503 now instead of queueing.
+        state.issuance_slots.close();
+        state.upload_slots.close();
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        result = serving => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "shutting down: requests still open after the grace period are dropped");
+            Ok(())
+        }
+    };
+    let deadline_at = signalled.get().copied().unwrap_or_else(|| tokio::time::Instant::now() + grace);
     stop.cancel();
     state.issuances.close();
-    state.issuances.wait().await;
+    if tokio::time::timeout_at(deadline_at, state.issuances.wait()).await.is_err() {
+        tracing::warn!(
+            open = state.issuances.len(),
+            "shutting down: issuances still running after the grace period are abandoned unrecorded"
+        );
+    }
     let _ = sweeper.await;
     state.store.close().await;
     tracing::info!("stopped");

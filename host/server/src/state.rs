@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::plugins::PluginCache;
 use crate::register_index::RegisterIndexes;
 use crate::secrets::PinKey;
+use crate::slots::{Pool, Tenant};
 
 /// The exact host build, recorded with every issuance.
 pub const HOST_BUILD: &str = concat!("kofu ", env!("CARGO_PKG_VERSION"), " (", env!("KOFU_GIT_BUILD"), ")");
@@ -33,25 +34,30 @@ pub struct Shared {
     /// Issuances run as tasks of their own, so a kiosk that disconnects
     /// cannot cut one in half; shutdown waits for them.
     pub issuances: TaskTracker,
-    /// One permit per instance slot of the sandbox's pooling allocator
-    /// (`Limits::max_concurrent`): past it, requests wait for a slot instead
-    /// of failing for lack of one.
-    pub sandbox_slots: Arc<tokio::sync::Semaphore>,
+    /// The instance slots of the sandbox's pooling allocator
+    /// (`Limits::max_concurrent`), in two pools (`slots.rs`): issuances,
+    /// shared fairly among municipalities, and uploads with dry-runs.
+    pub issuance_slots: Arc<Pool>,
+    pub upload_slots: Arc<Pool>,
     /// Each municipality's register, indexed for the binding check.
     pub register_indexes: RegisterIndexes,
 }
 
 impl Shared {
     /// Run sandbox work (compile, evaluate, render) on a blocking thread once
-    /// an instance slot is free.
+    /// an instance slot for `tenant` is free: a municipality's issuances in
+    /// the issuance pool, uploads and dry-runs in theirs. A full queue or a
+    /// wait past its limit is a 503 with `Retry-After`.
     pub async fn in_sandbox<T: Send + 'static>(
         &self,
+        tenant: Tenant,
         work: impl FnOnce(&kofu_certify::Certifier) -> T + Send + 'static,
     ) -> Result<T, crate::error::ApiError> {
-        let permit = Arc::clone(&self.sandbox_slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| crate::error::ApiError::Unavailable("the server is shutting down".into()))?;
+        let pool = match tenant {
+            Tenant::Uploads => &self.upload_slots,
+            Tenant::Municipality(_) => &self.issuance_slots,
+        };
+        let permit = pool.acquire(tenant).await.map_err(crate::error::ApiError::busy)?;
         let certifier = Arc::clone(&self.certifier);
         tokio::task::spawn_blocking(move || {
             let result = work(&certifier);

@@ -5,6 +5,7 @@
 
 mod authz;
 mod binding;
+mod capacity;
 mod common;
 mod documents;
 mod flow;

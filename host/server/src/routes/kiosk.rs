@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::auth::Kiosk;
 use crate::documents;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, SmallJson};
 use crate::issuance::{self, IssueRequest};
 use crate::secrets::is_valid_pin;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ fn refused(slug: &'static str, title: &'static str, detail: impl Into<String>, e
 pub async fn open(
     State(state): State<AppState>,
     kiosk: Kiosk,
-    ApiJson(body): ApiJson<SignIn>,
+    SmallJson(body): SmallJson<SignIn>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     if !is_valid_pin(&body.pin) {
         // A malformed PIN is a keypad fault, not a guess: it does not count.

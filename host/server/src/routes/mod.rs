@@ -59,5 +59,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(public::not_found)
         .method_not_allowed_fallback(public::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(crate::extract::refuse_control_characters))
         .with_state(state)
 }

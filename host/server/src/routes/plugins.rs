@@ -22,6 +22,7 @@ use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, body_error, media_type};
 use crate::plugins::compile;
+use crate::slots::Tenant;
 use crate::state::AppState;
 
 /// Validate, precompile and store an upload; returns the stored version.
@@ -191,7 +192,9 @@ pub async fn dry_run(
     // production prints, refusals included.
     let register = state.register_indexes.get(&state, &access.code).await?;
     let result = state
-        .in_sandbox(move |certifier| certifier.certify_with(&plugin, &request, &Stamp::preview(), &register))
+        .in_sandbox(Tenant::Uploads, move |certifier| {
+            certifier.certify_with(&plugin, &request, &Stamp::preview(), &register)
+        })
         .await?;
     match result {
         Ok(Certified::Issued { certificate, .. }) => {

@@ -1,6 +1,8 @@
 //! What anyone may call: certificate verification, health, readiness,
 //! metrics and the OpenAPI document.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -74,14 +76,75 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ready", "build": HOST_BUILD })).into_response(),
-        Err(err) => ApiError::Unavailable(err.to_string()).into_response(),
+    if let Err(err) = state.store.ping().await {
+        return ApiError::Unavailable(err.to_string()).into_response();
     }
+    // An evaluation ends by its time limit; a slot held far longer means
+    // sandbox work is wedged. A queue at its depth refuses new requests.
+    let wedged_after = state.config.limits.wall_clock * 10 + Duration::from_secs(10);
+    for (name, pool) in [("issuance", &state.issuance_slots), ("upload", &state.upload_slots)] {
+        let status = pool.status();
+        let problem = if status.oldest_held > wedged_after {
+            Some(format!(
+                "a {name} sandbox slot has been held for {} s, far past the evaluation time limit: sandbox work is \
+                 wedged; the operator should look at the server log and restart this host",
+                status.oldest_held.as_secs()
+            ))
+        } else if status.busy >= status.slots && status.queued >= status.queue_depth {
+            Some(format!(
+                "the {name} sandbox queue is full ({} waiting, {} slots busy): send traffic to another host",
+                status.queued, status.busy
+            ))
+        } else {
+            None
+        };
+        if let Some(detail) = problem {
+            return ApiError::Busy { detail, retry_after: 5 }.into_response();
+        }
+    }
+    Json(json!({ "status": "ready", "build": HOST_BUILD })).into_response()
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics.render_text();
+    for (name, pool) in [("issuance", &state.issuance_slots), ("upload", &state.upload_slots)] {
+        use std::fmt::Write;
+        let s = pool.status();
+        let settings = pool.settings();
+        let _ = write!(
+            text,
+            "# HELP kofu_sandbox_{name}_slots Sandbox slots of the {name} pool.\n\
+             # TYPE kofu_sandbox_{name}_slots gauge\nkofu_sandbox_{name}_slots {}\n\
+             # HELP kofu_sandbox_{name}_share Most {name} slots one tenant holds while another waits.\n\
+             # TYPE kofu_sandbox_{name}_share gauge\nkofu_sandbox_{name}_share {}\n\
+             # HELP kofu_sandbox_{name}_busy {name} slots in use.\n\
+             # TYPE kofu_sandbox_{name}_busy gauge\nkofu_sandbox_{name}_busy {}\n\
+             # HELP kofu_sandbox_{name}_queued Requests waiting for a {name} slot.\n\
+             # TYPE kofu_sandbox_{name}_queued gauge\nkofu_sandbox_{name}_queued {}\n\
+             # HELP kofu_sandbox_{name}_queue_depth Most requests that may wait for a {name} slot.\n\
+             # TYPE kofu_sandbox_{name}_queue_depth gauge\nkofu_sandbox_{name}_queue_depth {}\n\
+             # HELP kofu_sandbox_{name}_queue_wait_limit_seconds Longest wait for a {name} slot.\n\
+             # TYPE kofu_sandbox_{name}_queue_wait_limit_seconds gauge\nkofu_sandbox_{name}_queue_wait_limit_seconds {}\n\
+             # HELP kofu_sandbox_{name}_granted_total {name} slots granted.\n\
+             # TYPE kofu_sandbox_{name}_granted_total counter\nkofu_sandbox_{name}_granted_total {}\n\
+             # HELP kofu_sandbox_{name}_wait_seconds_total Time granted requests waited for a {name} slot.\n\
+             # TYPE kofu_sandbox_{name}_wait_seconds_total counter\nkofu_sandbox_{name}_wait_seconds_total {}\n\
+             # HELP kofu_sandbox_{name}_rejected_total Requests answered 503 for want of a {name} slot, by reason.\n\
+             # TYPE kofu_sandbox_{name}_rejected_total counter\n\
+             kofu_sandbox_{name}_rejected_total{{reason=\"queue-full\"}} {}\n\
+             kofu_sandbox_{name}_rejected_total{{reason=\"wait\"}} {}\n",
+            s.slots,
+            settings.share,
+            s.busy,
+            s.queued,
+            s.queue_depth,
+            settings.queue_wait.as_secs_f64(),
+            s.granted,
+            s.waited.as_secs_f64(),
+            s.rejected_full,
+            s.rejected_wait,
+        );
+    }
     if let Some(batches) = state.store.write_batches() {
         use std::fmt::Write;
         let _ = write!(
