@@ -72,7 +72,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "\nThe PDFs are in {}. Preview a plugin of your own with `kofu plugin render` (see README).",
+        "\nThe PDFs are in {}. Preview a plugin of your own with `kofu plugin render` (see docs/PLUGINS.md).",
         args.out_dir.display()
     );
     Ok(ExitCode::SUCCESS)

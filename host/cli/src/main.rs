@@ -14,9 +14,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Every allocation of the command line and the server. mimalloc keeps
+/// Every allocation of the command line and the server. jemalloc keeps
 /// per-thread free lists, so the runtime's and the sandbox's threads do not
-/// contend on one heap (docs/PERFORMANCE.md).
+/// contend on one heap (docs/history/performance.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -18,7 +18,7 @@ use crate::{EXIT_REFUSED, report};
 pub struct RenderArgs {
     /// The plugin component (.wasm).
     pub plugin: PathBuf,
-    /// The resident, as JSON (see tests/fixtures/residents/ and the README).
+    /// The resident, as JSON (see tests/fixtures/residents/ and docs/PLUGINS.md).
     #[arg(long, value_name = "FILE")]
     pub resident: PathBuf,
     /// An option for this request, as key=value; repeat for several.

@@ -19,7 +19,7 @@ pub struct ServeArgs {
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/kofu.db; env KOFU_DATABASE_URL].
     #[arg(long)]
     pub db: Option<String>,
-    /// A TOML config file (see README: "Configuration").
+    /// A TOML config file (see docs/OPERATIONS.md, "Configuration").
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Set up a demo municipality, residents and kiosk, and write their

@@ -1,6 +1,7 @@
-//! The README's plugin walkthrough, run as written: its Cargo.toml and
-//! lib.rs are built into a component and previewed with `kofu`. If the SDK
-//! or the CLI drifts from the README, this fails.
+//! The plugin walkthrough of docs/PLUGINS.md, run as written: its Cargo.toml
+//! and lib.rs are built into a component at the path the guide names and
+//! previewed with `kofu`. If the SDK or the CLI drifts from the guide, this
+//! fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,11 +12,17 @@ fn code_blocks(markdown: &str, language: &str) -> Vec<String> {
 }
 
 #[test]
-fn readme_plugin_walkthrough_builds_and_previews() {
+fn plugin_guide_walkthrough_builds_and_previews() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
-    let manifest = code_blocks(&readme, "toml").into_iter().next().expect("a toml block");
-    let source = code_blocks(&readme, "rust").into_iter().next().expect("a rust block");
+    let guide = std::fs::read_to_string(root.join("docs/PLUGINS.md")).expect("docs/PLUGINS.md");
+    let manifest = code_blocks(&guide, "toml").into_iter().next().expect("a toml block");
+    let source = code_blocks(&guide, "rust").into_iter().next().expect("a rust block");
+    let commands = code_blocks(&guide, "sh").into_iter().next().expect("an sh block");
+    assert!(
+        commands.contains("--target-dir target/guests -p name-certificate")
+            && commands.contains("WASM=target/guests/wasm32-wasip2/release/name_certificate.wasm"),
+        "{commands}"
+    );
     assert!(manifest.contains("kofu-plugin-sdk = { path = \"../sdk\" }"), "{manifest}");
 
     // The crate lives outside the workspace here, so point it at the SDK and

@@ -26,7 +26,7 @@ use crate::state::{Read, RequestData, StoreState};
 /// so an evaluation is stopped between the limit and one tick after it.
 /// The ticker wakes up on every tick, loaded or idle: at 1 ms its wake-ups
 /// were about a sixth of the server's context switches at 256 kiosks, for
-/// a precision the 1 s limit does not need (docs/PERFORMANCE.md, round
+/// a precision the 1 s limit does not need (docs/history/performance.md, round
 /// eleven).
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 

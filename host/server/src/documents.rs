@@ -3,7 +3,7 @@
 //! The database records an issuance's evaluated input and the hashes of its
 //! document and PDF, never the PDF itself: writing some 60 KB into the WAL,
 //! reading it back at the fetch and freeing it again was the largest cost of
-//! an issuance after rendering (docs/PERFORMANCE.md). The issuing host holds
+//! an issuance after rendering (docs/history/performance.md). The issuing host holds
 //! the bytes here instead. A fetch that lands elsewhere (another host, this
 //! host after a restart, or after the bytes were dropped to stay within
 //! `document_memory_bytes`) re-renders the document from the recorded input

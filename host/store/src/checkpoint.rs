@@ -8,7 +8,7 @@
 //! for the next batch waited for that copy and its fsync. At 256 kiosks it
 //! was most of an average COMMIT under `synchronous = NORMAL`, and under
 //! FULL moving it here took the mean COMMIT from 5.3 to 3.8 ms
-//! (docs/PERFORMANCE.md, rounds seven and eight).
+//! (docs/history/performance.md, rounds seven and eight).
 //!
 //! So the writer does not checkpoint in normal operation; this thread does,
 //! with `PRAGMA wal_checkpoint(PASSIVE)`, soon after commits. A passive
@@ -25,7 +25,7 @@
 //! the writer's backstop fired, and that checkpoint, inside the batch lock,
 //! copied every frame committed since this thread's last run and synced the
 //! database file: at 1,000 issuances/s, a stall of every write of 10–20 ms
-//! every quarter of a second (docs/PERFORMANCE.md, round twelve). Now:
+//! every quarter of a second (docs/history/performance.md, round twelve). Now:
 //!
 //! - once a checkpoint here finds the WAL past [`RESTART_AFTER`] pages, it
 //!   asks the writer ([`Checkpointer::restart_due`]) to checkpoint right
@@ -66,7 +66,7 @@ const RESTART_AFTER: i64 = 1_000;
 /// larger each sync, and every commit's WAL sync waits behind it on the
 /// disk: at 1,000 issuances/s, 200 ms left a 10 ms stall of all writes
 /// every 200 ms (p99 11–18 ms), 50 ms one of 3–5 ms (p99 5.5–7 ms), for 25%
-/// more bytes written (docs/PERFORMANCE.md, round twelve).
+/// more bytes written (docs/history/performance.md, round twelve).
 const PAUSE: Duration = Duration::from_millis(50);
 
 /// What the checkpointer did so far.

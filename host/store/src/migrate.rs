@@ -50,7 +50,7 @@ pub(crate) async fn run(db: &Db, backend: Backend) -> Result<(), StoreError> {
         }
         // Only when missing: PostgreSQL checks the right to create tables
         // even for `IF NOT EXISTS`, and hosts may run as a role that has
-        // none (docs/DEPLOYMENT.md, "a role that cannot change the log").
+        // none (docs/OPERATIONS.md, "a role that cannot change the log").
         let exists = match backend {
             Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
             Backend::Postgres => {

@@ -142,7 +142,7 @@ fn main() -> anyhow::Result<()> {
         // CPU the server does not get. One thread drives them all: at the
         // 256-kiosk level it needs about a quarter of a core, and without the
         // work-stealing workers' wake-ups the kiosks took 10% less CPU per
-        // issuance than on a multi-threaded runtime (docs/PERFORMANCE.md,
+        // issuance than on a multi-threaded runtime (docs/history/performance.md,
         // round nine).
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         (report.levels, report.transport) = runtime.block_on(async {

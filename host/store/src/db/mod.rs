@@ -8,7 +8,7 @@
 //!   prepared statement. A statement takes microseconds; handing each one
 //!   to a connection thread and back (what an async driver does) cost far
 //!   more than the statement itself, in context switches (see
-//!   docs/PERFORMANCE.md). Waits that can be long (taking the write lock
+//!   docs/history/performance.md). Waits that can be long (taking the write lock
 //!   from another process, the COMMIT's fsync) happen off the async
 //!   runtime, in `write.rs`.
 //! - PostgreSQL (`sqlx`): over the network, asynchronously, as before.
