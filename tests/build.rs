@@ -23,6 +23,8 @@ const GUESTS: &[&str] = &[
     "kofu-hostile-deceptive-manifest",
     "kofu-hostile-host-calls",
     "kofu-hostile-sleepy-manifest",
+    "kofu-probe-contract-v0-1",
+    "kofu-hostile-aliasing-document",
 ];
 
 fn main() -> Result<(), kofu_guest_build::BuildError> {

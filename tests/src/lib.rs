@@ -28,6 +28,8 @@ pub mod guests {
     pub const DECEPTIVE_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_DECEPTIVE_MANIFEST");
     pub const HOST_CALLS: &str = env!("KOFU_GUEST_HOSTILE_HOST_CALLS");
     pub const SLEEPY_MANIFEST: &str = env!("KOFU_GUEST_HOSTILE_SLEEPY_MANIFEST");
+    pub const CONTRACT_V0_1: &str = env!("KOFU_GUEST_PROBE_CONTRACT_V0_1");
+    pub const ALIASING_DOCUMENT: &str = env!("KOFU_GUEST_HOSTILE_ALIASING_DOCUMENT");
 }
 
 /// Read a guest component's bytes.

@@ -330,3 +330,44 @@ fn forbidden_imports_are_found_before_compiling() {
         other => panic!("expected a forbidden import, got {other}"),
     }
 }
+
+#[test]
+fn aliasing_lists_are_not_lifted_past_the_output_limit() {
+    // 65,536 rows, each the same list of 65,536 one-byte cells: lifted
+    // whole, 4 Gi strings. The host charges every list before it allocates
+    // for it, and stops at the rows list (512 KiB of items).
+    let err = failure_of(guests::ALIASING_DOCUMENT);
+    let limit = Limits::default().output_bytes;
+    match err.cause {
+        FailureCause::OutputTooLarge { size, limit: reported } => {
+            assert_eq!(reported, limit);
+            assert!(size > limit && size < 1 << 20, "stopped at {size} bytes");
+        }
+        other => panic!("expected OutputTooLarge, got {other:?}"),
+    }
+    assert!(err.to_string().contains("output limit"), "{err}");
+    good_plugin_still_renders();
+}
+
+#[test]
+fn an_oversized_refusal_is_not_lifted() {
+    // Two messages of 16 MiB (the same bytes): refused before either is
+    // copied; the refusal budget is 16 KiB.
+    let plugin = load(guests::ALIASING_DOCUMENT);
+    let req = request(&plugin, fixture("yamada-taro"), &[("attack", "refusal")]);
+    match certifier().certify(&plugin, &req, &Stamp::preview()) {
+        Err(CertifyError::Evaluation(err)) => {
+            assert_eq!(err.stage, Stage::Check, "{err}");
+            match err.cause {
+                FailureCause::OutputTooLarge { size, limit } => {
+                    assert_eq!(limit, 16 << 10);
+                    assert!(size > 16 << 20 && size < 17 << 20, "stopped at {size} bytes");
+                }
+                other => panic!("expected OutputTooLarge, got {other:?}"),
+            }
+        }
+        Err(other) => panic!("expected an evaluation error, got {other}"),
+        Ok(_) => panic!("an oversized refusal came out"),
+    }
+    good_plugin_still_renders();
+}

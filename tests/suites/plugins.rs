@@ -193,3 +193,30 @@ fn concurrent_requests_never_mix_residents() {
         }
     });
 }
+
+#[test]
+fn a_household_past_the_declared_page_maximum_goes_to_the_counter() {
+    let plugin = load(guests::RESIDENCE);
+    // The bundled residence plugin declares 10 pages (WIT 0.2.0), fewer
+    // than the host's 20.
+    assert_eq!(plugin.manifest().max_pages, Some(10));
+    assert_eq!(plugin.manifest().page_limit(20), 10);
+    let mut sato = fixture("sato-makoto");
+    let child = sato.household.last().expect("a member").clone();
+    for i in 0..120 {
+        let mut member = child.clone();
+        member.name = format!("佐藤　{i}");
+        member.my_number = None;
+        sato.household.push(member);
+    }
+    let req = request(&plugin, sato, &[("include-household", "true")]);
+    match certifier().certify(&plugin, &req, &stamp("TEST-BIG-HOUSEHOLD")) {
+        Ok(Certified::Refused { refusal, host_reason, .. }) => {
+            assert_eq!(refusal.code, RefusalCode::TooManyPages, "{refusal:?}");
+            let why = host_reason.expect("a host refusal says why");
+            assert!(why.contains("10 pages"), "{why}");
+        }
+        Ok(Certified::Issued { certificate, .. }) => panic!("issued {} pages", certificate.pages),
+        Err(err) => panic!("expected a refusal, got {err}"),
+    }
+}

@@ -160,7 +160,8 @@ impl Certifier {
             preview: stamp.preview,
         };
         let started = std::time::Instant::now();
-        let rendered = match self.renderer.render(document, &page_stamp) {
+        let page_limit = plugin.manifest().page_limit(self.sandbox.limits().max_pages);
+        let rendered = match self.renderer.render_within(document, &page_stamp, page_limit) {
             Ok(rendered) => rendered,
             Err(err) => {
                 let code = match &err {

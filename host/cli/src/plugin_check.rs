@@ -25,7 +25,9 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         println!("{}: a valid kofu certificate plugin", path.display());
         println!("hash:     {}", plugin.id().hash);
+        println!("contract: kofu:certificate@{}", plugin.contract().version());
         print!("{}", report::manifest(plugin.manifest()));
+        println!("{}", report::page_limit(plugin.manifest(), certifier.sandbox().limits().max_pages));
         println!("imports:  {}", plugin.imports().join(", "));
     }
     Ok(ExitCode::SUCCESS)

@@ -37,6 +37,19 @@ pub fn manifest(manifest: &Manifest) -> String {
     out
 }
 
+/// The page limit a plugin's certificates are held to, and where it comes
+/// from.
+pub fn page_limit(manifest: &Manifest, host_limit: usize) -> String {
+    let limit = manifest.page_limit(host_limit);
+    match manifest.max_pages {
+        Some(declared) if usize::from(declared) > host_limit => {
+            format!("pages:    at most {limit} (the manifest declares {declared}; the host's limit is {host_limit})")
+        }
+        Some(_) => format!("pages:    at most {limit} (declared by the manifest)"),
+        None => format!("pages:    at most {limit} (the host's limit: a 0.1.0 manifest declares none)"),
+    }
+}
+
 /// The plugin's log lines. A plugin's words are untrusted: escape
 /// sequences and bidirectional controls are printed escaped, never obeyed
 /// by the terminal.

@@ -41,12 +41,22 @@ fn check_prints_the_manifest() {
     let text = stdout(&output);
     for expected in
         ["residence-certificate", "1.0.0", "住民票の写し", "--option include-household=<true|false>", "sha256:"]
+            .into_iter()
+            .chain(["contract: kofu:certificate@0.2.0", "pages:    at most 10 (declared by the manifest)"])
     {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
     let json = kofu(&["plugin", "check", "--json", guests::TAX]);
     assert!(json.status.success());
     assert!(stdout(&json).contains("\"kind\": \"tax-certificate\""), "{}", stdout(&json));
+    assert!(stdout(&json).contains("\"max_pages\": 2"), "{}", stdout(&json));
+    // A plugin of the published 0.1.0 contract still checks, with the
+    // host's page limit.
+    let old = kofu(&["plugin", "check", guests::CONTRACT_V0_1]);
+    assert!(old.status.success(), "{}", stderr(&old));
+    let text = stdout(&old);
+    assert!(text.contains("contract: kofu:certificate@0.1.0"), "{text}");
+    assert!(text.contains("pages:    at most 20 (the host's limit"), "{text}");
 }
 
 #[test]
@@ -54,7 +64,7 @@ fn check_rejects_a_component_for_another_world() {
     let output = kofu(&["plugin", "check", guests::OTHER_WORLD]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(text.contains("does not implement the kofu:certificate/certificate@0.1.0 world"), "{text}");
+    assert!(text.contains("does not implement the kofu:certificate/certificate world"), "{text}");
     assert!(text.contains("greet"), "{text}");
 }
 

@@ -108,6 +108,10 @@ pub enum DocumentError {
     Invalid { place: String, problem: String },
 }
 
+/// What [`Document::content_size`] counts for every string and every list
+/// element besides the string's own bytes.
+pub const CONTENT_ITEM_BYTES: usize = 8;
+
 const MAX_BLOCKS: usize = 2_000;
 const MAX_COLUMNS: usize = 8;
 const MAX_SPACING_MM: u8 = 100;
@@ -118,23 +122,32 @@ const MAX_OFFICIAL_SEAL_CHARS: usize = 16;
 
 impl Document {
     /// Size of the document's content, the figure the output limit applies to:
-    /// text bytes plus a small per-item overhead, so that millions of empty
-    /// cells count too.
+    /// every string's bytes plus [`CONTENT_ITEM_BYTES`], and
+    /// [`CONTENT_ITEM_BYTES`] for every element of every list (blocks, rows,
+    /// columns, cells), so that millions of empty cells count too. The
+    /// sandbox charges the same while it lifts the document out of the
+    /// plugin's memory, and stops at the limit before copying more.
     pub fn content_size(&self) -> usize {
-        const ITEM: usize = 8;
+        const ITEM: usize = CONTENT_ITEM_BYTES;
         let text = |t: &str| t.len() + ITEM;
         let blocks: usize = self
             .blocks
             .iter()
-            .map(|block| match block {
-                Block::Heading(t) | Block::Paragraph(t) => text(&t.content),
-                Block::KeyValues(rows) => rows.iter().map(|r| text(&r.key) + text(&r.value)).sum(),
-                Block::Table(table) => {
-                    table.columns.iter().map(|c| text(&c.header)).sum::<usize>()
-                        + table.rows.iter().flatten().map(|cell| text(cell)).sum::<usize>()
+            .map(|block| {
+                ITEM + match block {
+                    Block::Heading(t) | Block::Paragraph(t) => text(&t.content),
+                    Block::KeyValues(rows) => rows.iter().map(|r| ITEM + text(&r.key) + text(&r.value)).sum(),
+                    Block::Table(table) => {
+                        table.columns.iter().map(|c| ITEM + text(&c.header)).sum::<usize>()
+                            + table
+                                .rows
+                                .iter()
+                                .map(|row| ITEM + row.iter().map(|cell| ITEM + text(cell)).sum::<usize>())
+                                .sum::<usize>()
+                    }
+                    Block::SealImpression(s) => text(s),
+                    Block::Rule | Block::Spacing(_) | Block::PageBreak => 0,
                 }
-                Block::SealImpression(s) => text(s),
-                Block::Rule | Block::Spacing(_) | Block::PageBreak => ITEM,
             })
             .sum();
         let signature = &self.signature;

@@ -13,7 +13,9 @@ pub mod text;
 
 pub use context::{Municipality, RequestContext};
 pub use date::{Date, DateError};
-pub use document::{Align, Block, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize};
+pub use document::{
+    Align, Block, CONTENT_ITEM_BYTES, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize,
+};
 pub use manifest::{
     Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind, OptionSpec, OptionValue,
 };

@@ -115,6 +115,11 @@ pub struct Manifest {
     pub reads: Vec<Field>,
     pub options: Vec<OptionSpec>,
     pub fee_yen: u32,
+    /// The most pages the certificate takes, as the plugin declares it
+    /// (`kofu:certificate@0.2.0`); `None` for a 0.1.0 plugin, which declares
+    /// none. See [`Manifest::page_limit`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u16>,
 }
 
 /// What is wrong with a manifest, in words a plugin author can act on.
@@ -140,6 +145,8 @@ pub enum ManifestError {
     UnlocksUndeclared { key: String, field: Field },
     #[error("fee of {0} yen is implausible: certificate fees are at most 10000 yen")]
     BadFee(u32),
+    #[error("max-pages is 0: a certificate takes at least one page; declare the most pages it can take")]
+    NoPages,
     #[error(
         "{place} holds {what} U+{code:04X} (shown escaped: \"{text}\"): manifest text is shown to residents and \
          operators as it is, so it may hold no control, bidirectional or other invisible formatting characters"
@@ -262,7 +269,16 @@ impl Manifest {
         if self.fee_yen > 10_000 {
             return Err(ManifestError::BadFee(self.fee_yen));
         }
+        if self.max_pages == Some(0) {
+            return Err(ManifestError::NoPages);
+        }
         Ok(())
+    }
+
+    /// The most pages a certificate of this plugin may take: what the
+    /// manifest declares, capped by the host's `host_limit`.
+    pub fn page_limit(&self, host_limit: usize) -> usize {
+        self.max_pages.map_or(host_limit, |declared| usize::from(declared).min(host_limit)).max(1)
     }
 
     /// Resolve the options a caller asked for (`key`, textual value) into a
@@ -422,6 +438,7 @@ mod tests {
                 unlocks: vec![Field::MyNumber],
             }],
             fee_yen: 300,
+            max_pages: Some(2),
         }
     }
 
@@ -461,5 +478,17 @@ mod tests {
         assert!(err.to_string().contains("`include-my-number`"), "{err}");
         let err = m.resolve_options(&[("include-my-number".into(), "maybe".into())]).unwrap_err();
         assert!(err.to_string().contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn the_page_limit_is_the_declared_maximum_capped_by_the_host() {
+        let mut m = manifest();
+        assert_eq!(m.page_limit(20), 2);
+        m.max_pages = Some(50);
+        assert_eq!(m.page_limit(20), 20);
+        m.max_pages = None;
+        assert_eq!(m.page_limit(20), 20);
+        m.max_pages = Some(0);
+        assert_eq!(m.validate(), Err(ManifestError::NoPages));
     }
 }

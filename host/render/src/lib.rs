@@ -112,7 +112,20 @@ impl Renderer {
     /// errors, never panics. A character the fonts cannot draw fails with
     /// [`RenderError::UnprintableCharacter`].
     pub fn render(&self, document: &kofu_model::Document, stamp: &PageStamp) -> Result<RenderedPdf, RenderError> {
-        let mut layout = layout::Layout::new(&self.fonts, self.options.max_pages);
+        self.render_within(document, stamp, self.options.max_pages)
+    }
+
+    /// [`Renderer::render`] with a page limit of `max_pages`, at most the
+    /// renderer's own (a plugin's declared maximum; see
+    /// [`kofu_model::Manifest::page_limit`]). Within the limit, the bytes do
+    /// not depend on it.
+    pub fn render_within(
+        &self,
+        document: &kofu_model::Document,
+        stamp: &PageStamp,
+        max_pages: usize,
+    ) -> Result<RenderedPdf, RenderError> {
+        let mut layout = layout::Layout::new(&self.fonts, max_pages.min(self.options.max_pages));
         layout.document(document)?;
         // The footer needs the page count, known only once layout is done.
         let mut canvas = layout.canvas;

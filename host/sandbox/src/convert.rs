@@ -1,4 +1,5 @@
 //! Conversions between the WIT types the plugin sees and the host's model.
+//! What a plugin returns is lifted and converted in `lift.rs`.
 
 use kofu_model as model;
 
@@ -54,7 +55,7 @@ pub fn tax_year(y: &model::TaxYear) -> wit::TaxYear {
     }
 }
 
-fn field(f: wit::Field) -> model::Field {
+pub(crate) fn field(f: wit::Field) -> model::Field {
     use model::Field as M;
     use wit::Field as W;
     match f {
@@ -77,51 +78,11 @@ fn field(f: wit::Field) -> model::Field {
     }
 }
 
-fn option_value_from_wit(v: wit::OptionValue) -> model::OptionValue {
-    match v {
-        wit::OptionValue::Flag(b) => model::OptionValue::Flag(b),
-        wit::OptionValue::Choice(s) => model::OptionValue::Choice(s),
-        wit::OptionValue::Integer(i) => model::OptionValue::Integer(i),
-    }
-}
-
 fn option_value_to_wit(v: &model::OptionValue) -> wit::OptionValue {
     match v {
         model::OptionValue::Flag(b) => wit::OptionValue::Flag(*b),
         model::OptionValue::Choice(s) => wit::OptionValue::Choice(s.clone()),
         model::OptionValue::Integer(i) => wit::OptionValue::Integer(*i),
-    }
-}
-
-pub fn manifest(m: wit::Manifest) -> model::Manifest {
-    model::Manifest {
-        kind: m.kind,
-        name_ja: m.name_ja,
-        name_en: m.name_en,
-        version: m.version,
-        reads: m.reads.into_iter().map(field).collect(),
-        options: m
-            .options
-            .into_iter()
-            .map(|o| model::OptionSpec {
-                key: o.key,
-                label_ja: o.label_ja,
-                label_en: o.label_en,
-                kind: match o.kind {
-                    wit::OptionKind::Flag => model::OptionKind::Flag,
-                    wit::OptionKind::Choice(choices) => model::OptionKind::Choice {
-                        choices: choices
-                            .into_iter()
-                            .map(|c| model::Choice { value: c.value, label_ja: c.label_ja, label_en: c.label_en })
-                            .collect(),
-                    },
-                    wit::OptionKind::Integer(r) => model::OptionKind::Integer { min: r.min, max: r.max },
-                },
-                default: option_value_from_wit(o.default),
-                unlocks: o.unlocks.into_iter().map(field).collect(),
-            })
-            .collect(),
-        fee_yen: m.fee_yen,
     }
 }
 
@@ -142,34 +103,30 @@ pub fn context(c: &model::RequestContext) -> wit::RequestContext {
     }
 }
 
-pub fn refusal(r: wit::Refusal) -> model::Refusal {
+pub(crate) fn refusal_code(code: wit::RefusalCode) -> model::RefusalCode {
     use model::RefusalCode as M;
     use wit::RefusalCode as W;
-    model::Refusal {
-        code: match r.code {
-            W::MovedOut => M::MovedOut,
-            W::Deceased => M::Deceased,
-            W::AccessRestricted => M::AccessRestricted,
-            W::SealNotRegistered => M::SealNotRegistered,
-            W::SealCancelled => M::SealCancelled,
-            W::TaxUnpaid => M::TaxUnpaid,
-            W::NoRecord => M::NoRecord,
-            W::NotPrintable => M::NotPrintable,
-            W::Other => M::Other,
-        },
-        message_ja: r.message_ja,
-        message_en: r.message_en,
+    match code {
+        W::MovedOut => M::MovedOut,
+        W::Deceased => M::Deceased,
+        W::AccessRestricted => M::AccessRestricted,
+        W::SealNotRegistered => M::SealNotRegistered,
+        W::SealCancelled => M::SealCancelled,
+        W::TaxUnpaid => M::TaxUnpaid,
+        W::NoRecord => M::NoRecord,
+        W::NotPrintable => M::NotPrintable,
+        W::Other => M::Other,
     }
 }
 
-fn face(f: wit::Face) -> model::Face {
+pub(crate) fn face(f: wit::Face) -> model::Face {
     match f {
         wit::Face::Mincho => model::Face::Mincho,
         wit::Face::Gothic => model::Face::Gothic,
     }
 }
 
-fn size(s: wit::TextSize) -> model::TextSize {
+pub(crate) fn size(s: wit::TextSize) -> model::TextSize {
     match s {
         wit::TextSize::Small => model::TextSize::Small,
         wit::TextSize::Normal => model::TextSize::Normal,
@@ -178,50 +135,10 @@ fn size(s: wit::TextSize) -> model::TextSize {
     }
 }
 
-fn align(a: wit::Align) -> model::Align {
+pub(crate) fn align(a: wit::Align) -> model::Align {
     match a {
         wit::Align::Left => model::Align::Left,
         wit::Align::Center => model::Align::Center,
         wit::Align::Right => model::Align::Right,
-    }
-}
-
-fn text(t: wit::Text) -> model::Text {
-    model::Text { content: t.content, face: face(t.face), size: size(t.size), align: align(t.align) }
-}
-
-fn block(b: wit::Block) -> model::Block {
-    match b {
-        wit::Block::Heading(t) => model::Block::Heading(text(t)),
-        wit::Block::Paragraph(t) => model::Block::Paragraph(text(t)),
-        wit::Block::KeyValues(rows) => {
-            model::Block::KeyValues(rows.into_iter().map(|r| model::KeyValue { key: r.key, value: r.value }).collect())
-        }
-        wit::Block::Table(t) => model::Block::Table(model::Table {
-            columns: t
-                .columns
-                .into_iter()
-                .map(|c| model::Column { header: c.header, weight: c.weight, align: align(c.align) })
-                .collect(),
-            rows: t.rows,
-        }),
-        wit::Block::Rule => model::Block::Rule,
-        wit::Block::Spacing(mm) => model::Block::Spacing(mm),
-        wit::Block::SealImpression(s) => model::Block::SealImpression(s),
-        wit::Block::PageBreak => model::Block::PageBreak,
-    }
-}
-
-pub fn document(d: wit::Document) -> model::Document {
-    model::Document {
-        title: d.title,
-        blocks: d.blocks.into_iter().map(block).collect(),
-        certification: d.certification,
-        signature: model::Signature {
-            date_line: d.signature.date_line,
-            title: d.signature.title,
-            name: d.signature.name,
-            seal: d.signature.seal,
-        },
     }
 }

@@ -25,7 +25,7 @@ pub enum LoadError {
     )]
     ForbiddenImport { imports: Vec<String> },
     #[error(
-        "the component does not implement the kofu:certificate/certificate@0.1.0 world: {detail}; \
+        "the component does not implement the kofu:certificate/certificate world (0.2.0, or 0.1.0): {detail}; \
          build it against the WIT in wit/ (the kofu-plugin-sdk crate does this for you)"
     )]
     WrongWorld { detail: String },
@@ -72,7 +72,8 @@ pub enum FailureCause {
     /// The plugin read a field its manifest does not declare, or a field
     /// behind an option the request did not choose.
     UndeclaredField { field: Field, declared_but_locked: bool },
-    /// The returned document is over the output limit.
+    /// What the plugin returned (a document, a refusal, its manifest) is
+    /// over its limit; `size` is how far the host read before it stopped.
     OutputTooLarge { size: usize, limit: usize },
     /// The returned document breaks the document model's rules.
     MalformedDocument(DocumentError),
@@ -133,7 +134,11 @@ impl fmt::Display for FailureCause {
                 "it read the field `{field}`, which is only readable when the option unlocking it is chosen; check the option before reading the field"
             ),
             FailureCause::OutputTooLarge { size, limit } => {
-                write!(f, "it returned a document of {size} bytes, over the output limit of {limit} bytes")
+                write!(
+                    f,
+                    "it returned more than the output limit of {limit} bytes (the host stopped reading at {size}); \
+                     a certificate's text is a few kilobytes: look for a loop that repeats blocks, rows or text"
+                )
             }
             FailureCause::MalformedDocument(error) => write!(f, "it returned a malformed document: {error}"),
             FailureCause::HostCallTooLarge { call, size, limit } => write!(

@@ -1,5 +1,6 @@
 //! The kofu sandbox: runs certificate plugins (WebAssembly components built
-//! against `wit/certificate.wit`) with a fresh store and instance for every
+//! against `wit/certificate.wit`, `kofu:certificate@0.2.0`, or against the
+//! published 0.1.0 in `wit/v0.1.0/`) with a fresh store and instance for every
 //! evaluation, under the limits in [`Limits`].
 //!
 //! What a plugin can reach is decided here: the request's subject through a
@@ -9,10 +10,12 @@
 //! output is an [`EvaluationError`] naming the plugin, its version and the
 //! cause; nothing comes out of a failed evaluation.
 
+mod adapter;
 mod bindings;
 mod clock;
 mod convert;
 mod error;
+mod lift;
 mod limits;
 mod log;
 mod plugin;
@@ -23,6 +26,6 @@ mod wasi;
 pub use error::{EvaluationError, FailureCause, LoadError, Stage};
 pub use limits::Limits;
 pub use log::{LogEntry, LogLevel};
-pub use plugin::{ContentHash, Plugin, PluginId};
+pub use plugin::{ContentHash, Contract, Plugin, PluginId};
 pub use sandbox::{Evaluation, Outcome, Request, Sandbox};
 pub use state::Read;

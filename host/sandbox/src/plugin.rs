@@ -7,9 +7,8 @@ use kofu_model::Manifest;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 
-use crate::bindings::CertificatePre;
 use crate::error::LoadError;
 use crate::state::StoreState;
 
@@ -53,11 +52,39 @@ impl fmt::Display for PluginId {
     }
 }
 
+/// The published version of `kofu:certificate` a plugin was built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// 0.1.0: no page maximum in the manifest (the host's limit applies).
+    V0_1,
+    /// 0.2.0, the current contract (`wit/certificate.wit`).
+    V0_2,
+}
+
+impl Contract {
+    pub fn version(self) -> &'static str {
+        match self {
+            Contract::V0_1 => "0.1.0",
+            Contract::V0_2 => "0.2.0",
+        }
+    }
+}
+
+/// Where the world's three functions are among the component's exports.
+#[derive(Clone, Copy)]
+pub(crate) struct Exports {
+    pub manifest: ComponentExportIndex,
+    pub check: ComponentExportIndex,
+    pub render: ComponentExportIndex,
+}
+
 /// A validated, compiled plugin. Cheap to share; holds no per-request state.
 pub struct Plugin {
     pub(crate) id: PluginId,
     pub(crate) manifest: Manifest,
-    pub(crate) pre: CertificatePre<StoreState>,
+    pub(crate) contract: Contract,
+    pub(crate) pre: InstancePre<StoreState>,
+    pub(crate) exports: Exports,
     pub(crate) imports: Vec<String>,
 }
 
@@ -74,6 +101,11 @@ impl Plugin {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The contract version the plugin was built against.
+    pub fn contract(&self) -> Contract {
+        self.contract
     }
 
     /// The interfaces the component imports, as declared in its binary.
@@ -169,13 +201,14 @@ pub(crate) fn check_imports_before_compiling(bytes: &[u8]) -> Result<(), LoadErr
     if forbidden.is_empty() { Ok(()) } else { Err(LoadError::ForbiddenImport { imports: forbidden }) }
 }
 
-/// Link the component against the certificate world, or explain why it
-/// does not fit.
+/// Link the component against the host's imports (those of every contract
+/// version) and find the world's functions, or explain why it does not fit.
+/// Their types are checked when the manifest is read.
 pub(crate) fn link(
     engine: &Engine,
     linker: &Linker<StoreState>,
     component: &Component,
-) -> Result<CertificatePre<StoreState>, LoadError> {
+) -> Result<(InstancePre<StoreState>, Exports), LoadError> {
     let exports = || {
         let names: Vec<String> = component
             .component_type()
@@ -191,13 +224,16 @@ pub(crate) fn link(
     let instance_pre = linker.instantiate_pre(component).map_err(|err| LoadError::WrongWorld {
         detail: format!("its imports do not match the world ({})", root_message(&err)),
     })?;
-    CertificatePre::new(instance_pre).map_err(|err| LoadError::WrongWorld {
-        detail: format!(
-            "it exports {}, but the world needs functions `manifest`, `check` and `render` ({})",
-            exports(),
-            root_message(&err)
-        ),
-    })
+    let find = |name: &str| {
+        component.get_export_index(None, name).ok_or_else(|| LoadError::WrongWorld {
+            detail: format!(
+                "it exports {}, but the world needs functions `manifest`, `check` and `render` (no `{name}`)",
+                exports()
+            ),
+        })
+    };
+    let indices = Exports { manifest: find("manifest")?, check: find("check")?, render: find("render")? };
+    Ok((instance_pre, indices))
 }
 
 /// Explain why bytes are not a component.

@@ -7,20 +7,28 @@ use std::thread;
 use std::time::Duration;
 
 use kofu_model::{Date, Document, DocumentError, Field, Refusal, RequestContext, Resident};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Instance, Linker, Resource, TypedFunc};
 use wasmtime::{
     CallHook, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, Trap, WasmBacktrace,
 };
 use wasmtime_wasi::{Deterministic, WasiCtxBuilder};
 
-use crate::bindings::{Certificate, wit};
+use crate::bindings::{Certificate, v0_1, wit};
 use crate::clock::{FrozenMonotonicClock, IssueDayClock};
 use crate::convert;
 use crate::error::{EvaluationError, FailureCause, LoadError, Stage};
+use crate::lift;
 use crate::limits::Limits;
 use crate::log::LogEntry;
-use crate::plugin::{self, ContentHash, Plugin, PluginId};
-use crate::state::{Read, RequestData, StoreState};
+use crate::plugin::{self, ContentHash, Contract, Exports, Plugin, PluginId};
+use crate::state::{Read, RequestData, StoreState, SubjectHandle};
+
+/// Most a manifest may hold, in `lift.rs`'s measure: far above a real one
+/// (16 options of 200-character labels).
+const MANIFEST_BYTES: usize = 64 << 10;
+
+/// Most a refusal may hold: the kiosk shows at most 400 characters of it.
+const REFUSAL_BYTES: usize = 16 << 10;
 
 /// How often the epoch advances; the wall-clock limit is counted in ticks,
 /// so an evaluation is stopped between the limit and one tick after it.
@@ -78,6 +86,7 @@ impl Sandbox {
         crate::wasi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         Certificate::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |state| state)
             .map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
+        add_v0_1_to_linker(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         crate::wasi::add_bounded_calls(&mut linker).map_err(|e| LoadError::Engine(plugin::root_message(&e)))?;
         spawn_epoch_ticker(&engine)
             .map_err(|e| LoadError::Engine(format!("could not start the wall-clock ticker thread: {e}")))?;
@@ -120,7 +129,7 @@ impl Sandbox {
     /// The component is validated exactly as [`Sandbox::load`] does.
     pub fn precompile(&self, bytes: &[u8]) -> Result<(Arc<Plugin>, Vec<u8>), LoadError> {
         let plugin = self.load(bytes)?;
-        let artifact = plugin.pre.instance_pre().component().serialize().map_err(|e| {
+        let artifact = plugin.pre.component().serialize().map_err(|e| {
             LoadError::Engine(format!("the compiled plugin cannot be serialised: {}", plugin::root_message(&e)))
         })?;
         Ok((plugin, artifact))
@@ -153,26 +162,49 @@ impl Sandbox {
     /// Check a compiled component's imports and world, and read its manifest.
     fn prepare(&self, component: Component, hash: ContentHash) -> Result<Plugin, LoadError> {
         let imports = plugin::check_imports(&self.engine, &component)?;
-        let pre = plugin::link(&self.engine, &self.linker, &component)?;
+        let (pre, exports) = plugin::link(&self.engine, &self.linker, &component)?;
         let unknown = PluginId { kind: "(unnamed plugin)".into(), version: "?".into(), hash };
-        let manifest = self.read_manifest(&pre, &unknown).map_err(|err| LoadError::ManifestFailed(Box::new(err)))?;
-        let mut manifest = manifest;
+        let (mut manifest, contract) = self.read_manifest(&pre, exports, &unknown)?;
         manifest.normalize();
         manifest.validate()?;
         let id = PluginId { kind: manifest.kind.clone(), version: manifest.version.clone(), hash };
-        Ok(Plugin { id, manifest, pre, imports })
+        Ok(Plugin { id, manifest, contract, pre, exports, imports })
     }
 
+    /// Call `manifest()` in an instance of its own, after checking that the
+    /// world's three functions have the types of one contract version.
     fn read_manifest(
         &self,
-        pre: &crate::bindings::CertificatePre<StoreState>,
+        pre: &wasmtime::component::InstancePre<StoreState>,
+        exports: Exports,
         id: &PluginId,
-    ) -> Result<kofu_model::Manifest, EvaluationError> {
-        let mut store = self.store(None, Date { year: 2000, month: 1, day: 1 }, id, Stage::Manifest)?;
+    ) -> Result<(kofu_model::Manifest, Contract), LoadError> {
+        let failed = |err| LoadError::ManifestFailed(Box::new(err));
+        let mut store = self.store(None, Date { year: 2000, month: 1, day: 1 }, id, Stage::Manifest).map_err(failed)?;
         let fail = |store: &mut Store<StoreState>, err| failure(store, err, id, Stage::Manifest, &self.limits);
-        let instance = pre.instantiate(&mut store).map_err(|e| fail(&mut store, e))?;
-        let manifest = instance.call_manifest(&mut store).map_err(|e| fail(&mut store, e))?;
-        Ok(convert::manifest(manifest))
+        let instance = pre.instantiate(&mut store).map_err(|e| failed(fail(&mut store, e)))?;
+        let wrong = |err: wasmtime::Error, which: &str| LoadError::WrongWorld {
+            detail: format!("its `{which}` does not have the world's type ({})", plugin::root_message(&err)),
+        };
+        check_func(&instance, &mut store, exports).map_err(|e| wrong(e, "check"))?;
+        render_func(&instance, &mut store, exports).map_err(|e| wrong(e, "render"))?;
+        let current = instance.get_typed_func::<(), (lift::Manifest,)>(&mut store, exports.manifest);
+        let (manifest, contract) = match current {
+            Ok(func) => {
+                let (manifest,) = bounded(&mut store, MANIFEST_BYTES, |store| func.call(store, ()))
+                    .map_err(|e| failed(fail(&mut store, e)))?;
+                (kofu_model::Manifest::from(manifest), Contract::V0_2)
+            }
+            Err(current) => {
+                let func = instance
+                    .get_typed_func::<(), (lift::ManifestV0_1,)>(&mut store, exports.manifest)
+                    .map_err(|_| wrong(current, "manifest"))?;
+                let (manifest,) = bounded(&mut store, MANIFEST_BYTES, |store| func.call(store, ()))
+                    .map_err(|e| failed(fail(&mut store, e)))?;
+                (kofu_model::Manifest::from(manifest), Contract::V0_1)
+            }
+        };
+        Ok((manifest, contract))
     }
 
     /// Run `check` and then `render` for one request, in a store and
@@ -186,19 +218,24 @@ impl Sandbox {
         let fail = |store: &mut Store<StoreState>, err, stage| failure(store, err, id, stage, &self.limits);
 
         let instance = plugin.pre.instantiate(&mut store).map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let check = check_func(&instance, &mut store, plugin.exports).map_err(|e| fail(&mut store, e, Stage::Check))?;
         let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Check))?;
-        let checked =
-            instance.call_check(&mut store, subject, &context).map_err(|e| fail(&mut store, e, Stage::Check))?;
+        let (checked,) = bounded(&mut store, REFUSAL_BYTES, |store| check.call(store, (subject, &context)))
+            .map_err(|e| fail(&mut store, e, Stage::Check))?;
         let outcome = match checked {
-            Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
+            Err(refusal) => Outcome::Refused(Refusal::from(refusal)),
             Ok(()) => {
-                let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Render))?;
-                let rendered = instance
-                    .call_render(&mut store, subject, &context)
+                let render = render_func(&instance, &mut store, plugin.exports)
                     .map_err(|e| fail(&mut store, e, Stage::Render))?;
+                let subject = store.data_mut().subject_handle().map_err(|e| fail(&mut store, e, Stage::Render))?;
+                // A refusal is lifted within the document's budget too: the
+                // result is one value, lifted in one go.
+                let (rendered,) =
+                    bounded(&mut store, self.limits.output_bytes, |store| render.call(store, (subject, &context)))
+                        .map_err(|e| fail(&mut store, e, Stage::Render))?;
                 match rendered {
-                    Err(refusal) => Outcome::Refused(convert::refusal(refusal)),
-                    Ok(document) => Outcome::Document(self.accept(document, &mut store, id)?),
+                    Err(refusal) => Outcome::Refused(Refusal::from(refusal)),
+                    Ok(document) => Outcome::Document(self.accept(document.into(), &mut store, id)?),
                 }
             }
         };
@@ -221,11 +258,10 @@ impl Sandbox {
 
     fn accept(
         &self,
-        document: wit::Document,
+        mut document: Document,
         store: &mut Store<StoreState>,
         id: &PluginId,
     ) -> Result<Document, EvaluationError> {
-        let mut document = convert::document(document);
         document.normalize();
         document.validate(self.limits.output_bytes).map_err(|err| {
             let cause = match err {
@@ -273,6 +309,54 @@ impl Sandbox {
         store.epoch_deadline_trap();
         Ok(store)
     }
+}
+
+/// `check` and `render` as the host calls them: the same types in every
+/// contract version.
+type CheckFunc<'a> = TypedFunc<(Resource<SubjectHandle>, &'a wit::RequestContext), (Result<(), lift::Refusal>,)>;
+type RenderFunc<'a> =
+    TypedFunc<(Resource<SubjectHandle>, &'a wit::RequestContext), (Result<lift::Document, lift::Refusal>,)>;
+
+fn check_func<'a>(
+    instance: &Instance,
+    store: &mut Store<StoreState>,
+    exports: Exports,
+) -> wasmtime::Result<CheckFunc<'a>> {
+    instance.get_typed_func(store, exports.check)
+}
+
+fn render_func<'a>(
+    instance: &Instance,
+    store: &mut Store<StoreState>,
+    exports: Exports,
+) -> wasmtime::Result<RenderFunc<'a>> {
+    instance.get_typed_func(store, exports.render)
+}
+
+/// Make a call whose results are lifted within `limit` bytes; past it, the
+/// call fails with `output-too-large` and the host has copied no more than
+/// the limit.
+fn bounded<R>(
+    store: &mut Store<StoreState>,
+    limit: usize,
+    call: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+) -> wasmtime::Result<R> {
+    let budget = lift::Budget::enter(limit);
+    let result = call(store);
+    let (used, over) = budget.finish();
+    if over && result.is_err() {
+        store.data_mut().host_refusal.get_or_insert(FailureCause::OutputTooLarge { size: used, limit });
+    }
+    result
+}
+
+/// The imports of `kofu:certificate@0.1.0`: `resident` and `log` under their
+/// old names (`adapter.rs`); its `types` hold no functions.
+fn add_v0_1_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    v0_1::kofu::certificate::resident::add_to_linker::<_, HasSelf<StoreState>>(linker, |state| state)?;
+    v0_1::kofu::certificate::log::add_to_linker::<_, HasSelf<StoreState>>(linker, |state| state)?;
+    linker.instance("kofu:certificate/types@0.1.0")?;
+    Ok(())
 }
 
 fn epoch_ticks(limit: Duration) -> u64 {

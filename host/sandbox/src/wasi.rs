@@ -23,7 +23,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable, WasmList, WasmStr};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable, WasmList};
 use wasmtime::{AsContext, StoreContextMut, format_err};
 use wasmtime_wasi::WasiView;
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
@@ -35,6 +35,7 @@ use wasmtime_wasi::random::WasiRandom;
 
 use crate::bindings::wit;
 use crate::error::FailureCause;
+use crate::lift::LogMessage;
 use crate::log::LogLevel;
 use crate::state::StoreState;
 
@@ -149,31 +150,34 @@ pub(crate) fn add_bounded_calls(linker: &mut Linker<StoreState>) -> wasmtime::Re
         })?;
     }
 
-    let mut log = linker.instance("kofu:certificate/log@0.1.0")?;
-    log.func_wrap(
-        "write",
-        |mut store: StoreContextMut<'_, StoreState>, (level, message): (wit::LogLevel, WasmStr)| {
-            let level = match level {
-                wit::LogLevel::Debug => LogLevel::Debug,
-                wit::LogLevel::Info => LogLevel::Info,
-                wit::LogLevel::Warn => LogLevel::Warn,
-                wit::LogLevel::Error => LogLevel::Error,
-            };
-            // `to_str` borrows the plugin's memory (a UTF-8 plugin's string is
-            // not copied); only what the sink keeps is copied, below.
-            let (len, kept) = {
-                let text = message.to_str(&store)?;
-                let kept = (text.len() <= MAX_LOG_INPUT).then(|| crate::log::truncated(&text));
-                (text.len(), kept)
-            };
-            charge(&mut store, len as u64)?;
-            match kept {
-                Some(kept) => store.data_mut().logs.write(level, kept),
-                None => store.data_mut().logs.drop_oversized(),
-            }
-            Ok(())
-        },
-    )?;
+    // Every contract version's `log`, the same bounded function.
+    for version in ["0.1.0", "0.2.0"] {
+        let mut log = linker.instance(&format!("kofu:certificate/log@{version}"))?;
+        log.func_wrap(
+            "write",
+            |mut store: StoreContextMut<'_, StoreState>, (level, message): (wit::LogLevel, LogMessage)| {
+                let level = match level {
+                    wit::LogLevel::Debug => LogLevel::Debug,
+                    wit::LogLevel::Info => LogLevel::Info,
+                    wit::LogLevel::Warn => LogLevel::Warn,
+                    wit::LogLevel::Error => LogLevel::Error,
+                };
+                // An oversized message was neither copied nor transcoded
+                // (`LogMessage`); it is charged as if it had been.
+                match message {
+                    LogMessage::Kept(text) => {
+                        charge(&mut store, text.len() as u64)?;
+                        store.data_mut().logs.write(level, crate::log::truncated(&text));
+                    }
+                    LogMessage::Oversized(len) => {
+                        charge(&mut store, len as u64)?;
+                        store.data_mut().logs.drop_oversized();
+                    }
+                }
+                Ok(())
+            },
+        )?;
+    }
 
     linker.allow_shadowing(false);
     Ok(())

@@ -20,11 +20,17 @@ use options::{INCLUDE_DOMICILE, INCLUDE_HOUSEHOLD, INCLUDE_MY_NUMBER, INCLUDE_RE
 
 const TITLE: &str = "住民票の写し";
 
+/// Pages of the longest household form the kiosk prints: more members than
+/// that go to the counter (`too-many-pages`).
+const MAX_PAGES: u16 = 10;
+
 struct Residence;
 
 impl Certificate for Residence {
     fn manifest() -> Manifest {
         Manifest::new("residence-certificate", TITLE, "Residence certificate", "1.0.0", 300)
+            // A household form lists each member in a block of rows.
+            .max_pages(MAX_PAGES)
             .reads(&[
                 Field::Name,
                 Field::NameKana,

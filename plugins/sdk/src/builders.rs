@@ -5,9 +5,14 @@ use crate::{
     Align, Choice, Column, Face, Field, IntegerRange, Manifest, OptionKind, OptionSpec, OptionValue, Text, TextSize,
 };
 
+/// The page maximum of [`Manifest::new`]: the host's default page limit.
+pub const DEFAULT_MAX_PAGES: u16 = 20;
+
 impl Manifest {
     /// A manifest that reads nothing and offers no options yet; add them
     /// with [`reads`](Manifest::reads) and [`option`](Manifest::option).
+    /// Its page maximum is [`DEFAULT_MAX_PAGES`], the host's default limit;
+    /// declare your certificate's own with [`max_pages`](Manifest::max_pages).
     ///
     /// `kind` is lowercase kebab-case (e.g. `residence-certificate`),
     /// `version` is semver (e.g. `1.0.0`); the host rejects anything else.
@@ -26,7 +31,16 @@ impl Manifest {
             reads: Vec::new(),
             options: Vec::new(),
             fee_yen,
+            max_pages: DEFAULT_MAX_PAGES,
         }
+    }
+
+    /// Declare the most pages the certificate can take (1 or more). The
+    /// host refuses a document that runs past it (`too-many-pages`), so a
+    /// layout bug costs the resident a refusal, not a stack of paper.
+    pub fn max_pages(mut self, pages: u16) -> Manifest {
+        self.max_pages = pages;
+        self
     }
 
     /// Declare fields the plugin reads (appended to those already declared).

@@ -102,6 +102,7 @@ pub use bindings::kofu::certificate::types::{
 /// What the host tells the plugin about a request; plugins use [`Request`].
 pub use bindings::kofu::certificate::types::{ChosenOption, RequestContext};
 
+pub use builders::DEFAULT_MAX_PAGES;
 pub use document::{DocumentBuilder, MAX_SEAL_CHARS, MAX_SPACING_MM, sex_label};
 pub use export::Certificate;
 pub use refusal::{refuse, require_resident};

@@ -34,15 +34,18 @@ fn active_registration(subject: &Subject) -> Result<SealRegistration, Refusal> {
 
 impl Certificate for Seal {
     fn manifest() -> Manifest {
-        Manifest::new("seal-registration-certificate", TITLE, "Seal registration certificate", "1.0.0", 300).reads(&[
-            Field::Name,
-            Field::NameKana,
-            Field::BirthDate,
-            Field::Sex,
-            Field::Address,
-            Field::Residency,
-            Field::SealRegistration,
-        ])
+        // One person, one seal: one page.
+        Manifest::new("seal-registration-certificate", TITLE, "Seal registration certificate", "1.0.0", 300)
+            .max_pages(1)
+            .reads(&[
+                Field::Name,
+                Field::NameKana,
+                Field::BirthDate,
+                Field::Sex,
+                Field::Address,
+                Field::Residency,
+                Field::SealRegistration,
+            ])
     }
 
     fn check(subject: &Subject, _request: &Request) -> Result<(), Refusal> {

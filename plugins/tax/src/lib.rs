@@ -17,7 +17,9 @@ struct Tax;
 
 impl Certificate for Tax {
     fn manifest() -> Manifest {
+        // One fiscal year's items: one page, two with a long list of items.
         Manifest::new("tax-certificate", TITLE, "Tax payment certificate", "1.0.0", 300)
+            .max_pages(2)
             .reads(&[Field::Name, Field::Address, Field::Residency, Field::TaxRecords])
             .option(OptionSpec::integer(
                 FISCAL_YEAR,

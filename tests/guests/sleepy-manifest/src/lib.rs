@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use kofu_plugin_sdk::{Certificate, Document, Field, Manifest, Refusal, Request, Subject, export_certificate};
+use kofu_plugin_sdk::{Certificate, Document, Manifest, Refusal, Request, Subject, export_certificate};
 
 struct SleepyManifest;
 
