@@ -217,7 +217,7 @@ fn amplifying_plugins_do_not_bloat_the_server() {
     let after = peak_rss_mb(child.0.id());
     stop(&mut child);
     println!("kofu serve peak RSS: {before:.0} MB after start, {after:.0} MB after 160 amplifier issuances");
-    // The stated cap (ARCHITECTURE.md, invariant 3): beyond the server's
+    // The stated cap (ARCHITECTURE.md, invariant 7): beyond the server's
     // own, at most 2 x the 32 MiB instance memory per evaluation at once.
     let cap = before + 16.0 * 64.0;
     assert!(after < cap, "peak RSS {after:.0} MB, cap {cap:.0} MB");
