@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use kofu_certify::{Certified, Certifier, RegisterIndex, Stamp};
 use kofu_model::{Date, Municipality, RequestContext};
-use kofu_render::RenderOptions;
 use kofu_render::PageStamp;
+use kofu_render::RenderOptions;
 use kofu_sandbox::{Limits, Outcome, Request};
 use kofu_tests::{component, fixture, guests};
 
