@@ -36,6 +36,23 @@ impl Color {
     }
 }
 
+/// How a run of text is drawn: face, size, colour, and a vertical stretch
+/// (1 for none; seal characters are stretched to fill their cells).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Pen {
+    pub face: Face,
+    pub size: f32,
+    pub color: Color,
+    pub stretch: f32,
+}
+
+impl Pen {
+    /// An unstretched pen.
+    pub fn new(face: Face, size: f32, color: Color) -> Pen {
+        Pen { face, size, color, stretch: 1.0 }
+    }
+}
+
 /// Content-stream units per point.
 const UNITS_PER_POINT: f32 = 100.0;
 
@@ -217,24 +234,9 @@ impl<'f> Canvas<'f> {
         }
     }
 
-    /// Draw a run of glyphs with its baseline starting at (x, y).
-    pub fn text(&mut self, face: Face, size: f32, x: f32, y: f32, glyphs: &[Glyph], color: Color) {
-        self.text_scaled(face, size, x, y, glyphs, color, 1.0);
-    }
-
-    /// [`Canvas::text`] stretched vertically by `vertical`, as seal
-    /// characters are to fill their cells.
-    #[allow(clippy::too_many_arguments)]
-    pub fn text_scaled(
-        &mut self,
-        face: Face,
-        size: f32,
-        x: f32,
-        y: f32,
-        glyphs: &[Glyph],
-        color: Color,
-        vertical: f32,
-    ) {
+    /// Draw a run of glyphs with `pen`, its baseline starting at (x, y).
+    pub fn text(&mut self, pen: Pen, x: f32, y: f32, glyphs: &[Glyph]) {
+        let Pen { face, size, color, stretch } = pen;
         if glyphs.is_empty() {
             return;
         }
@@ -265,7 +267,7 @@ impl<'f> Canvas<'f> {
         content
             .begin_text()
             .set_font(font_resource(face), units(size))
-            .set_text_matrix([1.0, 0.0, 0.0, vertical, units(x), units(y)])
+            .set_text_matrix([1.0, 0.0, 0.0, stretch, units(x), units(y)])
             .show(Str(&scratch))
             .end_text();
         if spaced {
