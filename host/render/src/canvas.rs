@@ -6,8 +6,8 @@
 //! point, and every coordinate, font size and line width is then written as
 //! a whole number of them. pdf-writer writes a whole number with integer
 //! formatting but a fraction with the shortest round-trip float formatting,
-//! which took a tenth of the renderer's time (docs/history/performance.md); the
-//! numbers are shorter to write and to read back too. A hundredth of a point
+//! which is a large share of the renderer's time; the whole numbers are
+//! shorter to write and to read back too. A hundredth of a point
 //! (3.5 µm) is far below a printer's dot (42 µm at 600 dpi).
 
 use kofu_model::Face;

@@ -3,9 +3,9 @@
 //! is the evaluated input, the document and PDF hashes and the delivery
 //! state, never the PDF bytes: the issuing host holds those in memory until
 //! the one fetch, and any other host re-renders them from the recorded input
-//! and delivers them only if they hash to the recorded PDF hash (see the
-//! server's `documents` module). The `pdf` column is no longer written; the
-//! purges still clear it in rows that earlier builds wrote.
+//! and delivers them only if they hash to the recorded PDF hash (see
+//! kofu-issue's `documents` and `delivery` modules). The `pdf` column is
+//! never written; the purges clear it anyway, should an old row hold bytes.
 //!
 //! With several hosts, two requests with the same kiosk and idempotency key
 //! can be recorded at the same moment: the unique index on `(kiosk,
@@ -168,7 +168,7 @@ pub enum Recorded {
 }
 
 /// The versions of a household's rows, in no particular order (the caller
-/// sorts them). `ORDER BY id` here made SQLite walk the primary key through
+/// sorts them). `ORDER BY id` here makes SQLite walk the primary key through
 /// every resident of the municipality, inside the write lock, instead of
 /// seeking the household: `query_plans.rs` checks every hot statement's plan.
 pub(crate) const HOUSEHOLD_VERSIONS: &str =

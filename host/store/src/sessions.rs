@@ -92,8 +92,8 @@ pub struct KioskSession {
 }
 
 /// The calling kiosk by its credential, with the session it names: one read
-/// where a credential lookup and a session lookup were two (every kiosk call
-/// after sign-in makes both). Another kiosk's session is not joined.
+/// instead of a credential lookup and a session lookup (every kiosk call
+/// after sign-in needs both). Another kiosk's session is not joined.
 pub(crate) const KIOSK_SESSION: &str = "SELECT k.id AS calling_kiosk, s.id, s.kiosk, s.card, s.municipality, s.resident, \
      s.created_at, s.last_seen_at, s.closed_at, s.close_reason \
      FROM kiosks k LEFT JOIN sessions s ON s.id = $2 AND s.kiosk = k.id \

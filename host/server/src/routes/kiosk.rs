@@ -224,8 +224,8 @@ pub async fn request(
     })?;
     let key = IdempotencyKey::new(key)?;
     // Option values are checked before the session is: a request
-    // openapi.json refuses is answered 422 whatever state the session is in
-    // (schemathesis found a malformed body answered 410 by an expired one).
+    // openapi.json refuses is answered 422 whatever state the session is in,
+    // never 410 for an expired session.
     kofu_issue::option_texts(&body.options)?;
     let session = session(&state, &kiosk, &id).await?;
     // The issuance runs as its own task: if the kiosk disconnects, it still
