@@ -483,3 +483,22 @@ impl Store {
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    /// The stored strings, which rows and audit entries already hold, read
+    /// back as their outcomes and serialise as themselves.
+    #[test]
+    fn outcomes_keep_their_stored_strings() {
+        for (outcome, text) in [(Outcome::Issued, "issued"), (Outcome::Refused, "refused"), (Outcome::Failed, "failed")]
+        {
+            assert_eq!(outcome.as_str(), text);
+            assert_eq!(outcome.to_string(), text);
+            assert_eq!(Outcome::parse(text).ok(), Some(outcome));
+            assert_eq!(serde_json::to_value(outcome).ok(), Some(serde_json::json!(text)));
+        }
+        assert!(Outcome::parse("Issued").is_err());
+    }
+}

@@ -23,18 +23,21 @@ pub struct Session {
     pub close_reason: Option<CloseReason>,
 }
 
-/// Why a session was closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why a session was closed. Stored and serialised as [`CloseReason::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
     /// The kiosk closed it.
-    #[serde(rename = "closed")]
     Closed,
     /// Idle past the timeout.
-    #[serde(rename = "expired")]
     Expired,
     /// Its card was revoked.
-    #[serde(rename = "card revoked")]
     CardRevoked,
+}
+
+impl Serialize for CloseReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl CloseReason {
@@ -198,5 +201,26 @@ impl Store {
         let statement = db::query(EXPIRE_IDLE).bind(now).bind(CloseReason::Expired.as_str()).bind(cutoff);
         let done = self.write_one(statement).await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseReason;
+
+    /// The stored strings, which rows already hold, read back as their
+    /// reasons and serialise as themselves.
+    #[test]
+    fn close_reasons_keep_their_stored_strings() {
+        for (reason, text) in [
+            (CloseReason::Closed, "closed"),
+            (CloseReason::Expired, "expired"),
+            (CloseReason::CardRevoked, "card revoked"),
+        ] {
+            assert_eq!(reason.as_str(), text);
+            assert_eq!(CloseReason::parse(text).ok(), Some(reason));
+            assert_eq!(serde_json::to_value(reason).ok(), Some(serde_json::json!(text)));
+        }
+        assert!(CloseReason::parse("idle").is_err());
     }
 }
