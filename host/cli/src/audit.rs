@@ -50,7 +50,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(async {
         let store = Store::open(&StoreOptions::new(url.clone())).await?;
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
-        let report = kofu_server::audit_verify::verify(&store, &certifier, args.sample).await?;
+        let report = kofu_issue::verify_audit(&store, &certifier, args.sample).await?;
         store.close().await;
         anyhow::Ok(report)
     })?;

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Every allocation of the command line and the server. jemalloc keeps
 /// per-thread free lists, so the runtime's and the sandbox's threads do not
-/// contend on one heap (docs/history/performance.md).
+/// contend on one heap.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -67,7 +67,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let path = demo::seed(&server.state, &admin_token, &format!("http://{address}")).await?;
             println!("demo credentials: {}", path.display());
         }
-        println!("{} listening on http://{address}", kofu_server::HOST_BUILD);
+        println!("{} listening on http://{address}", kofu_issue::HOST_BUILD);
         serve(server, listener).await?;
         Ok(ExitCode::SUCCESS)
     });

@@ -6,8 +6,8 @@
 //! point, and every coordinate, font size and line width is then written as
 //! a whole number of them. pdf-writer writes a whole number with integer
 //! formatting but a fraction with the shortest round-trip float formatting,
-//! which took a tenth of the renderer's time (docs/history/performance.md); the
-//! numbers are shorter to write and to read back too. A hundredth of a point
+//! which is a large share of the renderer's time; the whole numbers are
+//! shorter to write and to read back too. A hundredth of a point
 //! (3.5 µm) is far below a printer's dot (42 µm at 600 dpi).
 
 use kofu_model::Face;
@@ -33,6 +33,23 @@ impl Color {
             Color::Red => [0.84, 0.11, 0.09],
             Color::Gray(level) => [level, level, level],
         }
+    }
+}
+
+/// How a run of text is drawn: face, size, colour, and a vertical stretch
+/// (1 for none; seal characters are stretched to fill their cells).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Pen {
+    pub face: Face,
+    pub size: f32,
+    pub color: Color,
+    pub stretch: f32,
+}
+
+impl Pen {
+    /// An unstretched pen.
+    pub fn new(face: Face, size: f32, color: Color) -> Pen {
+        Pen { face, size, color, stretch: 1.0 }
     }
 }
 
@@ -217,24 +234,9 @@ impl<'f> Canvas<'f> {
         }
     }
 
-    /// Draw a run of glyphs with its baseline starting at (x, y).
-    pub fn text(&mut self, face: Face, size: f32, x: f32, y: f32, glyphs: &[Glyph], color: Color) {
-        self.text_scaled(face, size, x, y, glyphs, color, 1.0);
-    }
-
-    /// [`Canvas::text`] stretched vertically by `vertical`, as seal
-    /// characters are to fill their cells.
-    #[allow(clippy::too_many_arguments)]
-    pub fn text_scaled(
-        &mut self,
-        face: Face,
-        size: f32,
-        x: f32,
-        y: f32,
-        glyphs: &[Glyph],
-        color: Color,
-        vertical: f32,
-    ) {
+    /// Draw a run of glyphs with `pen`, its baseline starting at (x, y).
+    pub fn text(&mut self, pen: Pen, x: f32, y: f32, glyphs: &[Glyph]) {
+        let Pen { face, size, color, stretch } = pen;
         if glyphs.is_empty() {
             return;
         }
@@ -265,7 +267,7 @@ impl<'f> Canvas<'f> {
         content
             .begin_text()
             .set_font(font_resource(face), units(size))
-            .set_text_matrix([1.0, 0.0, 0.0, vertical, units(x), units(y)])
+            .set_text_matrix([1.0, 0.0, 0.0, stretch, units(x), units(y)])
             .show(Str(&scratch))
             .end_text();
         if spaced {

@@ -5,7 +5,7 @@
 
 use kofu_model::Face;
 
-use crate::canvas::{Canvas, Color};
+use crate::canvas::{Canvas, Color, Pen};
 use crate::fonts::Fonts;
 use crate::text::Glyph;
 
@@ -50,7 +50,8 @@ pub(crate) fn draw_impression(canvas: &mut Canvas, fonts: &Fonts, cx: f32, cy: f
     let inner = (radius - 2.5) * std::f32::consts::SQRT_2;
     let (columns, rows) = impression_grid(glyphs.len());
     let lengths: Vec<usize> = glyphs.chunks(rows).map(<[Glyph]>::len).collect();
-    draw_columns(canvas, fonts, cx, cy, inner, glyphs, &lengths, columns.max(lengths.len()), Fill::Centred(rows));
+    let layout = Columns { lengths: &lengths, count: columns.max(lengths.len()), fill: Fill::Centred(rows) };
+    draw_columns(canvas, fonts, Square { cx, cy, side: inner }, glyphs, layout);
 }
 
 /// The official seal centred on (cx, cy).
@@ -59,7 +60,8 @@ pub(crate) fn draw_official(canvas: &mut Canvas, fonts: &Fonts, cx: f32, cy: f32
     canvas.stroke_rect(cx - side / 2.0, cy - side / 2.0, side, side, 1.8, Color::Red);
     let inner = side - 4.0;
     let lengths = official_columns(glyphs.len());
-    draw_columns(canvas, fonts, cx, cy, inner, glyphs, &lengths, lengths.len(), Fill::Height);
+    let layout = Columns { lengths: &lengths, count: lengths.len(), fill: Fill::Height };
+    draw_columns(canvas, fonts, Square { cx, cy, side: inner }, glyphs, layout);
 }
 
 /// How a column shorter than the longest is laid out.
@@ -72,21 +74,28 @@ enum Fill {
     Height,
 }
 
-/// Lay glyphs out in columns of `lengths` within a square of side `inner`
-/// centred on (cx, cy): column by column from the right, top to bottom.
-/// Every glyph's box stays inside the square.
-#[allow(clippy::too_many_arguments)]
-fn draw_columns(
-    canvas: &mut Canvas,
-    fonts: &Fonts,
+/// The square seal text fills: side `side`, centred on (cx, cy).
+#[derive(Clone, Copy)]
+struct Square {
     cx: f32,
     cy: f32,
-    inner: f32,
-    glyphs: &[Glyph],
-    lengths: &[usize],
-    columns: usize,
+    side: f32,
+}
+
+/// How seal text is split into columns.
+struct Columns<'a> {
+    /// Characters per column, right to left.
+    lengths: &'a [usize],
+    /// Columns of the grid (at least as many as `lengths`).
+    count: usize,
     fill: Fill,
-) {
+}
+
+/// Lay glyphs out in `layout`'s columns within `square`: column by column
+/// from the right, top to bottom. Every glyph's box stays inside the square.
+fn draw_columns(canvas: &mut Canvas, fonts: &Fonts, square: Square, glyphs: &[Glyph], layout: Columns<'_>) {
+    let Square { cx, cy, side: inner } = square;
+    let Columns { lengths, count: columns, fill } = layout;
     let font = fonts.get(Face::Mincho);
     let columns = columns.max(1);
     let longest = lengths.iter().copied().max().unwrap_or(1).max(1);
@@ -118,7 +127,8 @@ fn draw_columns(
             let y = top - row as f32 * cell_height;
             let width = f32::from(glyph.advance) * font.scale(size);
             let glyph = std::slice::from_ref(glyph);
-            canvas.text_scaled(Face::Mincho, size, x - width / 2.0, y - em_middle, glyph, Color::Red, stretch);
+            let pen = Pen { stretch, ..Pen::new(Face::Mincho, size, Color::Red) };
+            canvas.text(pen, x - width / 2.0, y - em_middle, glyph);
         }
     }
 }

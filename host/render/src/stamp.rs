@@ -3,7 +3,7 @@
 
 use kofu_model::{Face, TextSize};
 
-use crate::canvas::{Canvas, Color};
+use crate::canvas::{Canvas, Color, Pen};
 use crate::fonts::Fonts;
 use crate::layout::{LEFT, MM, PAGE_HEIGHT, RIGHT, WIDTH};
 use crate::text::{Place, shape};
@@ -56,7 +56,7 @@ pub(crate) fn stamp_pages(canvas: &mut Canvas, fonts: &Fonts, stamp: &PageStamp)
         if stamp.preview {
             let width = canvas.width(Face::Gothic, MARKER_SIZE, &marker);
             let x = RIGHT - width;
-            canvas.text(Face::Gothic, MARKER_SIZE, x, MARKER_BASELINE, &marker, Color::Red);
+            canvas.text(Pen::new(Face::Gothic, MARKER_SIZE, Color::Red), x, MARKER_BASELINE, &marker);
             let pad = 1.5 * MM;
             let bottom = MARKER_BASELINE - 0.12 * MARKER_SIZE - pad;
             canvas.stroke_rect(x - pad, bottom, width + 2.0 * pad, MARKER_SIZE + 2.0 * pad, 1.0, Color::Red);
@@ -74,7 +74,7 @@ fn band_line(canvas: &mut Canvas, glyphs: &[crate::text::Glyph], baseline: f32) 
         size *= WIDTH / width;
     }
     let width = canvas.width(Face::Gothic, size, glyphs);
-    canvas.text(Face::Gothic, size, LEFT + (WIDTH - width) / 2.0, baseline, glyphs, Color::Black);
+    canvas.text(Pen::new(Face::Gothic, size, Color::Black), LEFT + (WIDTH - width) / 2.0, baseline, glyphs);
 }
 
 /// The PDF file identifier: derived from the issuance number and the

@@ -32,10 +32,9 @@ const REFUSAL_BYTES: usize = 16 << 10;
 
 /// How often the epoch advances; the wall-clock limit is counted in ticks,
 /// so an evaluation is stopped between the limit and one tick after it.
-/// The ticker wakes up on every tick, loaded or idle: at 1 ms its wake-ups
-/// were about a sixth of the server's context switches at 256 kiosks, for
-/// a precision the 1 s limit does not need (docs/history/performance.md, round
-/// eleven).
+/// The ticker wakes up on every tick, loaded or idle: a finer tick costs a
+/// loaded server a real share of its context switches, for a precision the
+/// 1 s limit does not need.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bytes behind the plugin's "random" numbers: fixed, so that evaluations
@@ -394,7 +393,7 @@ fn engine_config(limits: &Limits) -> Config {
         // again either way (invariant 2; the environment-probe test checks
         // it). Up to these sizes the reset is a memset instead of an
         // madvise, whose TLB shootdowns across cores and page faults on the
-        // next use were a visible share of the server's profile.
+        // next use are a visible share of a loaded server's profile.
         .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
         .table_keep_resident(KEEP_RESIDENT_TABLE)
         // Which pages to reset: without the scan, the lowest

@@ -71,14 +71,14 @@ impl FromRequestParts<AppState> for Caller {
         };
         let hash = token_hash(token);
         if token.starts_with(MUNICIPALITY_TOKEN_PREFIX) {
-            let found = state.store.find_municipality_token(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            let found = state.store().find_municipality_token(&hash).await?.ok_or(ApiError::Unauthorized)?;
             return Ok(Caller::Municipality { code: found.municipality, token_id: found.id, label: found.label });
         }
         if token.starts_with(KIOSK_TOKEN_PREFIX) {
-            let found = state.store.find_kiosk(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            let found = state.store().find_kiosk(&hash).await?.ok_or(ApiError::Unauthorized)?;
             return Ok(Caller::Kiosk { id: found.id });
         }
-        match &state.admin_token_hash {
+        match state.admin_token_hash() {
             Some(admin) if constant_time_eq(admin, &hash) => Ok(Caller::Vendor),
             _ => Err(ApiError::Unauthorized),
         }
@@ -171,12 +171,23 @@ struct NamedSession {
     found: Option<Session>,
 }
 
+/// What the extractor already knows of the session a handler asks for.
+#[derive(Debug, Clone)]
+pub enum SessionLookup {
+    /// Read with the kiosk's credential: the kiosk's session by that id, or
+    /// `None` when this kiosk has none.
+    Read(Option<Session>),
+    /// Not read: the path named no session, or another one.
+    NotRead,
+}
+
 impl Kiosk {
-    /// The session `id` as read with the credential (`None` inside when this
-    /// kiosk has no session by that id); `None` when the path named no
-    /// session, or another one.
-    pub fn session_read(&self, id: &str) -> Option<Option<Session>> {
-        self.session.as_ref().filter(|s| s.id == id).map(|s| s.found.clone())
+    /// The session `id` as far as it was read with the credential.
+    pub fn session_read(&self, id: &str) -> SessionLookup {
+        match self.session.as_ref().filter(|s| s.id == id) {
+            Some(named) => SessionLookup::Read(named.found.clone()),
+            None => SessionLookup::NotRead,
+        }
     }
 }
 
@@ -194,7 +205,7 @@ impl FromRequestParts<AppState> for Kiosk {
         // and the session are read in one statement. The credential decides
         // alone whether the caller is a kiosk, exactly as for any other call.
         if let (Some(token), Some(session_id)) = (kiosk_token(parts), session_in_path(parts, state).await) {
-            let found = state.store.kiosk_session(&token_hash(&token), &session_id).await?;
+            let found = state.store().kiosk_session(&token_hash(&token), &session_id).await?;
             let found = found.ok_or(ApiError::Unauthorized)?;
             let session = Some(NamedSession { id: session_id, found: found.session });
             return Ok(Kiosk { id: found.kiosk, session });

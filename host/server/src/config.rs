@@ -36,7 +36,7 @@ pub struct Config {
     pub sqlite_synchronous: String,
     pub limits: Limits,
     /// Most issuance sandbox slots one municipality holds while another
-    /// municipality is active (`slots.rs`).
+    /// municipality is active (kofu-issue's `slots.rs`).
     pub sandbox_share: usize,
     /// Most requests waiting for a sandbox slot, per pool; past it, 503.
     pub sandbox_queue_depth: usize,

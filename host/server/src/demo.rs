@@ -12,7 +12,6 @@ use kofu_store::{now_millis, random_bytes, random_id};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::routes::store_upload;
 use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, new_token, token_hash};
 use crate::serve::StartError;
 use crate::state::AppState;
@@ -115,10 +114,10 @@ fn read_credentials(path: &Path) -> Result<Option<DemoCredentials>, StartError> 
 /// After start: create the demo data unless it exists. Returns the path of
 /// the credentials file.
 pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result<PathBuf, StartError> {
-    let config = &state.config;
+    let config = state.config();
     let path = credentials_path(config);
     let municipality = Municipality::preview();
-    let exists = state.store.municipality(&municipality.code).await?.is_some();
+    let exists = state.store().municipality(&municipality.code).await?.is_some();
     match (exists, path.exists()) {
         (true, true) => return Ok(path),
         (true, false) => {
@@ -130,13 +129,15 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
         _ => {}
     }
     let now = now_millis();
-    state.store.create_municipality(&municipality, now).await?;
+    state.store().create_municipality(&municipality, now).await?;
     let actor = "demo setup";
     for bundled in kofu_bundled::ALL {
-        let (_, info) = store_upload(state, &municipality.code, actor, bundled.component.to_vec())
+        let (_, info) = state
+            .issuer()
+            .store_plugin(&municipality.code, actor, bundled.component.to_vec())
             .await
             .map_err(|e| StartError::Demo(format!("bundled plugin {}: {e}", bundled.name)))?;
-        state.store.activate_plugin(&municipality.code, &info.hash, "activate", actor, now).await?;
+        state.store().activate_plugin(&municipality.code, &info.hash, "activate", actor, now).await?;
     }
 
     let mut entries = Vec::new();
@@ -150,27 +151,27 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
     let yamada = Resident::from_json(RESIDENTS[0].1).map_err(demo_error)?;
     let test_id = "TEST-0001".to_owned();
     entries.extend(kofu_register::entries_from_fixture(&test_id, "TEST-H-0001", &yamada, true));
-    state.store.import_residents(&municipality.code, &entries, now).await?;
+    state.issuer().import_residents(&municipality.code, &entries).await?;
 
     let mut residents = Vec::new();
     for (resident_id, name, note) in people {
         let card_id = random_id(16).map_err(demo_error)?;
         let digits: [u8; 4] = random_bytes().map_err(demo_error)?;
         let pin: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
-        let mac = state.pin_key.mac(&card_id, &pin);
-        state.store.create_card(&card_id, &municipality.code, &resident_id, &mac, now).await?;
+        let mac = state.pin_key().mac(&card_id, &pin);
+        state.store().create_card(&card_id, &municipality.code, &resident_id, &mac, now).await?;
         residents.push(DemoResident { resident_id, name, card_id, pin, note: note.to_string() });
     }
 
     let municipality_token = new_token(MUNICIPALITY_TOKEN_PREFIX).map_err(demo_error)?;
     let token_id = random_id(16).map_err(demo_error)?;
     state
-        .store
+        .store()
         .create_municipality_token(&token_id, &municipality.code, &token_hash(&municipality_token), "demo", now)
         .await?;
     let kiosk_token = new_token(KIOSK_TOKEN_PREFIX).map_err(demo_error)?;
     let kiosk_id = random_id(16).map_err(demo_error)?;
-    state.store.create_kiosk(&kiosk_id, "demo store terminal", &token_hash(&kiosk_token), now).await?;
+    state.store().create_kiosk(&kiosk_id, "demo store terminal", &token_hash(&kiosk_token), now).await?;
 
     let credentials = DemoCredentials {
         base_url: base_url.to_owned(),

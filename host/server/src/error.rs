@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kofu_issue::{Busy, IssueError};
 use kofu_store::StoreError;
 use serde_json::{Value, json};
 
@@ -41,8 +42,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The answer when no sandbox slot came: what happened and when to retry.
-    pub fn busy(reason: crate::slots::Busy) -> ApiError {
-        use crate::slots::Busy;
+    pub fn busy(reason: Busy) -> ApiError {
         let detail = match reason {
             Busy::QueueFull { depth } => format!(
                 "every sandbox slot is busy and {depth} requests already wait for one; nothing was done or charged, \
@@ -120,6 +120,35 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Each of the pipeline's errors as one HTTP answer.
+impl From<IssueError> for ApiError {
+    fn from(err: IssueError) -> ApiError {
+        match err {
+            IssueError::InvalidKey => ApiError::BadRequest(err.to_string()),
+            IssueError::Invalid(detail) => ApiError::unprocessable(detail),
+            IssueError::Forbidden(detail) => ApiError::Forbidden(detail),
+            IssueError::NotFound(detail) => ApiError::NotFound(detail),
+            IssueError::Gone(detail) => ApiError::Gone(detail),
+            IssueError::Conflict(detail) => ApiError::Conflict(detail),
+            IssueError::NotAccepted(_) => ApiError::Unprocessable {
+                detail: err.to_string(),
+                extra: json!({ "hint": "check it locally first with `kofu plugin check <file.wasm>`" }),
+            },
+            IssueError::Busy(reason) => ApiError::busy(reason),
+            IssueError::CompileTimeout { .. } => ApiError::Busy { detail: err.to_string(), retry_after: 30 },
+            IssueError::OtherBuild => ApiError::Refused {
+                slug: "document-elsewhere",
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                title: "Document not available from this server",
+                detail: err.to_string(),
+                extra: Value::Null,
+            },
+            IssueError::Store(err) => err.into(),
+            IssueError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
@@ -164,7 +193,7 @@ mod tests {
 
     #[test]
     fn busy_says_when_to_retry() {
-        let response = ApiError::busy(crate::slots::Busy::QueueFull { depth: 3 }).into_response();
+        let response = ApiError::busy(Busy::QueueFull { depth: 3 }).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
         assert_eq!(

@@ -141,7 +141,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "send the body as JSON with `Content-Type: application/json`".into(),
             ));
         }
-        let limit = state.config.max_body_bytes;
+        let limit = state.config().max_body_bytes;
         let bytes = Bytes::from_request(request, state).await.map_err(|e| body_error(e, limit))?;
         Ok(ApiJson(parse_json(&bytes)?))
     }

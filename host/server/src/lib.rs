@@ -1,22 +1,15 @@
-//! The kofu issuance server. `kofu serve` calls [`serve`]; tests build the
-//! same router with [`app`] over a [`Server`] and drive it without a socket.
+//! The kofu issuance server: the HTTP API over the issuance pipeline
+//! (`kofu_issue`). `kofu serve` calls [`serve`]; tests build the same router
+//! with [`app`] over a [`Server`] and drive it without a socket.
 
-pub mod audit_verify;
 pub mod auth;
 pub mod config;
 pub mod demo;
-pub mod documents;
 pub mod error;
 mod extract;
-pub mod issuance;
-pub mod metrics;
-pub mod plugins;
-pub mod register_index;
-pub mod reproduce;
 pub mod routes;
 pub mod secrets;
 mod serve;
-pub mod slots;
 pub mod state;
 pub mod sweeper;
 
@@ -24,4 +17,4 @@ pub use config::Config;
 pub use error::ApiError;
 pub use routes::app;
 pub use serve::{Server, StartError, bind, serve};
-pub use state::{AppState, HOST_BUILD};
+pub use state::AppState;

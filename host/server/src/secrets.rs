@@ -12,20 +12,13 @@ use std::io::Write;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
-use kofu_store::hex;
+use kofu_issue::ArtifactKey;
+use kofu_store::{hex, unhex};
 use sha2::{Digest, Sha256};
 
 /// A bearer token's role, told by its prefix.
 pub const MUNICIPALITY_TOKEN_PREFIX: &str = "kofu_mun_";
 pub const KIOSK_TOKEN_PREFIX: &str = "kofu_kiosk_";
-
-pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
 
 /// SHA-256 of a token, as stored.
 pub fn token_hash(token: &str) -> String {
@@ -108,12 +101,6 @@ impl PinKey {
         self.tagged_mac(&[b"kofu pin key check v1"], b"")
     }
 
-    /// A short public name of the key, for keeping apart native artifacts
-    /// stored by hosts holding different keys.
-    pub fn key_id(&self) -> String {
-        self.tagged_mac(&[b"kofu key id v1"], b"")[..16].to_owned()
-    }
-
     fn tagged_mac(&self, parts: &[&[u8]], data: &[u8]) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
             Ok(mac) => mac,
@@ -126,13 +113,18 @@ impl PinKey {
         mac.update(data);
         hex(&mac.finalize().into_bytes())
     }
+}
 
-    /// The MAC stored with a plugin's native artifact. Only a host holding
-    /// the key can produce it, so a host runs native code from the database
-    /// only if a kofu host compiled it (see `plugins.rs`). The `artifact`
-    /// prefix keeps it apart from PIN MACs.
-    pub fn artifact_mac(&self, hash: &str, engine: &str, artifact: &[u8]) -> String {
-        self.tagged_mac(&[b"artifact", hash.as_bytes(), engine.as_bytes()], artifact)
+/// The same key vouches for compiled plugins stored in the database
+/// (`kofu_issue`'s plugin cache).
+impl ArtifactKey for PinKey {
+    fn key_id(&self) -> String {
+        self.tagged_mac(&[b"kofu key id v1"], b"")[..16].to_owned()
+    }
+
+    /// The `artifact` prefix keeps these MACs apart from PIN MACs.
+    fn artifact_mac(&self, hash: &str, slot: &str, artifact: &[u8]) -> String {
+        self.tagged_mac(&[b"artifact", hash.as_bytes(), slot.as_bytes()], artifact)
     }
 }
 

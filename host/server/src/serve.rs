@@ -3,20 +3,15 @@
 use std::sync::Arc;
 
 use kofu_certify::Certifier;
+use kofu_issue::{Issuer, PoolSettings, Sandboxes, Setup};
 use kofu_render::RenderOptions;
 use kofu_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::documents::HeldDocuments;
-use crate::metrics::Metrics;
-use crate::plugins::PluginCache;
-use crate::register_index::RegisterIndexes;
 use crate::secrets::{PinKey, token_hash};
-use crate::slots::{Pool, PoolSettings};
-use crate::state::{AppState, Shared};
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -73,35 +68,26 @@ impl Server {
         }
         let certifier = Arc::new(Certifier::new(config.limits.clone(), RenderOptions::default())?);
         let admin_token_hash = config.admin_token.take().map(|t| token_hash(&t));
-        let issuance_slots = Pool::new(PoolSettings {
+        let issuance_slots = PoolSettings {
             slots: config.issuance_slots(),
             share: config.sandbox_share,
             queue_depth: config.sandbox_queue_depth,
             queue_wait: config.sandbox_queue_wait,
-        });
+        };
         let uploads = config.upload_slots.max(1);
-        let upload_slots = Pool::new(PoolSettings {
+        let upload_slots = PoolSettings {
             slots: uploads,
             share: uploads,
             queue_depth: config.sandbox_queue_depth,
             queue_wait: config.sandbox_queue_wait,
-        });
-        let documents = HeldDocuments::new(config.document_memory_bytes);
-        let shared = Shared {
-            config,
-            store,
-            certifier,
-            plugins: PluginCache::default(),
-            documents,
-            pin_key,
-            admin_token_hash,
-            metrics: Metrics::default(),
-            issuances: TaskTracker::new(),
-            issuance_slots,
-            upload_slots,
-            register_indexes: RegisterIndexes::default(),
         };
-        Ok(Server { state: AppState(Arc::new(shared)) })
+        let issuer = Issuer::new(Setup {
+            store,
+            sandboxes: Sandboxes::new(certifier, issuance_slots, upload_slots),
+            document_memory_bytes: config.document_memory_bytes,
+            artifact_key: Box::new(pin_key.clone()),
+        });
+        Ok(Server { state: AppState::new(config, issuer, pin_key, admin_token_hash) })
     }
 
     pub fn router(&self) -> axum::Router {
@@ -121,7 +107,7 @@ pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartErr
     let state = server.state.clone();
     let stop = CancellationToken::new();
     let sweeper = tokio::spawn(crate::sweeper::run(state.clone(), stop.clone()));
-    let grace = state.config.shutdown_grace;
+    let grace = state.config().shutdown_grace;
     let signalled = Arc::new(std::sync::OnceLock::new());
     let shutdown = {
         let stop = stop.clone();
@@ -137,8 +123,7 @@ pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartErr
     let deadline = async {
         stop.cancelled().await;
         // Requests waiting for a slot answer 503 now instead of queueing.
-        state.issuance_slots.close();
-        state.upload_slots.close();
+        state.issuer().sandboxes().close();
         tokio::time::sleep(grace).await;
     };
     let result = tokio::select! {
@@ -150,15 +135,15 @@ pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartErr
     };
     let deadline_at = signalled.get().copied().unwrap_or_else(|| tokio::time::Instant::now() + grace);
     stop.cancel();
-    state.issuances.close();
-    if tokio::time::timeout_at(deadline_at, state.issuances.wait()).await.is_err() {
+    state.issuances().close();
+    if tokio::time::timeout_at(deadline_at, state.issuances().wait()).await.is_err() {
         tracing::warn!(
-            open = state.issuances.len(),
+            open = state.issuances().len(),
             "shutting down: issuances still running after the grace period are abandoned unrecorded"
         );
     }
     let _ = sweeper.await;
-    state.store.close().await;
+    state.store().close().await;
     tracing::info!("stopped");
     result.map_err(StartError::Serve)
 }

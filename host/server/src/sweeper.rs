@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::state::AppState;
 
 pub async fn run(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(state.config.sweep_interval);
+    let mut tick = tokio::time::interval(state.config().sweep_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -19,23 +19,11 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 
 pub async fn sweep(state: &AppState) {
     let now = now_millis();
-    let idle = state.config.session_idle.as_millis() as i64;
-    match state.store.expire_idle_sessions(now - idle, now).await {
+    let idle = state.config().session_idle.as_millis() as i64;
+    match state.store().expire_idle_sessions(now - idle, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(sessions = n, "closed idle kiosk sessions"),
         Err(err) => tracing::warn!(%err, "could not close idle sessions"),
     }
-    let ttl = state.config.delivery_ttl.as_millis() as i64;
-    match state.store.expire_undelivered(now - ttl, now).await {
-        Ok(purged) => {
-            for issuance in &purged {
-                state.documents.forget(&issuance.id);
-                tracing::info!(issuance = %issuance.id, "purged a document never confirmed printed");
-            }
-        }
-        Err(err) => tracing::warn!(%err, "could not purge undelivered documents"),
-    }
-    // Expired by another host's sweep, or never fetched: past the
-    // time-to-live no host delivers them.
-    state.documents.forget_older_than(state.config.delivery_ttl);
+    state.issuer().expire_undelivered(now, state.config().delivery_ttl).await;
 }

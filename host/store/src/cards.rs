@@ -13,7 +13,7 @@
 use crate::db::{self, DbError, Row};
 use serde::Serialize;
 
-use crate::sessions::Session;
+use crate::sessions::{CloseReason, Session};
 use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError, constant_time_eq};
 
@@ -159,13 +159,12 @@ impl Store {
             tx.commit().await?;
             return Ok(false);
         }
-        db::query(
-            "UPDATE sessions SET closed_at = $1, close_reason = 'card revoked' WHERE card = $2 AND closed_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut tx)
-        .await?;
+        db::query("UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE card = $3 AND closed_at IS NULL")
+            .bind(now)
+            .bind(CloseReason::CardRevoked.as_str())
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }

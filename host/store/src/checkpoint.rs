@@ -5,10 +5,8 @@
 //! can start again from its beginning. By default SQLite checkpoints inside
 //! the COMMIT that takes the WAL past 1,000 pages: on the one writer
 //! connection, inside the batch lock (`write.rs`), so every writer queued
-//! for the next batch waited for that copy and its fsync. At 256 kiosks it
-//! was most of an average COMMIT under `synchronous = NORMAL`, and under
-//! FULL moving it here took the mean COMMIT from 5.3 to 3.8 ms
-//! (docs/history/performance.md, rounds seven and eight).
+//! for the next batch would wait for that copy and its fsync, which under
+//! load is a large share of an average COMMIT.
 //!
 //! So the writer does not checkpoint in normal operation; this thread does,
 //! with `PRAGMA wal_checkpoint(PASSIVE)`, soon after commits. A passive
@@ -21,11 +19,11 @@
 //! shorten the WAL. SQLite writes from the WAL's beginning again only when a
 //! write transaction begins after a checkpoint copied *every* frame, and
 //! under continuous writes that never follows this thread's checkpoints:
-//! while one runs, the writer commits more. So the WAL used to grow until
-//! the writer's backstop fired, and that checkpoint, inside the batch lock,
-//! copied every frame committed since this thread's last run and synced the
-//! database file: at 1,000 issuances/s, a stall of every write of 10–20 ms
-//! every quarter of a second (docs/history/performance.md, round twelve). Now:
+//! while one runs, the writer commits more. Left at that, the WAL would grow
+//! until the writer's backstop fired, and that checkpoint, inside the batch
+//! lock, would copy every frame committed since this thread's last run and
+//! sync the database file: a stall of every write, over and over under a
+//! steady load. So:
 //!
 //! - once a checkpoint here finds the WAL past [`RESTART_AFTER`] pages, it
 //!   asks the writer ([`Checkpointer::restart_due`]) to checkpoint right
@@ -33,10 +31,10 @@
 //!   only the frames committed since, and the next batch starts the WAL over.
 //! - SQLite syncs the database file only at the end of a checkpoint that
 //!   reached the WAL's end, so under continuous writes this thread's copies
-//!   were all left to the writer's sync, inside the lock. This thread now
+//!   would all be left to the writer's sync, inside the lock. This thread
 //!   syncs the file itself after each checkpoint that copied pages, outside
-//!   any lock; the writer's sync has its own few pages left (0.5 ms instead
-//!   of 3.5 ms at 1,000 issuances/s). A sync more never weakens SQLite's.
+//!   any lock, which leaves the writer's sync only its own few pages. A sync
+//!   more never weakens SQLite's.
 //!
 //! Nothing here affects durability: a commit is durable once its WAL frames
 //! are synced, before any checkpoint.
@@ -64,9 +62,9 @@ const RESTART_AFTER: i64 = 1_000;
 /// in nearly every batch, so the more often checkpoints run, the more often
 /// the same pages are written again. The fewer checkpoints, though, the
 /// larger each sync, and every commit's WAL sync waits behind it on the
-/// disk: at 1,000 issuances/s, 200 ms left a 10 ms stall of all writes
-/// every 200 ms (p99 11–18 ms), 50 ms one of 3–5 ms (p99 5.5–7 ms), for 25%
-/// more bytes written (docs/history/performance.md, round twelve).
+/// disk: a longer pause means rarer but longer stalls of all writes, and the
+/// tail latency follows the stalls. 50 ms keeps them short for somewhat
+/// more bytes written.
 const PAUSE: Duration = Duration::from_millis(50);
 
 /// What the checkpointer did so far.

@@ -25,6 +25,16 @@ pub fn hex(bytes: &[u8]) -> String {
     text
 }
 
+/// The bytes of [`hex`] text (either case, surrounding white space
+/// ignored); `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// Equality that takes the same time wherever the strings differ, for
 /// comparing MACs and token hashes.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -50,5 +60,9 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex(&all), expected);
+        assert_eq!(unhex(&expected), Some(all));
+        assert_eq!(unhex(" 0A0b\n"), Some(vec![0x0a, 0x0b]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
     }
 }

@@ -3,9 +3,9 @@
 //! is the evaluated input, the document and PDF hashes and the delivery
 //! state, never the PDF bytes: the issuing host holds those in memory until
 //! the one fetch, and any other host re-renders them from the recorded input
-//! and delivers them only if they hash to the recorded PDF hash (see the
-//! server's `documents` module). The `pdf` column is no longer written; the
-//! purges still clear it in rows that earlier builds wrote.
+//! and delivers them only if they hash to the recorded PDF hash (see
+//! kofu-issue's `documents` and `delivery` modules). The `pdf` column is
+//! never written; the purges clear it anyway, should an old row hold bytes.
 //!
 //! With several hosts, two requests with the same kiosk and idempotency key
 //! can be recorded at the same moment: the unique index on `(kiosk,
@@ -59,6 +59,44 @@ impl Delivery {
     }
 }
 
+/// What came of an issuance request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A document was made; it awaits its fetch.
+    Issued,
+    /// The plugin or the host declined to issue, with a reason.
+    Refused,
+    /// The plugin or the renderer failed: nothing to deliver, nothing charged.
+    Failed,
+}
+
+impl Outcome {
+    /// The stored (and serialised) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Issued => "issued",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Outcome, StoreError> {
+        Ok(match text {
+            "issued" => Outcome::Issued,
+            "refused" => Outcome::Refused,
+            "failed" => Outcome::Failed,
+            other => return Err(StoreError::corrupt("an issuance's outcome", other)),
+        })
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An issuance as recorded (without the document and the evaluated input).
 #[derive(Debug, Clone, Serialize)]
 pub struct Issuance {
@@ -76,8 +114,7 @@ pub struct Issuance {
     pub plugin_hash: String,
     pub host_build: String,
     pub issue_date: String,
-    /// `issued`, `refused` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub reason_code: Option<String>,
     pub reason: Option<String>,
     pub fields_read: serde_json::Value,
@@ -131,7 +168,7 @@ pub enum Recorded {
 }
 
 /// The versions of a household's rows, in no particular order (the caller
-/// sorts them). `ORDER BY id` here made SQLite walk the primary key through
+/// sorts them). `ORDER BY id` here makes SQLite walk the primary key through
 /// every resident of the municipality, inside the write lock, instead of
 /// seeking the household: `query_plans.rs` checks every hot statement's plan.
 pub(crate) const HOUSEHOLD_VERSIONS: &str =
@@ -168,7 +205,7 @@ fn issuance(row: &Row) -> Result<Issuance, StoreError> {
         plugin_hash: row.try_get("plugin_hash")?,
         host_build: row.try_get("host_build")?,
         issue_date: row.try_get("issue_date")?,
-        outcome: row.try_get("outcome")?,
+        outcome: Outcome::parse(&row.try_get::<String, _>("outcome")?)?,
         reason_code: row.try_get("reason_code")?,
         reason: row.try_get("reason")?,
         fields_read: json(row, "fields_read")?,
@@ -248,7 +285,7 @@ impl Store {
         .bind(&i.plugin_hash)
         .bind(&i.host_build)
         .bind(&i.issue_date)
-        .bind(&i.outcome)
+        .bind(i.outcome.as_str())
         .bind(&i.reason_code)
         .bind(&i.reason)
         .bind(i.fields_read.to_string())
@@ -428,12 +465,12 @@ impl Store {
     /// A random sample of issued documents with their recorded inputs, for
     /// re-rendering.
     pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
-        let rows = db::query(format!(
-            "SELECT {COLUMNS}, input FROM issuances WHERE outcome = 'issued' ORDER BY random() LIMIT $1"
-        ))
-        .bind(limit)
-        .fetch_all(self)
-        .await?;
+        let rows =
+            db::query(format!("SELECT {COLUMNS}, input FROM issuances WHERE outcome = $1 ORDER BY random() LIMIT $2"))
+                .bind(Outcome::Issued.as_str())
+                .bind(limit)
+                .fetch_all(self)
+                .await?;
         rows.iter().map(|row| Ok((issuance(row)?, row.try_get::<String, _>("input")?))).collect()
     }
 
@@ -444,5 +481,24 @@ impl Store {
             .fetch_all(self)
             .await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    /// The stored strings, which rows and audit entries already hold, read
+    /// back as their outcomes and serialise as themselves.
+    #[test]
+    fn outcomes_keep_their_stored_strings() {
+        for (outcome, text) in [(Outcome::Issued, "issued"), (Outcome::Refused, "refused"), (Outcome::Failed, "failed")]
+        {
+            assert_eq!(outcome.as_str(), text);
+            assert_eq!(outcome.to_string(), text);
+            assert_eq!(Outcome::parse(text).ok(), Some(outcome));
+            assert_eq!(serde_json::to_value(outcome).ok(), Some(serde_json::json!(text)));
+        }
+        assert!(Outcome::parse("Issued").is_err());
     }
 }

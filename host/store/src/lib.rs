@@ -52,12 +52,12 @@ pub use cards::{Card, PinCheck};
 use checkpoint::Checkpointer;
 pub use error::StoreError;
 use file_identity::FileIdentity;
-pub use ids::{constant_time_eq, hex, random_bytes, random_id};
-pub use issuances::{Delivery, Issuance, NewIssuance, Owner, Recorded, RegisterVersion};
+pub use ids::{constant_time_eq, hex, random_bytes, random_id, unhex};
+pub use issuances::{Delivery, Issuance, NewIssuance, Outcome, Owner, Recorded, RegisterVersion};
 pub use municipalities::{KioskInfo, TokenInfo};
-pub use plugins::{Activation, PluginInfo, PluginVersion};
+pub use plugins::{Activation, NewPlugin, PluginInfo, PluginVersion};
 pub use register::{ImportSummary, StoredResident, Subject};
-pub use sessions::{KioskSession, Session, SessionProblem};
+pub use sessions::{CloseReason, KioskSession, Session, SessionProblem};
 use write::{GroupCommit, WriteTx};
 
 /// Milliseconds since the Unix epoch: every timestamp the store keeps.

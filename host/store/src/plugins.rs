@@ -34,6 +34,18 @@ pub struct PluginVersion {
     pub component: Vec<u8>,
 }
 
+/// A validated version, as [`Store::insert_plugin`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPlugin<'a> {
+    /// The component's content hash, in hex.
+    pub hash: &'a str,
+    pub kind: &'a str,
+    pub version: &'a str,
+    /// The manifest as JSON (kofu_model::Manifest).
+    pub manifest: &'a serde_json::Value,
+    pub component: &'a [u8],
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Activation {
     pub seq: i64,
@@ -117,18 +129,14 @@ async fn activate(
 impl Store {
     /// Store a validated version. Versions are immutable: the same kind and
     /// version with different bytes is a conflict.
-    #[allow(clippy::too_many_arguments)]
     pub async fn insert_plugin(
         &self,
         municipality: &str,
-        hash: &str,
-        kind: &str,
-        version: &str,
-        manifest: &serde_json::Value,
-        component: &[u8],
+        plugin: NewPlugin<'_>,
         uploaded_by: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        let NewPlugin { hash, kind, version, manifest, component } = plugin;
         if self.plugin_info(municipality, hash).await?.is_some() {
             return Ok(false);
         }

@@ -2,8 +2,8 @@
 //! sweep runs, on the migrated schema. A statement that stops seeking its
 //! index costs time in proportion to a municipality's size, and inside the
 //! write lock it holds up every other write: `ORDER BY id` on a household's
-//! versions once made SQLite walk every resident of the municipality for
-//! each issuance. Timing would not catch that on a small test register; the
+//! versions, for one, makes SQLite walk every resident of the municipality
+//! for each issuance. Timing would not catch that on a small test register; the
 //! plan does.
 
 use crate::{Store, StoreOptions};

@@ -1,7 +1,7 @@
 //! Kiosk sessions: opened by a card and PIN at one kiosk, bound to that
 //! kiosk, closed by the kiosk or after an idle timeout.
 
-use crate::db::{self, DbError, Row};
+use crate::db::{self, Row};
 use serde::Serialize;
 
 use crate::{Millis, Store, StoreError};
@@ -20,7 +20,44 @@ pub struct Session {
     pub created_at: Millis,
     pub last_seen_at: Millis,
     pub closed_at: Option<Millis>,
-    pub close_reason: Option<String>,
+    pub close_reason: Option<CloseReason>,
+}
+
+/// Why a session was closed. Stored and serialised as [`CloseReason::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The kiosk closed it.
+    Closed,
+    /// Idle past the timeout.
+    Expired,
+    /// Its card was revoked.
+    CardRevoked,
+}
+
+impl Serialize for CloseReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl CloseReason {
+    /// The stored (and serialised) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Closed => "closed",
+            CloseReason::Expired => "expired",
+            CloseReason::CardRevoked => "card revoked",
+        }
+    }
+
+    fn parse(text: &str) -> Result<CloseReason, StoreError> {
+        Ok(match text {
+            "closed" => CloseReason::Closed,
+            "expired" => CloseReason::Expired,
+            "card revoked" => CloseReason::CardRevoked,
+            other => return Err(StoreError::corrupt("a session's close reason", other)),
+        })
+    }
 }
 
 /// Why a session cannot be used.
@@ -33,7 +70,8 @@ pub enum SessionProblem {
     Expired,
 }
 
-fn session(row: &Row) -> Result<Session, DbError> {
+fn session(row: &Row) -> Result<Session, StoreError> {
+    let close_reason: Option<String> = row.try_get("close_reason")?;
     Ok(Session {
         id: row.try_get("id")?,
         kiosk: row.try_get("kiosk")?,
@@ -43,7 +81,7 @@ fn session(row: &Row) -> Result<Session, DbError> {
         created_at: row.try_get("created_at")?,
         last_seen_at: row.try_get("last_seen_at")?,
         closed_at: row.try_get("closed_at")?,
-        close_reason: row.try_get("close_reason")?,
+        close_reason: close_reason.as_deref().map(CloseReason::parse).transpose()?,
     })
 }
 
@@ -57,16 +95,17 @@ pub struct KioskSession {
 }
 
 /// The calling kiosk by its credential, with the session it names: one read
-/// where a credential lookup and a session lookup were two (every kiosk call
-/// after sign-in makes both). Another kiosk's session is not joined.
+/// instead of a credential lookup and a session lookup (every kiosk call
+/// after sign-in needs both). Another kiosk's session is not joined.
 pub(crate) const KIOSK_SESSION: &str = "SELECT k.id AS calling_kiosk, s.id, s.kiosk, s.card, s.municipality, s.resident, \
      s.created_at, s.last_seen_at, s.closed_at, s.close_reason \
      FROM kiosks k LEFT JOIN sessions s ON s.id = $2 AND s.kiosk = k.id \
      WHERE k.credential_hash = $1 AND k.revoked_at IS NULL";
 
-/// Close every session idle since before a cutoff (the sweeper).
+/// Close every session idle since before a cutoff (the sweeper), as
+/// [`CloseReason::Expired`].
 pub(crate) const EXPIRE_IDLE: &str =
-    "UPDATE sessions SET closed_at = $1, close_reason = 'expired' WHERE closed_at IS NULL AND last_seen_at <= $2";
+    "UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE closed_at IS NULL AND last_seen_at <= $3";
 
 impl Store {
     /// The unrevoked kiosk whose credential hashes to `credential_hash`,
@@ -118,14 +157,14 @@ impl Store {
             return Ok(Err(SessionProblem::NotFound));
         }
         if found.closed_at.is_some() {
-            return Ok(Err(if found.close_reason.as_deref() == Some("expired") {
+            return Ok(Err(if found.close_reason == Some(CloseReason::Expired) {
                 SessionProblem::Expired
             } else {
                 SessionProblem::Closed
             }));
         }
         if now - found.last_seen_at >= idle_ms {
-            self.close_session(kiosk, &found.id, "expired", now).await?;
+            self.close_session(kiosk, &found.id, CloseReason::Expired, now).await?;
             return Ok(Err(SessionProblem::Expired));
         }
         if now - found.last_seen_at >= TOUCH_EVERY_MS {
@@ -139,12 +178,18 @@ impl Store {
     }
 
     /// Close an open session; false when it was not open or not this kiosk's.
-    pub async fn close_session(&self, kiosk: &str, id: &str, reason: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn close_session(
+        &self,
+        kiosk: &str,
+        id: &str,
+        reason: CloseReason,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         let statement = db::query(
             "UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE id = $3 AND kiosk = $4 AND closed_at IS NULL",
         )
         .bind(now)
-        .bind(reason)
+        .bind(reason.as_str())
         .bind(id)
         .bind(kiosk);
         let done = self.write_one(statement).await?;
@@ -153,8 +198,29 @@ impl Store {
 
     /// Close every session idle since before `cutoff`; returns how many.
     pub async fn expire_idle_sessions(&self, cutoff: Millis, now: Millis) -> Result<u64, StoreError> {
-        let statement = db::query(EXPIRE_IDLE).bind(now).bind(cutoff);
+        let statement = db::query(EXPIRE_IDLE).bind(now).bind(CloseReason::Expired.as_str()).bind(cutoff);
         let done = self.write_one(statement).await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseReason;
+
+    /// The stored strings, which rows already hold, read back as their
+    /// reasons and serialise as themselves.
+    #[test]
+    fn close_reasons_keep_their_stored_strings() {
+        for (reason, text) in [
+            (CloseReason::Closed, "closed"),
+            (CloseReason::Expired, "expired"),
+            (CloseReason::CardRevoked, "card revoked"),
+        ] {
+            assert_eq!(reason.as_str(), text);
+            assert_eq!(CloseReason::parse(text).ok(), Some(reason));
+            assert_eq!(serde_json::to_value(reason).ok(), Some(serde_json::json!(text)));
+        }
+        assert!(CloseReason::parse("idle").is_err());
     }
 }

@@ -5,13 +5,13 @@
 //!
 //! On SQLite with `synchronous = FULL` every COMMIT waits for an fsync of
 //! the WAL, and one writer connection makes those waits strictly serial:
-//! the fsync, not the work, capped the whole server at a few hundred writes
-//! per second. So on SQLite the writes of many requests share one database
+//! the fsync, not the work, would cap the whole server at a few hundred
+//! writes per second. So on SQLite the writes of many requests share one database
 //! transaction and one fsync (group commit), without giving up anything a
 //! transaction of its own promised:
 //!
-//! - A logical transaction runs alone on the writer connection, as before
-//!   (it holds the batch lock from `begin()` to `commit()` or drop), inside
+//! - A logical transaction runs alone on the writer connection, as it would
+//!   without batching (it holds the batch lock from `begin()` to `commit()` or drop), inside
 //!   a `SAVEPOINT` of the open batch transaction, so it sees every earlier
 //!   write in order and a rollback undoes its own writes only.
 //! - `commit()` releases the savepoint and then waits until the batch's
@@ -22,7 +22,7 @@
 //!   The lock is fair, so it gets it after the writers already queued, who
 //!   join the batch; writers arriving during the fsync queue for the next.
 //!   Under load the batch grows by itself; a lone writer waits for one
-//!   fsync, as before.
+//!   fsync, as it would without batching.
 //! - If SQLite abandons the batch transaction (it does on a full disk or an
 //!   I/O error), the savepoint of the next user is gone; the batch is then
 //!   marked broken and fails as a whole.

@@ -7,8 +7,8 @@
 
 use kofu_model::Municipality;
 use kofu_store::{
-    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, Owner, PinCheck, Recorded, RegisterVersion, Store,
-    StoreError, StoreOptions, check_chain,
+    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, NewPlugin, Outcome, Owner, PinCheck, Recorded,
+    RegisterVersion, Store, StoreError, StoreOptions, check_chain,
 };
 use kofu_test_db::{Backend, TestDb};
 use serde_json::json;
@@ -41,7 +41,7 @@ fn issuance(id: &str, key: &str) -> NewIssuance {
             plugin_hash: "h".into(),
             host_build: "test".into(),
             issue_date: "2026-11-21".into(),
-            outcome: "refused".into(),
+            outcome: Outcome::Refused,
             reason_code: Some("tax-unpaid".into()),
             reason: None,
             fields_read: json!([]),
@@ -189,7 +189,7 @@ const OWNER: Owner<'static> = Owner { session: "S", kiosk: "K" };
 
 fn ready(id: &str, key: &str) -> NewIssuance {
     let mut new = issuance(id, key);
-    new.issuance.outcome = "issued".into();
+    new.issuance.outcome = Outcome::Issued;
     new.issuance.reason_code = None;
     new.issuance.delivery = Delivery::Ready;
     new.issuance.verification_code = Some(format!("V-{id}"));
@@ -379,10 +379,9 @@ async fn concurrent_activations_number_their_history_in_order() {
     let (store, _db) = store().await;
     for n in 0..6 {
         let manifest = json!({ "kind": format!("kind-{n}") });
-        let inserted = store
-            .insert_plugin("999999", &format!("h{n}"), &format!("kind-{n}"), "1.0.0", &manifest, b"wasm", "t", 1)
-            .await
-            .unwrap();
+        let (hash, kind) = (format!("h{n}"), format!("kind-{n}"));
+        let plugin = NewPlugin { hash: &hash, kind: &kind, version: "1.0.0", manifest: &manifest, component: b"wasm" };
+        let inserted = store.insert_plugin("999999", plugin, "t", 1).await.unwrap();
         assert!(inserted);
     }
     let tasks: Vec<_> = (0..6)
@@ -400,7 +399,8 @@ async fn concurrent_activations_number_their_history_in_order() {
     assert_eq!(store.active_plugins("999999").await.unwrap().len(), 6);
 
     // Rollback goes back to the version active before, under the same lock.
-    store.insert_plugin("999999", "h0b", "kind-0", "2.0.0", &json!({}), b"wasm2", "t", 3).await.unwrap();
+    let plugin = NewPlugin { hash: "h0b", kind: "kind-0", version: "2.0.0", manifest: &json!({}), component: b"wasm2" };
+    store.insert_plugin("999999", plugin, "t", 3).await.unwrap();
     store.activate_plugin("999999", "h0b", "activate", "t", 4).await.unwrap();
     let back = store.rollback_plugin("999999", "kind-0", "t", 5).await.unwrap().unwrap();
     assert_eq!((back.hash.as_str(), back.seq), ("h0", 8));

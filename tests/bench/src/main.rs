@@ -141,9 +141,8 @@ fn main() -> anyhow::Result<()> {
         // The kiosks share the server's two cores, so the load they add is
         // CPU the server does not get. One thread drives them all: at the
         // 256-kiosk level it needs about a quarter of a core, and without the
-        // work-stealing workers' wake-ups the kiosks took 10% less CPU per
-        // issuance than on a multi-threaded runtime (docs/history/performance.md,
-        // round nine).
+        // work-stealing workers' wake-ups the kiosks take less CPU per
+        // issuance than on a multi-threaded runtime.
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         (report.levels, report.transport) = runtime.block_on(async {
             let most = args.kiosks.iter().chain(args.paced.iter().map(|(k, _)| k)).copied().max().unwrap_or(1);

@@ -1,6 +1,7 @@
 //! A plugin upload: what the server does with the bytes of
-//! `POST /v1/municipalities/{code}/plugins` (`routes/plugins.rs`
-//! `store_upload` → `plugins.rs` `compile` → `Sandbox::precompile`), and what
+//! `POST /v1/municipalities/{code}/plugins` (the server's `routes/plugins.rs`
+//! → `Issuer::store_plugin` → kofu-issue's `plugins.rs` `compile` →
+//! `Sandbox::precompile`), and what
 //! another host does later with the stored artifact (`load_precompiled`).
 
 use std::sync::{Arc, Mutex, MutexGuard};

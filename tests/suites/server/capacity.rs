@@ -206,7 +206,11 @@ async fn figures() {
         }
     })
     .await;
-    println!("issuance slots {}, share {}", server.state.config.issuance_slots(), server.state.config.sandbox_share);
+    println!(
+        "issuance slots {}, share {}",
+        server.state.config().issuance_slots(),
+        server.state.config().sandbox_share
+    );
     let server = Arc::new(server);
     let (_, bad_session) = hostile(&server, &kiosk).await;
     let session = demo_session(&server, &muni, &kiosk).await;
@@ -330,7 +334,7 @@ async fn a_full_queue_answers_busy_at_once() {
     // While the slot is held and nothing more may wait, the host is not
     // ready for more.
     let waiting = Instant::now();
-    while server.state.issuance_slots.status().busy == 0 {
+    while server.state.issuer().sandboxes().issuance_pool().status().busy == 0 {
         assert!(waiting.elapsed() < Duration::from_secs(10), "no evaluation took the slot");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -113,7 +113,7 @@ impl TestServer {
     /// Another host on the same database (and, for its PIN key file on
     /// SQLite, the same data directory), with caches of its own.
     pub async fn host(&self) -> TestServer {
-        let mut config = self.state.config.clone();
+        let mut config = self.state.config().clone();
         config.admin_token = Some(ADMIN.into());
         let server = Server::start(config).await.expect("another host starts");
         TestServer { app: server.router(), state: server.state, dir: Arc::clone(&self.dir), db: Arc::clone(&self.db) }

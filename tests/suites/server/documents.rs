@@ -34,14 +34,14 @@ async fn another_host_delivers_the_recorded_pdf_by_rendering_it_again() {
         .json();
     assert_eq!(issued["outcome"], "issued", "{issued}");
     let (id, number) = (issued["id"].as_str().unwrap(), issued["number"].as_str().unwrap());
-    let (held, bytes) = a.state.documents.usage();
+    let (held, bytes) = a.state.issuer().documents().usage();
     assert_eq!(held, 1, "the issuing host holds the document");
     assert!(bytes > 10_000, "{bytes}");
-    assert_eq!(b.state.documents.usage(), (0, 0), "the other host does not");
+    assert_eq!(b.state.issuer().documents().usage(), (0, 0), "the other host does not");
 
     let document = b.document(&kiosk, &session, id).await;
     document.expect(200);
-    let recorded = a.state.store.issuance(id).await.unwrap().unwrap();
+    let recorded = a.state.issuer().store().issuance(id).await.unwrap().unwrap();
     assert_eq!(Some(hex(&Sha256::digest(&document.body))), recorded.pdf_hash, "byte for byte the recorded PDF");
     assert!(pdf_text(&document.body).contains(number));
     assert_eq!(rerenders(&b, "identical").await, 1);
@@ -49,7 +49,7 @@ async fn another_host_delivers_the_recorded_pdf_by_rendering_it_again() {
 
     // The issuing host still holds the bytes, but the document left once.
     a.document(&kiosk, &session, id).await.expect_problem(410);
-    assert_eq!(a.state.documents.usage(), (0, 0), "a host that learns the document left drops its bytes");
+    assert_eq!(a.state.issuer().documents().usage(), (0, 0), "a host that learns the document left drops its bytes");
     assert_eq!(rerenders(&a, "identical").await, 0);
 }
 
@@ -64,16 +64,16 @@ async fn the_issuing_host_delivers_what_it_holds_and_drops_it_when_printed() {
         let issued = server.issue(&kiosk, &session, key, "tax-certificate", json!({})).await.expect(201).json();
         ids.push(issued["id"].as_str().unwrap().to_owned());
     }
-    assert_eq!(server.state.documents.usage().0, 2);
+    assert_eq!(server.state.issuer().documents().usage().0, 2);
     let document = server.document(&kiosk, &session, &ids[0]).await;
     document.expect(200);
-    let recorded = server.state.store.issuance(&ids[0]).await.unwrap().unwrap();
+    let recorded = server.state.issuer().store().issuance(&ids[0]).await.unwrap().unwrap();
     assert_eq!(Some(hex(&Sha256::digest(&document.body))), recorded.pdf_hash);
-    assert_eq!(server.state.documents.usage().0, 1, "fetched: dropped");
+    assert_eq!(server.state.issuer().documents().usage().0, 1, "fetched: dropped");
     // Printed without a fetch (the kiosk printed from its own copy): dropped too.
     let printed = format!("/v1/kiosk/sessions/{session}/issuances/{}/printed", ids[1]);
     server.call(Method::POST, &printed, Some(&kiosk), Payload::None).await.expect(200);
-    assert_eq!(server.state.documents.usage(), (0, 0));
+    assert_eq!(server.state.issuer().documents().usage(), (0, 0));
     assert_eq!(rerenders(&server, "identical").await, 0, "nothing was rendered again");
 }
 
@@ -89,7 +89,7 @@ async fn a_re_render_that_differs_from_the_record_is_not_delivered() {
         let issued = server.issue(&kiosk, &session, key, "tax-certificate", json!({})).await.expect(201).json();
         ids.push(issued["id"].as_str().unwrap().to_owned());
     }
-    assert_eq!(server.state.documents.usage(), (0, 0));
+    assert_eq!(server.state.issuer().documents().usage(), (0, 0));
     let pool = server.db.pool().await;
     let wrong_hash = format!("UPDATE issuances SET pdf_hash = '{}' WHERE id = '{}'", "0".repeat(64), ids[0]);
     sqlx::query(&wrong_hash).execute(&pool).await.unwrap();
@@ -102,7 +102,7 @@ async fn a_re_render_that_differs_from_the_record_is_not_delivered() {
     let elsewhere = server.document(&kiosk, &session, &ids[1]).await.expect_problem(503);
     assert_eq!(elsewhere["type"], "urn:kofu:problem:document-elsewhere", "{elsewhere}");
     for id in &ids[..2] {
-        let left = server.state.store.issuance(id).await.unwrap().unwrap();
+        let left = server.state.issuer().store().issuance(id).await.unwrap().unwrap();
         assert_eq!(left.delivery, Delivery::Ready, "nothing left: the document is still to be delivered");
     }
     assert_eq!(rerenders(&server, "differs").await, 1);
@@ -111,7 +111,7 @@ async fn a_re_render_that_differs_from_the_record_is_not_delivered() {
     // The untouched one re-renders identical and is delivered.
     let document = server.document(&kiosk, &session, &ids[2]).await;
     document.expect(200);
-    let recorded = server.state.store.issuance(&ids[2]).await.unwrap().unwrap();
+    let recorded = server.state.issuer().store().issuance(&ids[2]).await.unwrap().unwrap();
     assert_eq!(Some(hex(&Sha256::digest(&document.body))), recorded.pdf_hash);
     assert_eq!(rerenders(&server, "identical").await, 1);
     assert_eq!(events(&server, &muni.code, &muni.token).await, ["issuance", "issuance", "issuance", "fetched"]);

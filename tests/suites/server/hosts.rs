@@ -166,8 +166,8 @@ async fn a_document_fetched_on_two_hosts_at_once_is_delivered_once() {
     assert_eq!(problem_types(&replies), BTreeMap::from([("200".into(), 1), ("gone".into(), 5)]));
     let pdf = replies.iter().find(|r| r.status == 200).unwrap();
     assert!(crate::common::pdf_text(&pdf.body).contains(issued["number"].as_str().unwrap()));
-    let certifier = std::sync::Arc::clone(&a.state.certifier);
-    let report = kofu_server::audit_verify::verify(&b.state.store, &certifier, 10).await.unwrap();
+    let certifier = std::sync::Arc::clone(a.state.issuer().certifier());
+    let report = kofu_issue::verify_audit(b.state.issuer().store(), &certifier, 10).await.unwrap();
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.chain.entries, 2, "the issuance and its one delivery");
 }
@@ -175,7 +175,7 @@ async fn a_document_fetched_on_two_hosts_at_once_is_delivered_once() {
 #[tokio::test]
 async fn every_host_of_a_database_needs_the_same_pin_key() {
     let (a, _muni, _kiosk) = world().await;
-    let mut other = a.state.config.clone();
+    let mut other = a.state.config().clone();
     other.pin_key = Some("ab".repeat(32));
     let refused = Server::start(other).await.err().expect("a host with another PIN key does not start");
     assert!(matches!(refused, StartError::PinKeyMismatch), "{refused}");

@@ -169,8 +169,8 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
         let session = server.session(&kiosk, holder).await;
         server.issue(&kiosk, &session, &format!("key-{n}"), kind, json!({})).await.expect(201);
     }
-    let certifier = std::sync::Arc::clone(&server.state.certifier);
-    let clean = kofu_server::audit_verify::verify(&server.state.store, &certifier, 100).await.unwrap();
+    let certifier = std::sync::Arc::clone(server.state.issuer().certifier());
+    let clean = kofu_issue::verify_audit(server.state.issuer().store(), &certifier, 100).await.unwrap();
     assert!(clean.ok(), "{clean:?}");
     assert_eq!(clean.chain.entries, 3);
     assert_eq!(clean.rerendered, 2, "the two issued documents are re-rendered");
@@ -186,7 +186,7 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
     sqlx::raw_sql(drop_trigger).execute(&pool).await.unwrap();
     sqlx::query(rewrite).execute(&pool).await.unwrap();
     pool.close().await;
-    let tampered = kofu_server::audit_verify::verify(&server.state.store, &certifier, 100).await.unwrap();
+    let tampered = kofu_issue::verify_audit(server.state.issuer().store(), &certifier, 100).await.unwrap();
     assert!(!tampered.ok());
     assert!(tampered.chain.problems.iter().any(|p| p.contains("entry 2") && p.contains("altered")), "{tampered:?}");
 }

@@ -3,7 +3,7 @@
 
 use kofu_model::{Align, Document, Face, TextSize};
 
-use super::{LEADING, LEFT, Layout, MM, RIGHT, WIDTH};
+use super::{LEADING, LEFT, Layout, LineStyle, MM, RIGHT, WIDTH};
 use crate::RenderError;
 use crate::seal;
 use crate::text::{Glyph, Place, shape};
@@ -69,21 +69,13 @@ impl Layout<'_> {
         if !self.is_fresh() {
             self.y -= gap_before;
         }
-        self.draw_lines(
-            &certification.glyphs,
-            &certification.lines,
-            Face::Mincho,
-            body,
-            Align::Left,
-            LEADING,
-            LEFT,
-            WIDTH,
-        );
+        let set = |size, align| LineStyle { face: Face::Mincho, size, align, leading: LEADING };
+        self.draw_lines(&certification.glyphs, &certification.lines, set(body, Align::Left), LEFT, WIDTH);
         self.ensure(signature_height);
         self.y -= gap_after_text;
-        self.draw_lines(&date.glyphs, &date.lines, Face::Mincho, body, Align::Right, LEADING, LEFT, name_right - LEFT);
+        self.draw_lines(&date.glyphs, &date.lines, set(body, Align::Right), LEFT, name_right - LEFT);
         self.y -= gap_after_date;
-        self.draw_lines(&name.glyphs, &name.lines, Face::Mincho, large, Align::Right, LEADING, LEFT, name_right - LEFT);
+        self.draw_lines(&name.glyphs, &name.lines, set(large, Align::Right), LEFT, name_right - LEFT);
         // Stamped over the end of the name, centred on its last line.
         let seal_y = self.y + large_line / 2.0;
         let seal_x = name_right - SEAL_OVERLAP + seal::OFFICIAL_SIDE / 2.0;

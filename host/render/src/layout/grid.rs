@@ -7,7 +7,7 @@ use kofu_model::{Align, Face, KeyValue, Table};
 
 use super::{BLOCK_GAP, BOTTOM, EPSILON, LEFT, Layout, MM, TOP, WIDTH, aligned_x, baseline_offset};
 use crate::RenderError;
-use crate::canvas::Color;
+use crate::canvas::{Color, Pen};
 use crate::fonts::Fonts;
 use crate::text::{Glyph, Place, shape};
 use crate::wrap::{Line, wrap};
@@ -32,6 +32,16 @@ struct Cell {
     lines: Range<usize>,
 }
 
+/// Where a cell sits in its row and how its text is set.
+#[derive(Clone, Copy)]
+struct Slot {
+    x: f32,
+    width: f32,
+    face: Face,
+    align: Align,
+    fill: Option<Color>,
+}
+
 /// A row of a key-value grid or table, shaped and wrapped, ready to place.
 /// Buffers are kept between rows to avoid allocating per row.
 #[derive(Default)]
@@ -48,18 +58,9 @@ impl Row {
         self.cells.clear();
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add_cell(
-        &mut self,
-        fonts: &Fonts,
-        text: &str,
-        face: Face,
-        align: Align,
-        x: f32,
-        width: f32,
-        fill: Option<Color>,
-        place: Place,
-    ) -> Result<(), RenderError> {
+    /// Shape and wrap `text` into a new cell at `slot`.
+    fn add_cell(&mut self, fonts: &Fonts, text: &str, slot: Slot, place: Place) -> Result<(), RenderError> {
+        let Slot { x, width, face, align, fill } = slot;
         let font = fonts.get(face);
         let first_glyph = self.glyphs.len();
         shape(font, text, place, &mut self.glyphs)?;
@@ -107,8 +108,11 @@ impl Layout<'_> {
         let mut laid_out = Vec::with_capacity(rows.len());
         for entry in rows {
             let mut row = Row::default();
-            row.add_cell(self.fonts, &entry.key, Face::Gothic, Align::Left, LEFT, key_width, Some(KEY_FILL), place)?;
-            row.add_cell(self.fonts, &entry.value, Face::Mincho, Align::Left, value_x, WIDTH - key_width, None, place)?;
+            let key = Slot { x: LEFT, width: key_width, face: Face::Gothic, align: Align::Left, fill: Some(KEY_FILL) };
+            let value =
+                Slot { x: value_x, width: WIDTH - key_width, face: Face::Mincho, align: Align::Left, fill: None };
+            row.add_cell(self.fonts, &entry.key, key, place)?;
+            row.add_cell(self.fonts, &entry.value, value, place)?;
             laid_out.push(row);
         }
         // A group is one person on a household certificate: keep it on one
@@ -148,16 +152,8 @@ impl Layout<'_> {
         let mut header = Row::default();
         for (i, column) in table.columns.iter().enumerate() {
             let (x, width) = column_x(i);
-            header.add_cell(
-                self.fonts,
-                &column.header,
-                Face::Gothic,
-                Align::Center,
-                x,
-                width,
-                Some(HEADER_FILL),
-                place,
-            )?;
+            let slot = Slot { x, width, face: Face::Gothic, align: Align::Center, fill: Some(HEADER_FILL) };
+            header.add_cell(self.fonts, &column.header, slot, place)?;
         }
 
         let fonts = self.fonts;
@@ -167,7 +163,8 @@ impl Layout<'_> {
             for (i, column) in table.columns.iter().enumerate() {
                 let (x, width) = column_x(i);
                 let text = cells.get(i).map_or("", String::as_str);
-                row.add_cell(fonts, text, Face::Mincho, column.align, x, width, None, place)?;
+                let slot = Slot { x, width, face: Face::Mincho, align: column.align, fill: None };
+                row.add_cell(fonts, text, slot, place)?;
             }
             Ok(())
         };
@@ -271,7 +268,7 @@ impl Layout<'_> {
                 let x = aligned_x(cell.x + CELL_PAD_X, inner, line_width, cell.align);
                 let y = top - CELL_PAD_Y - k as f32 * line_height - baseline;
                 let run = row.glyphs.get(line.range()).unwrap_or_default();
-                self.canvas.text(cell.face, CELL_SIZE, x, y, run, Color::Black);
+                self.canvas.text(Pen::new(cell.face, CELL_SIZE, Color::Black), x, y, run);
             }
         }
         for cell in &row.cells {

@@ -7,7 +7,7 @@ mod grid;
 use kofu_model::{Align, Block, Document, Face, Text, TextSize};
 
 use crate::RenderError;
-use crate::canvas::{Canvas, Color};
+use crate::canvas::{Canvas, Color, Pen};
 use crate::fonts::Fonts;
 use crate::seal;
 use crate::text::{Glyph, Place, shape};
@@ -48,6 +48,16 @@ fn aligned_x(x: f32, width: f32, line_width: f32, align: Align) -> f32 {
         Align::Center => x + (width - line_width) / 2.0,
         Align::Right => x + width - line_width,
     }
+}
+
+/// How running lines are set: face, size, alignment and leading (line
+/// height as a multiple of the size).
+#[derive(Clone, Copy)]
+struct LineStyle {
+    face: Face,
+    size: f32,
+    align: Align,
+    leading: f32,
 }
 
 pub(crate) struct Layout<'f> {
@@ -125,7 +135,7 @@ impl<'f> Layout<'f> {
 
     fn title(&mut self, title: &str) -> Result<(), RenderError> {
         let size = TextSize::Title.points();
-        self.flow(title, Face::Gothic, size, Align::Center, 1.4, Place::Title)?;
+        self.flow(title, LineStyle { face: Face::Gothic, size, align: Align::Center, leading: 1.4 }, Place::Title)?;
         self.y -= 8.0 * MM;
         Ok(())
     }
@@ -135,7 +145,11 @@ impl<'f> Layout<'f> {
             Block::Heading(text) => self.heading(text, place),
             Block::Paragraph(text) => {
                 let size = text.size.points();
-                self.flow(&text.content, text.face, size, text.align, LEADING, place)?;
+                self.flow(
+                    &text.content,
+                    LineStyle { face: text.face, size, align: text.align, leading: LEADING },
+                    place,
+                )?;
                 self.y -= 0.5 * size;
                 Ok(())
             }
@@ -192,21 +206,14 @@ impl<'f> Layout<'f> {
         }
         // Keep a heading with at least two lines of what follows it.
         self.ensure(size * LEADING + 2.0 * TextSize::Normal.points() * LEADING);
-        self.flow(&text.content, text.face, size, text.align, LEADING, place)?;
+        self.flow(&text.content, LineStyle { face: text.face, size, align: text.align, leading: LEADING }, place)?;
         self.y -= 0.3 * size;
         Ok(())
     }
 
     /// Running text over the full width, line by line across pages.
-    fn flow(
-        &mut self,
-        text: &str,
-        face: Face,
-        size: f32,
-        align: Align,
-        leading: f32,
-        place: Place,
-    ) -> Result<(), RenderError> {
+    fn flow(&mut self, text: &str, style: LineStyle, place: Place) -> Result<(), RenderError> {
+        let LineStyle { face, size, .. } = style;
         let mut glyphs = std::mem::take(&mut self.glyphs);
         let mut lines = std::mem::take(&mut self.lines);
         glyphs.clear();
@@ -214,25 +221,17 @@ impl<'f> Layout<'f> {
         let result = shape(self.fonts.get(face), text, place, &mut glyphs);
         if result.is_ok() {
             wrap(&glyphs, 0, WIDTH / self.fonts.get(face).scale(size), &mut lines);
-            self.draw_lines(&glyphs, &lines, face, size, align, leading, LEFT, WIDTH);
+            self.draw_lines(&glyphs, &lines, style, LEFT, WIDTH);
         }
         self.glyphs = glyphs;
         self.lines = lines;
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn draw_lines(
-        &mut self,
-        glyphs: &[Glyph],
-        lines: &[Line],
-        face: Face,
-        size: f32,
-        align: Align,
-        leading: f32,
-        x: f32,
-        width: f32,
-    ) {
+    /// Lines of `glyphs` set in `style`, each aligned within the span of
+    /// `width` from `x`, line by line across pages.
+    fn draw_lines(&mut self, glyphs: &[Glyph], lines: &[Line], style: LineStyle, x: f32, width: f32) {
+        let LineStyle { face, size, align, leading } = style;
         let line_height = size * leading;
         let baseline = baseline_offset(self.fonts, face, size, line_height);
         let scale = self.fonts.get(face).scale(size);
@@ -243,7 +242,7 @@ impl<'f> Layout<'f> {
             self.ensure(line_height);
             let line_x = aligned_x(x, width, line.units as f32 * scale, align);
             let run = glyphs.get(line.range()).unwrap_or_default();
-            self.canvas.text(face, size, line_x, self.y - baseline, run, Color::Black);
+            self.canvas.text(Pen::new(face, size, Color::Black), line_x, self.y - baseline, run);
             self.y -= line_height;
         }
     }

@@ -44,7 +44,7 @@ pub async fn list(
     if !(1..=MAX_PAGE).contains(&page.limit) || page.after < 0 {
         return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE} and `after` 0 or more")));
     }
-    let entries = state.store.audit_entries(&access.code, page.after, page.limit).await?;
+    let entries = state.store().audit_entries(&access.code, page.after, page.limit).await?;
     let next_after = (entries.len() as i64 == page.limit).then(|| entries.last().map(|e| e.seq)).flatten();
     Ok(Json(AuditPage { entries, next_after }))
 }
@@ -55,7 +55,7 @@ pub async fn export(State(state): State<AppState>, access: MunicipalityAccess) -
     let mut body = String::new();
     let mut after = 0;
     loop {
-        let page = state.store.audit_entries(&access.code, after, 5_000).await?;
+        let page = state.store().audit_entries(&access.code, after, 5_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for entry in &page {
@@ -74,7 +74,7 @@ pub async fn issuance(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Issuance>, ApiError> {
-    match state.store.issuance(&id).await? {
+    match state.store().issuance(&id).await? {
         Some(found) if found.municipality == access.code => Ok(Json(found)),
         _ => Err(ApiError::NotFound(format!("there is no issuance {id} in this municipality"))),
     }

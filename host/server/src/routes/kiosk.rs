@@ -7,15 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kofu_store::{Delivery, Issuance, Owner, PinCheck, Session, SessionProblem, now_millis, random_id};
+use kofu_issue::{IdempotencyKey, IssueRequest};
+use kofu_store::{CloseReason, Delivery, Issuance, Outcome, PinCheck, Session, SessionProblem, now_millis, random_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::Kiosk;
-use crate::documents;
+use crate::auth::{Kiosk, SessionLookup};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, SmallJson};
-use crate::issuance::{self, IssueRequest};
 use crate::secrets::is_valid_pin;
 use crate::state::AppState;
 
@@ -54,11 +53,11 @@ pub async fn open(
         return Err(ApiError::unprocessable("`pin` must be exactly four digits 0-9"));
     }
     let session_id = random_id(26)?;
-    let mac = state.pin_key.mac(&body.card_id, &body.pin);
-    match state.store.sign_in(&kiosk.id, &body.card_id, &mac, &session_id, now_millis()).await? {
+    let mac = state.pin_key().mac(&body.card_id, &body.pin);
+    match state.store().sign_in(&kiosk.id, &body.card_id, &mac, &session_id, now_millis()).await? {
         PinCheck::Opened(session) => {
             let municipality =
-                state.store.municipality(&session.municipality).await?.ok_or_else(|| {
+                state.store().municipality(&session.municipality).await?.ok_or_else(|| {
                     ApiError::Internal(format!("card {} names an unknown municipality", session.card))
                 })?;
             tracing::info!(session = %session.id, kiosk = %kiosk.id, "kiosk session opened");
@@ -67,7 +66,7 @@ pub async fn open(
                 Json(SessionView {
                     session_id: session.id,
                     municipality: MunicipalityView { code: municipality.code, name: municipality.name },
-                    idle_timeout_secs: state.config.session_idle.as_secs(),
+                    idle_timeout_secs: state.config().session_idle.as_secs(),
                 }),
             ))
         }
@@ -94,11 +93,10 @@ pub async fn open(
 
 /// The open session `id` of this kiosk.
 async fn session(state: &AppState, kiosk: &Kiosk, id: &str) -> Result<Session, ApiError> {
-    let idle = state.config.session_idle.as_millis() as i64;
+    let idle = state.config().session_idle.as_millis() as i64;
     let checked = match kiosk.session_read(id) {
-        // Read with the kiosk's credential.
-        Some(found) => state.store.check_session(&kiosk.id, found, now_millis(), idle).await?,
-        None => state.store.use_session(&kiosk.id, id, now_millis(), idle).await?,
+        SessionLookup::Read(found) => state.store().check_session(&kiosk.id, found, now_millis(), idle).await?,
+        SessionLookup::NotRead => state.store().use_session(&kiosk.id, id, now_millis(), idle).await?,
     };
     match checked {
         Ok(session) => Ok(session),
@@ -116,7 +114,7 @@ pub async fn close(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let session = session(&state, &kiosk, &id).await?;
-    state.store.close_session(&kiosk.id, &session.id, "closed", now_millis()).await?;
+    state.store().close_session(&kiosk.id, &session.id, CloseReason::Closed, now_millis()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -136,7 +134,7 @@ pub async fn certificates(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<CertificateOffer>>, ApiError> {
     let session = session(&state, &kiosk, &id).await?;
-    let active = state.store.active_plugins(&session.municipality).await?;
+    let active = state.store().active_plugins(&session.municipality).await?;
     Ok(Json(
         active
             .into_iter()
@@ -162,8 +160,7 @@ pub struct IssuanceView {
     pub number: String,
     pub kind: String,
     pub options: Value,
-    /// `issued`, `refused` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub refusal: Option<Value>,
     pub failure: Option<String>,
     pub fee_yen: Option<i64>,
@@ -178,8 +175,8 @@ pub struct IssuanceView {
 
 impl IssuanceView {
     fn of(i: Issuance) -> IssuanceView {
-        let refusal = match (i.outcome.as_str(), &i.reason) {
-            ("refused", Some(reason)) => {
+        let refusal = match (i.outcome, &i.reason) {
+            (Outcome::Refused, Some(reason)) => {
                 let messages: Value = serde_json::from_str(reason).unwrap_or(Value::Null);
                 Some(
                     json!({ "code": i.reason_code, "message_ja": messages.get("ja"), "message_en": messages.get("en") }),
@@ -187,7 +184,7 @@ impl IssuanceView {
             }
             _ => None,
         };
-        let failure = (i.outcome == "failed").then(|| {
+        let failure = (i.outcome == Outcome::Failed).then(|| {
             format!(
                 "the certificate could not be produced; nothing was charged. Quote issuance {} at the counter.",
                 i.id
@@ -220,42 +217,23 @@ pub async fn request(
     headers: HeaderMap,
     ApiJson(body): ApiJson<IssueRequest>,
 ) -> Result<(StatusCode, Json<IssuanceView>), ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "send an `Idempotency-Key` header: a new random value per request, the same value when retrying it"
-                    .into(),
-            )
-        })?
-        .to_owned();
-    issuance::check_idempotency_key(&key)?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        ApiError::BadRequest(
+            "send an `Idempotency-Key` header: a new random value per request, the same value when retrying it".into(),
+        )
+    })?;
+    let key = IdempotencyKey::new(key)?;
     // Option values are checked before the session is: a request
-    // openapi.json refuses is answered 422 whatever state the session is in
-    // (schemathesis found a malformed body answered 410 by an expired one).
-    issuance::option_texts(&body.options)?;
+    // openapi.json refuses is answered 422 whatever state the session is in,
+    // never 410 for an expired session.
+    kofu_issue::option_texts(&body.options)?;
     let session = session(&state, &kiosk, &id).await?;
     // The issuance runs as its own task: if the kiosk disconnects, it still
     // completes and records (or fails closed), and a retry finds it.
     let task_state = state.clone();
-    let task = state.issuances.spawn(async move { issuance::issue(&task_state, &session, &key, body).await });
+    let task = state.issuances().spawn(async move { task_state.issuer().issue(&session, &key, body).await });
     let issued = task.await.map_err(|e| ApiError::Internal(format!("the issuance task failed: {e}")))??;
     Ok((StatusCode::CREATED, Json(IssuanceView::of(issued))))
-}
-
-/// This session's issuance `id`.
-async fn own_issuance(state: &AppState, session: &Session, id: &str) -> Result<Issuance, ApiError> {
-    owned(session, state.store.issuance(id).await?, id)
-}
-
-/// `found`, if it is issuance `id` of `session`; to anyone else it does not
-/// exist.
-fn owned(session: &Session, found: Option<Issuance>, id: &str) -> Result<Issuance, ApiError> {
-    match found {
-        Some(i) if i.session == session.id && i.kiosk == session.kiosk => Ok(i),
-        _ => Err(no_issuance(id)),
-    }
 }
 
 pub async fn show(
@@ -264,7 +242,7 @@ pub async fn show(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Json<IssuanceView>, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    Ok(Json(IssuanceView::of(own_issuance(&state, &session, &id).await?)))
+    Ok(Json(IssuanceView::of(state.issuer().issuance_of(&session, &id).await?)))
 }
 
 /// The PDF, to this kiosk and session only, once.
@@ -274,74 +252,8 @@ pub async fn document(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    let i = &own_issuance(&state, &session, &id).await?;
-    // The document's subject must be the session's resident: the recorded
-    // issuance says so, independently of how it was looked up.
-    if i.subject != session.resident || i.municipality != session.municipality {
-        tracing::error!(issuance = %i.id, "an issuance's subject does not match its session; refusing delivery");
-        return Err(ApiError::Internal("issuance subject mismatch".into()));
-    }
-    match i.delivery {
-        Delivery::Ready => {}
-        Delivery::None => {
-            return Err(ApiError::NotFound(format!("issuance {id} has no document: it was {}", i.outcome)));
-        }
-        delivery => {
-            state.documents.forget(&id);
-            return Err(not_deliverable(delivery));
-        }
-    }
-    // Held by this host since it was issued, or re-rendered and identical
-    // to the recorded PDF; checked again before the bytes leave.
-    let held = documents::bytes_for(&state, i).await?;
-    let pdf = held.pdf;
-    let expected = kofu_render::PageStamp {
-        issuance_number: i.number.clone(),
-        verification_code: i.verification_code.clone().unwrap_or_default(),
-        subject_name: held.subject_name,
-        preview: false,
-    };
-    // Off the async workers, like rendering: the runtime's queues stay
-    // short, and with them the wait of the next write for the batch lock.
-    let checking = pdf.clone();
-    let checked = tokio::task::spawn_blocking(move || kofu_render::check_stamps(&checking, &expected))
-        .await
-        .map_err(|e| ApiError::Internal(format!("the delivery check failed to run: {e}")))?;
-    if let Err(err) = checked {
-        tracing::error!(issuance = %i.id, %err, "a stored document failed the delivery check");
-        return Err(ApiError::Internal("stored document failed the delivery check".into()));
-    }
-    // The one delivery: only the request that moves the document from ready
-    // to fetched hands out the bytes. Another request for it — a retry, or
-    // one racing this on another host — finds it fetched.
-    let data = json!({ "kiosk": kiosk.id, "session": session.id });
-    if !state.store.mark_fetched(&id, &data, now_millis()).await? {
-        state.documents.forget(&id);
-        let now = state.store.issuance(&id).await?.ok_or_else(|| no_issuance(&id))?;
-        return Err(not_deliverable(now.delivery));
-    }
-    state.documents.forget(&id);
-    tracing::info!(issuance = %id, "document fetched and purged");
+    let pdf = state.issuer().fetch(&session, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], pdf).into_response())
-}
-
-/// Why a document that was issued cannot be fetched (any more).
-fn not_deliverable(delivery: Delivery) -> ApiError {
-    match delivery {
-        Delivery::Printed => ApiError::Gone("the document was printed and its bytes purged".into()),
-        Delivery::Expired => {
-            ApiError::Gone("the document was not printed in time and was purged; request it again".into())
-        }
-        _ => ApiError::Gone(
-            "the document was already fetched: it is delivered once, and its bytes were purged as they left. If it \
-             did not print, request the certificate again (nothing is charged until printing is confirmed)"
-                .into(),
-        ),
-    }
-}
-
-fn no_issuance(id: &str) -> ApiError {
-    ApiError::NotFound(format!("this session has no issuance {id}"))
 }
 
 /// The kiosk printed the document: charge the fee (and purge the bytes if it
@@ -352,32 +264,5 @@ pub async fn printed(
     ApiPath((session_id, id)): ApiPath<(String, String)>,
 ) -> Result<Json<IssuanceView>, ApiError> {
     let session = session(&state, &kiosk, &session_id).await?;
-    // One conditional update checks that the issuance is this session's and
-    // still ready or fetched; the issuance is read only to explain a no.
-    let owner = Owner { session: &session.id, kiosk: &session.kiosk };
-    let data = |i: &Issuance| json!({ "kiosk": i.kiosk, "session": i.session, "fee_charged": i.fee });
-    let (changed, now) = state.store.mark_printed(&id, owner, data, now_millis()).await?;
-    let found = owned(&session, now, &id)?;
-    if !changed {
-        match found.delivery {
-            // Confirmed before: the same answer again.
-            Delivery::Printed => {}
-            Delivery::Expired => {
-                return Err(ApiError::Gone("the document expired before it was confirmed printed".into()));
-            }
-            Delivery::None => {
-                return Err(ApiError::Conflict(format!(
-                    "issuance {id} was {}: there is nothing to print",
-                    found.outcome
-                )));
-            }
-            // Moved on by someone else between the update and the read.
-            Delivery::Ready | Delivery::Fetched => {
-                return Err(ApiError::Conflict(format!("issuance {id} changed meanwhile; confirm printing again")));
-            }
-        }
-    }
-    state.documents.forget(&id);
-    tracing::info!(issuance = %id, "document printed and purged");
-    Ok(Json(IssuanceView::of(found)))
+    Ok(Json(IssuanceView::of(state.issuer().confirm_printed(&session, &id).await?)))
 }

@@ -12,15 +12,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 
-pub use plugins::store_upload;
-
 use crate::state::AppState;
 
 pub fn app(state: AppState) -> Router {
-    let body_limit = state.config.max_body_bytes;
+    let body_limit = state.config().max_body_bytes;
     // An upload may be as large as the component limit; anything past it is
     // refused while reading, not after.
-    let upload_limit = state.config.limits.component_bytes + 1;
+    let upload_limit = state.config().limits.component_bytes + 1;
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))

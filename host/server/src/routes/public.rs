@@ -7,12 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kofu_issue::HOST_BUILD;
+use kofu_store::Outcome;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::state::{AppState, HOST_BUILD};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct Verification {
@@ -53,13 +55,13 @@ pub async fn verify(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Verification>, ApiError> {
     let code = normalise(&code);
-    let found = state.store.issuance_by_code(&code).await?.filter(|i| i.outcome == "issued");
+    let found = state.store().issuance_by_code(&code).await?.filter(|i| i.outcome == Outcome::Issued);
     let Some(i) = found else {
         return Err(ApiError::NotFound(format!(
             "no certificate was issued with verification code {code}; check the code printed at the foot of each page"
         )));
     };
-    let municipality = state.store.municipality(&i.municipality).await?;
+    let municipality = state.store().municipality(&i.municipality).await?;
     Ok(Json(Verification {
         valid: true,
         number: i.number,
@@ -76,13 +78,13 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if let Err(err) = state.store.ping().await {
+    if let Err(err) = state.store().ping().await {
         return ApiError::Unavailable(err.to_string()).into_response();
     }
     // An evaluation ends by its time limit; a slot held far longer means
     // sandbox work is wedged. A queue at its depth refuses new requests.
-    let wedged_after = state.config.limits.wall_clock * 10 + Duration::from_secs(10);
-    for (name, pool) in [("issuance", &state.issuance_slots), ("upload", &state.upload_slots)] {
+    let wedged_after = state.config().limits.wall_clock * 10 + Duration::from_secs(10);
+    for (name, pool) in state.issuer().sandboxes().pools() {
         let status = pool.status();
         let problem = if status.oldest_held > wedged_after {
             Some(format!(
@@ -106,8 +108,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut text = state.metrics.render_text();
-    for (name, pool) in [("issuance", &state.issuance_slots), ("upload", &state.upload_slots)] {
+    let mut text = state.issuer().metrics().render_text();
+    for (name, pool) in state.issuer().sandboxes().pools() {
         use std::fmt::Write;
         let s = pool.status();
         let settings = pool.settings();
@@ -145,7 +147,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             s.rejected_wait,
         );
     }
-    if let Some(batches) = state.store.write_batches() {
+    if let Some(batches) = state.store().write_batches() {
         use std::fmt::Write;
         let _ = write!(
             text,
@@ -158,7 +160,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             batches.batches, batches.writes, batches.commit_seconds
         );
     }
-    if let Some(checkpoints) = state.store.checkpoints() {
+    if let Some(checkpoints) = state.store().checkpoints() {
         use std::fmt::Write;
         let _ = write!(
             text,

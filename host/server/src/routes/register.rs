@@ -40,11 +40,10 @@ pub async fn import(
                 .into(),
         ));
     }
-    let bytes = body.map_err(|e| body_error(e, state.config.max_body_bytes))?;
+    let bytes = body.map_err(|e| body_error(e, state.config().max_body_bytes))?;
     let entries = if csv { kofu_register::parse_csv(&bytes) } else { kofu_register::parse_json(&bytes) }
         .map_err(import_problem)?;
-    let summary = state.store.import_residents(&access.code, &entries, now_millis()).await?;
-    state.register_indexes.forget(&access.code);
+    let summary = state.issuer().import_residents(&access.code, &entries).await?;
     tracing::info!(municipality = %access.code, created = summary.created, updated = summary.updated, "register import");
     Ok(Json(summary))
 }
@@ -77,7 +76,7 @@ pub async fn show(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ResidentView>, ApiError> {
-    let found = state.store.resident(&access.code, &id).await?;
+    let found = state.store().resident(&access.code, &id).await?;
     Ok(Json(found.ok_or_else(|| ApiError::NotFound(format!("there is no resident `{id}` in the register")))?.into()))
 }
 
@@ -92,10 +91,9 @@ pub async fn change_status(
     if !is_json(media_type(&headers).as_deref()) {
         return Err(ApiError::UnsupportedMediaType("send the change as `Content-Type: application/json`".into()));
     }
-    let bytes = body.map_err(|e| body_error(e, state.config.max_body_bytes))?;
+    let bytes = body.map_err(|e| body_error(e, state.config().max_body_bytes))?;
     let change = StatusChange::parse(&bytes).map_err(import_problem)?;
-    let updated = state.store.change_status(&access.code, &id, &change, now_millis()).await?;
-    state.register_indexes.forget(&access.code);
+    let updated = state.issuer().change_status(&access.code, &id, &change).await?;
     tracing::info!(municipality = %access.code, resident = %id, version = updated.version, "register status change");
     Ok(Json(updated.into()))
 }
@@ -117,14 +115,14 @@ pub async fn issue_card(
         return Err(ApiError::unprocessable("`pin` must be exactly four digits 0-9"));
     }
     let id = random_id(16)?;
-    let mac = state.pin_key.mac(&id, &body.pin);
-    let card = state.store.create_card(&id, &access.code, &body.resident_id, &mac, now_millis()).await?;
+    let mac = state.pin_key().mac(&id, &body.pin);
+    let card = state.store().create_card(&id, &access.code, &body.resident_id, &mac, now_millis()).await?;
     tracing::info!(municipality = %access.code, card = %id, "card issued");
     Ok((StatusCode::CREATED, Json(card)))
 }
 
 async fn card_of(state: &AppState, code: &str, id: &str) -> Result<Card, ApiError> {
-    state.store.card(code, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no card {id}")))
+    state.store().card(code, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no card {id}")))
 }
 
 pub async fn show_card(
@@ -141,7 +139,7 @@ pub async fn unlock_card(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Card>, ApiError> {
-    if !state.store.unlock_card(&access.code, &id).await? {
+    if !state.store().unlock_card(&access.code, &id).await? {
         return Err(ApiError::NotFound(format!("there is no live card {id}")));
     }
     tracing::info!(municipality = %access.code, card = %id, "card unlocked");
@@ -153,7 +151,7 @@ pub async fn revoke_card(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store.revoke_card(&access.code, &id, now_millis()).await? {
+    if !state.store().revoke_card(&access.code, &id, now_millis()).await? {
         return Err(ApiError::NotFound(format!("there is no live card {id}")));
     }
     tracing::info!(municipality = %access.code, card = %id, "card revoked");

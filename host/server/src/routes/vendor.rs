@@ -41,7 +41,7 @@ pub async fn create_municipality(
     check_text("name", &m.name, 64)?;
     check_text("mayor_title", &m.mayor_title, 64)?;
     check_text("mayor_name", &m.mayor_name, 64)?;
-    state.store.create_municipality(&m, now_millis()).await?;
+    state.store().create_municipality(&m, now_millis()).await?;
     tracing::info!(municipality = %m.code, "municipality created");
     Ok((StatusCode::CREATED, Json(m)))
 }
@@ -50,7 +50,7 @@ pub async fn list_municipalities(
     State(state): State<AppState>,
     _vendor: Vendor,
 ) -> Result<Json<Vec<Municipality>>, ApiError> {
-    Ok(Json(state.store.municipalities().await?))
+    Ok(Json(state.store().municipalities().await?))
 }
 
 pub async fn get_municipality(
@@ -58,7 +58,7 @@ pub async fn get_municipality(
     access: VendorOrMunicipality,
 ) -> Result<Json<Municipality>, ApiError> {
     let code = access.code;
-    let found = state.store.municipality(&code).await?;
+    let found = state.store().municipality(&code).await?;
     Ok(Json(found.ok_or_else(|| ApiError::NotFound(format!("there is no municipality {code}")))?))
 }
 
@@ -78,7 +78,7 @@ pub struct IssuedCredential {
 }
 
 async fn existing_municipality(state: &AppState, code: &str) -> Result<(), ApiError> {
-    match state.store.municipality(code).await? {
+    match state.store().municipality(code).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::NotFound(format!("there is no municipality {code}"))),
     }
@@ -94,7 +94,7 @@ pub async fn create_token(
     existing_municipality(&state, &code).await?;
     let id = random_id(16)?;
     let token = new_token(MUNICIPALITY_TOKEN_PREFIX)?;
-    state.store.create_municipality_token(&id, &code, &token_hash(&token), &body.label, now_millis()).await?;
+    state.store().create_municipality_token(&id, &code, &token_hash(&token), &body.label, now_millis()).await?;
     tracing::info!(municipality = %code, token = %id, "municipality token issued");
     Ok((StatusCode::CREATED, Json(IssuedCredential { id, label: body.label, token })))
 }
@@ -105,7 +105,7 @@ pub async fn list_tokens(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<TokenInfo>>, ApiError> {
     existing_municipality(&state, &code).await?;
-    Ok(Json(state.store.municipality_tokens(&code).await?))
+    Ok(Json(state.store().municipality_tokens(&code).await?))
 }
 
 pub async fn revoke_token(
@@ -113,7 +113,7 @@ pub async fn revoke_token(
     _vendor: Vendor,
     ApiPath((code, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.revoke_municipality_token(&code, &id, now_millis()).await? {
+    if state.store().revoke_municipality_token(&code, &id, now_millis()).await? {
         tracing::info!(municipality = %code, token = %id, "municipality token revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -129,13 +129,13 @@ pub async fn create_kiosk(
     check_text("label", &body.label, 100)?;
     let id = random_id(16)?;
     let token = new_token(KIOSK_TOKEN_PREFIX)?;
-    state.store.create_kiosk(&id, &body.label, &token_hash(&token), now_millis()).await?;
+    state.store().create_kiosk(&id, &body.label, &token_hash(&token), now_millis()).await?;
     tracing::info!(kiosk = %id, "kiosk registered");
     Ok((StatusCode::CREATED, Json(IssuedCredential { id, label: body.label, token })))
 }
 
 pub async fn list_kiosks(State(state): State<AppState>, _vendor: Vendor) -> Result<Json<Vec<KioskInfo>>, ApiError> {
-    Ok(Json(state.store.kiosks().await?))
+    Ok(Json(state.store().kiosks().await?))
 }
 
 pub async fn revoke_kiosk(
@@ -143,7 +143,7 @@ pub async fn revoke_kiosk(
     _vendor: Vendor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.revoke_kiosk(&id, now_millis()).await? {
+    if state.store().revoke_kiosk(&id, now_millis()).await? {
         tracing::info!(kiosk = %id, "kiosk revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {

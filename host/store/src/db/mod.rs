@@ -6,12 +6,11 @@
 //!
 //! - SQLite (`rusqlite`): on the calling thread, synchronously, on a cached
 //!   prepared statement. A statement takes microseconds; handing each one
-//!   to a connection thread and back (what an async driver does) cost far
-//!   more than the statement itself, in context switches (see
-//!   docs/history/performance.md). Waits that can be long (taking the write lock
-//!   from another process, the COMMIT's fsync) happen off the async
-//!   runtime, in `write.rs`.
-//! - PostgreSQL (`sqlx`): over the network, asynchronously, as before.
+//!   to a connection thread and back (what an async driver does) costs far
+//!   more than the statement itself, in context switches. Waits that can
+//!   be long (taking the write lock from another process, the COMMIT's
+//!   fsync) happen off the async runtime, in `write.rs`.
+//! - PostgreSQL (`sqlx`): over the network, asynchronously.
 //!
 //! The futures a SQLite query returns are ready at once; the code above
 //! reads the same for both.

@@ -69,7 +69,7 @@ impl Opener {
         // file at its next read and faults it back in page by page: under
         // load that munmap, its TLB shootdowns and the refaults cost more
         // than reading the few pages a statement needs, and the mapped pages
-        // counted towards the server's RSS (docs/history/performance.md).
+        // counted towards the server's RSS.
         conn.pragma_update(None, "mmap_size", 0)?;
         // Each write is a savepoint of the batch (`write.rs`): the pages it
         // changes are journalled for its own rollback, in memory rather

@@ -1,4 +1,5 @@
-//! Prometheus metrics, in the text exposition format. Small and
+//! The pipeline's Prometheus metrics, in the text exposition format (the
+//! server's `/metrics` adds the sandbox pools' and the store's). Small and
 //! dependency-free: a few labelled counters and latency histograms.
 
 use std::collections::BTreeMap;
@@ -7,11 +8,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use kofu_store::Outcome;
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] =
     [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
-pub struct Histogram {
+pub(crate) struct Histogram {
     counts: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -26,7 +29,7 @@ impl Histogram {
         }
     }
 
-    pub fn observe(&self, elapsed: Duration) {
+    pub(crate) fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             self.counts[i].fetch_add(1, Ordering::Relaxed);
@@ -78,9 +81,9 @@ pub struct Metrics {
     plugin_failures: Counters,
     aborts: Counters,
     rerenders: Counters,
-    pub sandbox: Histogram,
-    pub render: Histogram,
-    pub issuance: Histogram,
+    pub(crate) sandbox: Histogram,
+    pub(crate) render: Histogram,
+    pub(crate) issuance: Histogram,
 }
 
 impl Default for Metrics {
@@ -98,23 +101,23 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn issuance_outcome(&self, kind: &str, outcome: &str) {
-        self.issuances.add(vec![("kind", kind.to_owned()), ("outcome", outcome.to_owned())]);
+    pub(crate) fn issuance_outcome(&self, kind: &str, outcome: Outcome) {
+        self.issuances.add(vec![("kind", kind.to_owned()), ("outcome", outcome.as_str().to_owned())]);
     }
 
-    pub fn plugin_failure(&self, kind: &str, cause: &str) {
+    pub(crate) fn plugin_failure(&self, kind: &str, cause: &str) {
         self.plugin_failures.add(vec![("cause", cause.to_owned()), ("kind", kind.to_owned())]);
     }
 
     /// An issuance abandoned before it was recorded (the database refused
     /// the write): nothing exists to fetch, so this counter and the log are
     /// where the reason lives.
-    pub fn issuance_abort(&self, stage: &str) {
+    pub(crate) fn issuance_abort(&self, stage: &str) {
         self.aborts.add(vec![("stage", stage.to_owned())]);
     }
 
     /// A fetch re-rendered a document this host did not hold.
-    pub fn rerender(&self, result: &str) {
+    pub(crate) fn rerender(&self, result: &str) {
         self.rerenders.add(vec![("result", result.to_owned())]);
     }
 
@@ -151,8 +154,8 @@ mod tests {
     #[test]
     fn exposition_format() {
         let metrics = Metrics::default();
-        metrics.issuance_outcome("tax-certificate", "issued");
-        metrics.issuance_outcome("tax-certificate", "issued");
+        metrics.issuance_outcome("tax-certificate", Outcome::Issued);
+        metrics.issuance_outcome("tax-certificate", Outcome::Issued);
         metrics.plugin_failure("x", "fuel \"exhausted\"");
         metrics.sandbox.observe(Duration::from_micros(70));
         metrics.sandbox.observe(Duration::from_millis(3));

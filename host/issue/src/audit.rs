@@ -1,6 +1,7 @@
 //! `kofu audit verify`: check every municipality's hash chain, check that
 //! every recorded issuance has its audit entry, and re-render a sample of
-//! issued documents from their recorded inputs, comparing hashes.
+//! issued documents from their recorded inputs, comparing hashes. It needs a
+//! store and a certifier only, not a running server.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,7 +30,9 @@ impl AuditReport {
     }
 }
 
-pub async fn verify(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> Result<AuditReport, StoreError> {
+/// Verify the audit log of `store`, re-rendering up to `sample` issued
+/// documents with `certifier`.
+pub async fn verify_audit(store: &Store, certifier: &Arc<Certifier>, sample: i64) -> Result<AuditReport, StoreError> {
     let mut report = AuditReport { chain: store.verify_chains().await?, ..AuditReport::default() };
     for municipality in store.municipalities().await? {
         let recorded: BTreeSet<String> = store.issuance_ids(&municipality.code).await?.into_iter().collect();

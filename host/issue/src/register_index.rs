@@ -13,23 +13,23 @@ use std::time::{Duration, Instant};
 
 use kofu_certify::RegisterIndex;
 use kofu_model::Resident;
+use kofu_store::Store;
 
-use crate::error::ApiError;
-use crate::state::Shared;
+use crate::error::IssueError;
 
 /// How long an index serves before it is rebuilt from the register.
-pub const MAX_AGE: Duration = Duration::from_secs(60);
+const MAX_AGE: Duration = Duration::from_secs(60);
 /// Residents read from the store per query while building.
 const PAGE: i64 = 5_000;
 
 #[derive(Default)]
-pub struct RegisterIndexes {
+pub(crate) struct RegisterIndexes {
     built: Mutex<HashMap<String, (Instant, Arc<RegisterIndex>)>>,
 }
 
 impl RegisterIndexes {
     /// The index of `municipality`'s register, built if missing or old.
-    pub async fn get(&self, state: &Shared, municipality: &str) -> Result<Arc<RegisterIndex>, ApiError> {
+    pub(crate) async fn get(&self, store: &Store, municipality: &str) -> Result<Arc<RegisterIndex>, IssueError> {
         if let Some((built, index)) = self.lock().get(municipality)
             && built.elapsed() < MAX_AGE
         {
@@ -38,7 +38,7 @@ impl RegisterIndexes {
         let mut residents: Vec<Resident> = Vec::new();
         let mut after = -1;
         loop {
-            let page = state.store.residents(municipality, after, PAGE).await?;
+            let page = store.residents(municipality, after, PAGE).await?;
             let Some((last, _)) = page.last() else { break };
             after = *last;
             let full = page.len() as i64 == PAGE;
@@ -49,15 +49,15 @@ impl RegisterIndexes {
         }
         let index = tokio::task::spawn_blocking(move || RegisterIndex::build(residents.iter()))
             .await
-            .map_err(|e| ApiError::Internal(format!("indexing the register failed to run: {e}")))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| IssueError::Internal(format!("indexing the register failed to run: {e}")))?
+            .map_err(|e| IssueError::Internal(e.to_string()))?;
         let index = Arc::new(index);
         self.lock().insert(municipality.to_owned(), (Instant::now(), Arc::clone(&index)));
         Ok(index)
     }
 
     /// Drop `municipality`'s index after this host changed its register.
-    pub fn forget(&self, municipality: &str) {
+    pub(crate) fn forget(&self, municipality: &str) {
         self.lock().remove(municipality);
     }
 

@@ -2,13 +2,14 @@
 //!
 //! The database records an issuance's evaluated input and the hashes of its
 //! document and PDF, never the PDF itself: writing some 60 KB into the WAL,
-//! reading it back at the fetch and freeing it again was the largest cost of
-//! an issuance after rendering (docs/history/performance.md). The issuing host holds
-//! the bytes here instead. A fetch that lands elsewhere (another host, this
-//! host after a restart, or after the bytes were dropped to stay within
+//! reading it back at the fetch and freeing it again would be the largest
+//! cost of an issuance after rendering. The issuing host holds the bytes
+//! here instead. A fetch that lands elsewhere (another host, this host after
+//! a restart, or after the bytes were dropped to stay within
 //! `document_memory_bytes`) re-renders the document from the recorded input
 //! (rendering is deterministic, invariant 5) and hands it out only if it
-//! hashes to the recorded PDF hash. Anything else fails closed.
+//! hashes to the recorded PDF hash (`delivery.rs`). Anything else fails
+//! closed.
 //!
 //! Holding is an optimisation, never the authority: who may fetch, and
 //! whether the document is still ready, is always read from the database.
@@ -17,12 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use kofu_store::Issuance;
-
-use crate::error::ApiError;
-use crate::reproduce;
-use crate::state::AppState;
+use bytes::Bytes;
 
 /// Issued PDFs by issuance id, within a byte budget; the oldest are dropped
 /// first when it is reached.
@@ -49,9 +45,9 @@ struct Entry {
 /// An issued PDF, with the name its footer bands print: what the fetch's
 /// stamp check compares the bytes with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldDocument {
-    pub pdf: Bytes,
-    pub subject_name: String,
+pub(crate) struct HeldDocument {
+    pub(crate) pdf: Bytes,
+    pub(crate) subject_name: String,
 }
 
 impl Held {
@@ -71,12 +67,12 @@ impl Held {
 impl HeldDocuments {
     /// Hold at most `limit` bytes of documents; 0 holds none, so every fetch
     /// re-renders.
-    pub fn new(limit: usize) -> HeldDocuments {
+    pub(crate) fn new(limit: usize) -> HeldDocuments {
         HeldDocuments { limit, held: Mutex::default() }
     }
 
     /// Hold issuance `id`'s PDF for its fetch.
-    pub fn hold(&self, id: &str, document: HeldDocument) {
+    pub(crate) fn hold(&self, id: &str, document: HeldDocument) {
         self.hold_since(id, document, Instant::now());
     }
 
@@ -100,18 +96,18 @@ impl HeldDocuments {
     }
 
     /// The held PDF of issuance `id`, if this host holds it.
-    pub fn get(&self, id: &str) -> Option<HeldDocument> {
+    pub(crate) fn get(&self, id: &str) -> Option<HeldDocument> {
         self.lock().by_id.get(id).map(|entry| entry.document.clone())
     }
 
     /// Drop issuance `id`'s PDF: it was delivered, printed or expired.
-    pub fn forget(&self, id: &str) {
+    pub(crate) fn forget(&self, id: &str) {
         self.lock().remove(id);
     }
 
     /// Drop every PDF held longer than `age`: past the delivery time-to-live
     /// no host delivers it any more.
-    pub fn forget_older_than(&self, age: Duration) -> usize {
+    pub(crate) fn forget_older_than(&self, age: Duration) -> usize {
         self.forget_held_before(Instant::now().checked_sub(age))
     }
 
@@ -140,15 +136,6 @@ impl HeldDocuments {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The bytes to deliver for a ready issuance: the ones this host holds, or
-/// a re-render that hashes to the recorded PDF hash.
-pub async fn bytes_for(state: &AppState, issuance: &Issuance) -> Result<HeldDocument, ApiError> {
-    match state.documents.get(&issuance.id) {
-        Some(document) => Ok(document),
-        None => reproduce::document(state, issuance).await,
     }
 }
 

@@ -1,0 +1,132 @@
+//! A municipality's plugin versions: an upload validated, precompiled and
+//! stored, and a dry-run that evaluates a stored version as production
+//! would, stamped as a preview.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kofu_certify::{Certified, CertifyError, Stamp};
+use kofu_model::{Date, Manifest, RequestContext, Resident};
+use kofu_sandbox::Request;
+use kofu_store::{NewPlugin, PluginInfo, now_millis};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::context::Issuer;
+use crate::error::IssueError;
+use crate::issuance::option_texts;
+use crate::slots::Tenant;
+
+/// The body of `POST /v1/municipalities/{code}/plugins/{hash}/dry-run`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    /// A test resident of the municipality's register.
+    pub resident_id: Option<String>,
+    /// Or a resident record supplied with the request (fixture format).
+    pub resident: Option<Value>,
+    #[serde(default)]
+    pub options: BTreeMap<String, Value>,
+    /// The issue date to evaluate as; today in Japan by default.
+    pub issue_date: Option<Date>,
+}
+
+impl Issuer {
+    /// Validate, precompile and store an upload of `municipality` by
+    /// `actor`. Returns whether the version is new, and the stored version.
+    pub async fn store_plugin(
+        &self,
+        municipality: &str,
+        actor: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(bool, PluginInfo), IssueError> {
+        let plugin = self
+            .plugins
+            .compile(&self.store, &self.sandboxes, bytes.clone())
+            .await?
+            .map_err(IssueError::NotAccepted)?;
+        let manifest = serde_json::to_value(plugin.manifest())
+            .map_err(|e| IssueError::Internal(format!("manifest serialisation: {e}")))?;
+        let hash = plugin.id().hash.to_hex();
+        let id = plugin.id();
+        let new =
+            NewPlugin { hash: &hash, kind: &id.kind, version: &id.version, manifest: &manifest, component: &bytes };
+        let created = self.store.insert_plugin(municipality, new, actor, now_millis()).await?;
+        let info = self
+            .store
+            .plugin_info(municipality, &hash)
+            .await?
+            .ok_or_else(|| IssueError::Internal(format!("plugin {hash} missing right after it was stored")))?;
+        if created {
+            tracing::info!(municipality, plugin = %hash, kind = %id.kind, version = %id.version, "plugin uploaded");
+        }
+        Ok((created, info))
+    }
+
+    /// Evaluate `municipality`'s stored version `hash` as production would,
+    /// register check included, but stamped as a preview. A dry-run is not
+    /// an issuance: nothing is recorded.
+    pub async fn dry_run(
+        &self,
+        municipality: &str,
+        hash: &str,
+        request: DryRun,
+    ) -> Result<Result<Certified, CertifyError>, IssueError> {
+        // Option values are checked before anything is looked up, so a
+        // request openapi.json refuses is 422, not 403 or 404 for its
+        // resident.
+        let option_texts = option_texts(&request.options)?;
+        let subject = match (&request.resident_id, &request.resident) {
+            (Some(id), None) => {
+                let found = self
+                    .store
+                    .subject(municipality, id)
+                    .await?
+                    .ok_or_else(|| IssueError::NotFound(format!("there is no resident `{id}` in the register")))?;
+                if !found.subject.entry.test {
+                    return Err(IssueError::Forbidden(format!(
+                        "resident `{id}` is not a test resident: dry-runs use test residents (`\"test\": true` in \
+                         the register) or a supplied record, never real residents' data"
+                    )));
+                }
+                let members: Vec<_> = found.household.iter().map(|r| r.entry.clone()).collect();
+                kofu_register::assemble(&found.subject.entry, &members)
+            }
+            (None, Some(record)) => {
+                Resident::from_json(&record.to_string()).map_err(|e| IssueError::Invalid(e.to_string()))?
+            }
+            _ => {
+                return Err(IssueError::Invalid(
+                    "give exactly one of `resident_id` (a test resident) or `resident` (a record in the fixture \
+                     format)"
+                        .into(),
+                ));
+            }
+        };
+        let info = self
+            .store
+            .plugin_info(municipality, hash)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(format!("there is no plugin version {hash}")))?;
+        let manifest: Manifest = serde_json::from_value(info.manifest.clone())
+            .map_err(|e| IssueError::Internal(format!("stored manifest of {hash}: {e}")))?;
+        let options = manifest.resolve_options(&option_texts).map_err(|e| IssueError::Invalid(e.to_string()))?;
+        let municipality_record = self
+            .store
+            .municipality(municipality)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(format!("there is no municipality {municipality}")))?;
+        let issue_date = request.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
+        let plugin = self.plugins.get(&self.store, &self.sandboxes, municipality, hash).await?;
+        let context = RequestContext { issue_date, municipality: municipality_record, options };
+        let request = Request { subject: Arc::new(subject), context };
+        // The same register check as at kiosks: a dry-run previews what
+        // production prints, refusals included.
+        let register = self.registers.get(&self.store, municipality).await?;
+        self.sandboxes
+            .run(Tenant::Uploads, move |certifier| {
+                certifier.certify_with(&plugin, &request, &Stamp::preview(), &register)
+            })
+            .await
+    }
+}
