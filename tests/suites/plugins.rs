@@ -220,3 +220,20 @@ fn a_household_past_the_declared_page_maximum_goes_to_the_counter() {
         Err(err) => panic!("expected a refusal, got {err}"),
     }
 }
+
+#[test]
+fn the_tax_plugins_own_refusal_words_reach_the_resident() {
+    // The host shows a plugin's refusal message only if it passes the
+    // checks printed text passes; the bundled plugins' messages do.
+    let plugin = load(guests::TAX);
+    let req = request(&plugin, fixture("suzuki-yoko"), &[]);
+    match certifier().certify(&plugin, &req, &stamp("TEST-TAX-REFUSED")) {
+        Ok(Certified::Refused { refusal, host_reason, .. }) => {
+            assert_eq!(refusal.code, RefusalCode::TaxUnpaid);
+            assert_eq!(host_reason, None, "the host replaced the plugin's words");
+            assert!(refusal.message_en.contains("is not fully paid"), "{refusal:?}");
+            assert!(refusal.message_ja.contains("未納"), "{refusal:?}");
+        }
+        other => panic!("expected tax-unpaid, got {other:?}"),
+    }
+}

@@ -29,8 +29,11 @@ pub fn paid_year(subject: &Subject, request: &Request) -> Result<TaxYear, Refusa
                 "{label}分の税に未納があるため、納税証明書を発行できません。納付後に改めてお申し込みいただくか、窓口にお問い合わせください。"
             ),
             format!(
-                "Tax for fiscal year {} ({label}) is not fully paid, so the certificate cannot be issued. Please pay \
-                 it first, or ask at the municipal office.",
+                // The year after the era label, not after words: "year 2025"
+                // reads, without its space, as twelve letters and digits in
+                // a row, which the host takes for an imitated stamp code.
+                "Tax for {label} ({}) is not fully paid, so the certificate cannot be issued. Please pay it first, \
+                 or ask at the municipal office.",
                 year.fiscal_year
             ),
         );
