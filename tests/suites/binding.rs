@@ -44,7 +44,7 @@ fn honest_plugin_still_served() {
     let plugin = load(guests::RESIDENCE);
     let yamada = fixture("yamada-taro");
     let certificate = issue(&plugin, &request(&plugin, yamada.clone(), &[]), "TEST-AFTER");
-    assert!(normalize(&pdf_text(&certificate.pdf, None)).contains(&normalize(&yamada.name)));
+    assert!(normalize(&pdf_text(certificate.pdf(), None)).contains(&normalize(&yamada.name)));
 }
 
 #[test]

@@ -48,13 +48,13 @@ pub fn issue(plugin: &Plugin, request: &Request, number: &str) -> Certificate {
 
 /// Every page carries this issuance's number and "n / N".
 pub fn assert_pages_stamped(certificate: &Certificate, number: &str) {
-    assert!(certificate.pages >= 1);
-    for page in 1..=certificate.pages {
-        let text = kofu_tests::normalize(&kofu_tests::pdf_text(&certificate.pdf, Some(page)));
+    assert!(certificate.pages() >= 1);
+    for page in 1..=certificate.pages() {
+        let text = kofu_tests::normalize(&kofu_tests::pdf_text(certificate.pdf(), Some(page)));
         let expected_number = kofu_tests::normalize(&format!("発行番号 {number}"));
         assert!(text.contains(&expected_number), "page {page} lacks {expected_number}: {text}");
-        let expected_page = format!("{page}/{}", certificate.pages);
+        let expected_page = format!("{page}/{}", certificate.pages());
         assert!(text.contains(&expected_page), "page {page} lacks {expected_page}: {text}");
-        assert!(text.contains(&certificate.verification_code), "page {page} lacks the verification code");
+        assert!(text.contains(certificate.verification_code()), "page {page} lacks the verification code");
     }
 }

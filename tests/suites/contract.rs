@@ -23,7 +23,7 @@ fn a_0_1_0_plugin_loads_and_issues() {
     );
     let yamada = fixture("yamada-taro");
     let certificate = issue(&plugin, &request(&plugin, yamada.clone(), &[("household", "true")]), "TEST-V01");
-    let text = normalize(&pdf_text(&certificate.pdf, None));
+    let text = normalize(&pdf_text(certificate.pdf(), None));
     assert!(text.contains(&normalize(&yamada.name)), "{text}");
     for member in &yamada.household {
         assert!(text.contains(&normalize(&member.name)), "household() through the adapter: {text}");
@@ -66,7 +66,7 @@ fn a_0_1_0_plugin_gets_the_hosts_page_limit() {
     let host = Limits::default().max_pages;
     let within = host.to_string();
     let certificate = issue(&plugin, &request(&plugin, fixture("yamada-taro"), &[("pages", &within)]), "TEST-V01-20");
-    assert_eq!(certificate.pages as usize, host);
+    assert_eq!(certificate.pages() as usize, host);
     let past = (host + 1).to_string();
     match certifier().certify(&plugin, &request(&plugin, fixture("yamada-taro"), &[("pages", &past)]), &stamp("T")) {
         Ok(Certified::Refused { refusal, host_reason, .. }) => {

@@ -15,14 +15,14 @@ fn same_input_same_bytes() {
     let req = request(&plugin, fixture("sato-makoto"), &[("include-household", "true"), ("include-domicile", "true")]);
     let first = issue(&plugin, &req, "TEST-DET-1");
     let second = issue(&plugin, &req, "TEST-DET-1");
-    assert_eq!(first.pdf, second.pdf, "two renders of one input differ");
-    assert_eq!(first.document_hash, second.document_hash);
+    assert_eq!(first.pdf(), second.pdf(), "two renders of one input differ");
+    assert_eq!(first.document_hash(), second.document_hash());
 
     // A different issuance number changes the stamp, and only the stamp.
     let other = issue(&plugin, &req, "TEST-DET-2");
-    assert_ne!(first.pdf, other.pdf);
-    assert_eq!(first.document_hash, other.document_hash);
-    assert_ne!(first.verification_code, other.verification_code);
+    assert_ne!(first.pdf(), other.pdf());
+    assert_eq!(first.document_hash(), other.document_hash());
+    assert_ne!(first.verification_code(), other.verification_code());
 }
 
 #[test]
@@ -47,7 +47,7 @@ fn a_fresh_sandbox_renders_the_same_bytes() {
     let fresh_plugin = fresh.sandbox().load(&component(guests::TAX)).expect("load");
     let stamp = Stamp { issuance_number: "TEST-DET-3".into(), preview: false };
     match fresh.certify(&fresh_plugin, &req, &stamp).expect("certify") {
-        Certified::Issued { certificate, .. } => assert_eq!(certificate.pdf, shared.pdf),
+        Certified::Issued { certificate, .. } => assert_eq!(certificate.pdf(), shared.pdf()),
         Certified::Refused { refusal, .. } => panic!("refused: {refusal:?}"),
     }
 }
@@ -61,8 +61,8 @@ fn preview_stamp_is_fixed_and_marked() {
         Certified::Refused { refusal, .. } => panic!("refused: {refusal:?}"),
     };
     let (a, b) = (render(), render());
-    assert_eq!(a.pdf, b.pdf);
-    let text = kofu_tests::normalize(&kofu_tests::pdf_text(&a.pdf, None));
+    assert_eq!(a.pdf(), b.pdf());
+    let text = kofu_tests::normalize(&kofu_tests::pdf_text(a.pdf(), None));
     assert!(text.contains(&kofu_tests::normalize("見本（プレビュー）")), "preview marker missing");
     assert!(text.contains(&kofu_tests::normalize(kofu_certify::PREVIEW_ISSUANCE_NUMBER)));
 }

@@ -34,7 +34,7 @@ fn good_plugin_still_renders() {
     let plugin = load(guests::RESIDENCE);
     let yamada = fixture("yamada-taro");
     let certificate = issue(&plugin, &request(&plugin, yamada.clone(), &[]), "TEST-AFTER");
-    let text = normalize(&pdf_text(&certificate.pdf, None));
+    let text = normalize(&pdf_text(certificate.pdf(), None));
     assert!(text.contains(&normalize(&yamada.name)));
 }
 

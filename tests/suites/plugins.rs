@@ -53,7 +53,7 @@ fn check_plugin(name: &str, path: &str, options: &[(&str, &str)], household_form
                 assert!(!refusal.message_ja.is_empty() && !refusal.message_en.is_empty());
             }
             (Expect::Issued, Certified::Issued { certificate, evaluation }) => {
-                let text = normalize(&pdf_text(&certificate.pdf, None));
+                let text = normalize(&pdf_text(certificate.pdf(), None));
                 assert!(text.contains(&normalize(&resident.name)), "{name} × {stem}: name missing in\n{text}");
                 assert!(text.contains(&normalize(&resident.address)), "{name} × {stem}: address missing");
                 for (other_stem, other) in &all {
@@ -123,12 +123,12 @@ fn my_number_and_domicile_print_only_when_chosen() {
     let domicile = normalize(&yamada.registered_domicile.clone().expect("domicile").place);
 
     let plain = issue(&plugin, &request(&plugin, yamada.clone(), &[]), "TEST-PLAIN");
-    let text = normalize(&pdf_text(&plain.pdf, None));
+    let text = normalize(&pdf_text(plain.pdf(), None));
     assert!(!text.contains(&my_number) && !text.contains(&domicile));
 
     let options = [("include-my-number", "true"), ("include-domicile", "true")];
     let full = issue(&plugin, &request(&plugin, yamada, &options), "TEST-FULL");
-    let text = normalize(&pdf_text(&full.pdf, None));
+    let text = normalize(&pdf_text(full.pdf(), None));
     assert!(text.contains(&my_number), "my number missing");
     assert!(text.contains(&domicile), "domicile missing");
 }
@@ -139,12 +139,12 @@ fn large_household_breaks_pages_and_stamps_each() {
     let sato = fixture("sato-makoto");
     let req = request(&plugin, sato.clone(), &[("include-household", "true")]);
     let certificate = issue(&plugin, &req, "TEST-SATO");
-    assert!(certificate.pages >= 2, "11 members should need more than one page");
+    assert!(certificate.pages() >= 2, "11 members should need more than one page");
     assert_pages_stamped(&certificate, "TEST-SATO");
     // The certification sentence closes the last page only.
-    let last = normalize(&pdf_text(&certificate.pdf, Some(certificate.pages)));
+    let last = normalize(&pdf_text(certificate.pdf(), Some(certificate.pages())));
     assert!(last.contains("相違ないことを証明する"));
-    let first = normalize(&pdf_text(&certificate.pdf, Some(1)));
+    let first = normalize(&pdf_text(certificate.pdf(), Some(1)));
     assert!(!first.contains("相違ないことを証明する"));
     assert!(first.contains(&normalize(&sato.name)));
 }
@@ -155,7 +155,7 @@ fn tax_certificate_for_a_chosen_year() {
     let suzuki = fixture("suzuki-yoko");
     // 2025 is partly unpaid, 2024 is paid, 2019 has no record.
     let paid = issue(&plugin, &request(&plugin, suzuki.clone(), &[("fiscal-year", "2024")]), "TEST-TAX-2024");
-    let text = normalize(&pdf_text(&paid.pdf, None));
+    let text = normalize(&pdf_text(paid.pdf(), None));
     assert!(text.contains("令和6年度"), "{text}");
     assert!(text.contains("98,600"), "{text}");
     let missing = request(&plugin, suzuki, &[("fiscal-year", "2019")]);
@@ -180,7 +180,7 @@ fn concurrent_requests_never_mix_residents() {
                     let number = format!("TEST-CONC-{t}-{round}");
                     let req = request(plugin, resident.clone(), &[("include-household", "true")]);
                     let certificate = issue(plugin, &req, &number);
-                    let text = normalize(&pdf_text(&certificate.pdf, None));
+                    let text = normalize(&pdf_text(certificate.pdf(), None));
                     assert!(text.contains(&normalize(&resident.name)));
                     for (other_stem, other) in all.iter().filter(|(s, _)| s != stem) {
                         for needle in identifying_strings(other) {
@@ -216,7 +216,7 @@ fn a_household_past_the_declared_page_maximum_goes_to_the_counter() {
             let why = host_reason.expect("a host refusal says why");
             assert!(why.contains("10 pages"), "{why}");
         }
-        Ok(Certified::Issued { certificate, .. }) => panic!("issued {} pages", certificate.pages),
+        Ok(Certified::Issued { certificate, .. }) => panic!("issued {} pages", certificate.pages()),
         Err(err) => panic!("expected a refusal, got {err}"),
     }
 }

@@ -46,16 +46,48 @@ impl Stamp {
 }
 
 /// A rendered certificate whose every page the independent reader found
-/// bound to its issuance and subject ([`kofu_render::check_stamps`]).
+/// bound to its issuance and subject ([`kofu_render::check_stamps`]), after
+/// the host's policy and binding checks passed. Only
+/// [`Certifier::certify_with`] makes one (its fields are private), so a value
+/// of this type is the proof that a PDF may be recorded and delivered.
 #[derive(Debug, Clone)]
 pub struct Certificate {
-    pub pdf: Vec<u8>,
-    pub pages: u32,
+    pdf: Vec<u8>,
+    pages: u32,
+    document_hash: [u8; 32],
+    verification_code: String,
+    render_time: std::time::Duration,
+}
+
+impl Certificate {
+    /// The PDF.
+    pub fn pdf(&self) -> &[u8] {
+        &self.pdf
+    }
+
+    /// The PDF, given up.
+    pub fn into_pdf(self) -> Vec<u8> {
+        self.pdf
+    }
+
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
     /// SHA-256 of the document model the plugin returned.
-    pub document_hash: [u8; 32],
-    pub verification_code: String,
+    pub fn document_hash(&self) -> &[u8; 32] {
+        &self.document_hash
+    }
+
+    /// The 照合コード printed on every page.
+    pub fn verification_code(&self) -> &str {
+        &self.verification_code
+    }
+
     /// Time spent rendering the PDF.
-    pub render_time: std::time::Duration,
+    pub fn render_time(&self) -> std::time::Duration {
+        self.render_time
+    }
 }
 
 /// What a request came to.

@@ -55,7 +55,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             match certifier.certify(&plugin, &request, &stamp)? {
                 Certified::Issued { certificate, .. } => {
                     let path = args.out_dir.join(format!("{}-{stem}.pdf", bundled.name));
-                    std::fs::write(&path, &certificate.pdf)
+                    std::fs::write(&path, certificate.pdf())
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     println!("{:<10} {:<16} issued   {}", bundled.name, stem, path.display());
                 }

@@ -72,7 +72,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     };
     match certifier.certify_with(&plugin, &request, &stamp, &register) {
         Ok(Certified::Issued { certificate, evaluation }) => {
-            std::fs::write(&args.out, &certificate.pdf)
+            std::fs::write(&args.out, certificate.pdf())
                 .with_context(|| format!("cannot write {}", args.out.display()))?;
             eprint!("{}", report::logs(&evaluation.logs));
             println!(
@@ -81,11 +81,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
                 plugin.manifest().version,
                 report::shown(&request.subject.name),
                 args.out.display(),
-                certificate.pages,
-                if certificate.pages == 1 { "" } else { "s" },
-                certificate.pdf.len()
+                certificate.pages(),
+                if certificate.pages() == 1 { "" } else { "s" },
+                certificate.pdf().len()
             );
-            println!("issuance {}, verification code {}", stamp.issuance_number, certificate.verification_code);
+            println!("issuance {}, verification code {}", stamp.issuance_number, certificate.verification_code());
             let reads: Vec<&str> = evaluation.fields_read.iter().map(|f| f.as_str()).collect();
             println!("fields read: {}", reads.join(", "));
             println!("fuel used: {} of {}", evaluation.fuel_used, certifier.sandbox().limits().fuel);

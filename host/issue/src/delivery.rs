@@ -187,7 +187,7 @@ impl Issuer {
         match compare(issuance, &certificate) {
             Comparison::Identical => {
                 tracing::info!(issuance = %issuance.id, "document re-rendered identical to the recorded one");
-                Ok(HeldDocument { pdf: certificate.pdf.into(), subject_name })
+                Ok(HeldDocument { pdf: certificate.into_pdf().into(), subject_name })
             }
             Comparison::SameDocumentOtherBuild => Err(Failed::OtherBuild),
             Comparison::Differs(why) => Err(Failed::Differs(why.into())),

@@ -241,7 +241,7 @@ impl Issuer {
                 let total = started.elapsed();
                 let (render_time, pdf_hash) = match &result {
                     Ok(Certified::Issued { certificate, .. }) => {
-                        (certificate.render_time, Some(hex(&Sha256::digest(&certificate.pdf))))
+                        (certificate.render_time(), Some(hex(&Sha256::digest(certificate.pdf()))))
                     }
                     _ => (Duration::ZERO, None),
                 };
@@ -338,13 +338,13 @@ fn build_record(asked: &Asked<'_>, attempt: Attempt<'_>) -> (NewIssuance, Option
         Ok(Certified::Issued { certificate, evaluation }) => {
             issuance.outcome = Outcome::Issued;
             issuance.fields_read = fields_read(&evaluation);
-            issuance.document_hash = Some(hex(&certificate.document_hash));
+            issuance.document_hash = Some(hex(certificate.document_hash()));
             issuance.pdf_hash = evaluated.pdf_hash;
-            issuance.verification_code = Some(certificate.verification_code);
-            issuance.pages = Some(i64::from(certificate.pages));
+            issuance.verification_code = Some(certificate.verification_code().to_owned());
+            issuance.pages = Some(i64::from(certificate.pages()));
             issuance.fee = Some(i64::from(asked.manifest.fee_yen));
             issuance.delivery = Delivery::Ready;
-            pdf = Some(certificate.pdf);
+            pdf = Some(certificate.into_pdf());
         }
         Ok(Certified::Refused { refusal, evaluation, host_reason }) => {
             issuance.outcome = Outcome::Refused;

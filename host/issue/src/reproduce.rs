@@ -77,13 +77,13 @@ pub enum Comparison {
 
 /// How `certificate`, re-rendered, compares with the recorded `issuance`.
 pub fn compare(issuance: &Issuance, certificate: &Certificate) -> Comparison {
-    if issuance.document_hash.as_deref() != Some(hex(&certificate.document_hash).as_str()) {
+    if issuance.document_hash.as_deref() != Some(hex(certificate.document_hash()).as_str()) {
         return Comparison::Differs("the re-rendered document differs from the recorded document hash");
     }
     if issuance.host_build != HOST_BUILD {
         return Comparison::SameDocumentOtherBuild;
     }
-    if issuance.pdf_hash.as_deref() != Some(hex(&Sha256::digest(&certificate.pdf)).as_str()) {
+    if issuance.pdf_hash.as_deref() != Some(hex(&Sha256::digest(certificate.pdf())).as_str()) {
         return Comparison::Differs("the re-rendered PDF differs from the recorded PDF hash");
     }
     Comparison::Identical

@@ -100,10 +100,11 @@ pub async fn dry_run(
 ) -> Result<Response, ApiError> {
     let result = state.issuer().dry_run(&access.code, &hash, body).await?;
     match result {
-        Ok(Certified::Issued { certificate, .. }) => {
-            Ok(([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")], certificate.pdf)
-                .into_response())
-        }
+        Ok(Certified::Issued { certificate, .. }) => Ok((
+            [(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")],
+            certificate.into_pdf(),
+        )
+            .into_response()),
         Ok(Certified::Refused { refusal, host_reason, .. }) => Err(ApiError::Refused {
             slug: "refused",
             status: StatusCode::UNPROCESSABLE_ENTITY,
