@@ -322,6 +322,10 @@ async fn a_full_queue_answers_busy_at_once() {
     server.import_fixture(&muni, "F-1", "yamada-taro").await;
     let holder = server.card(&muni, "F-1", "3333").await;
     let session = server.session(&kiosk, &holder).await;
+    // One issuance first, so that the plugin is loaded: loading takes an
+    // upload slot, and this test counts the issuance pool's refusals.
+    let warm_up = server.issue(&kiosk, &session, "full-warm-up", "hostile-infinite-loop", json!({})).await;
+    assert_eq!(warm_up.expect(201).json()["outcome"], "failed");
     let started = Instant::now();
     let requests: Vec<_> = (0..4)
         .map(|i| {
