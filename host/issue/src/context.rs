@@ -3,6 +3,7 @@
 use kofu_certify::Certifier;
 use kofu_store::Store;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use crate::documents::HeldDocuments;
 use crate::metrics::Metrics;
@@ -21,6 +22,9 @@ pub struct Issuer {
     /// Each municipality's register, indexed for the binding check.
     pub(crate) registers: RegisterIndexes,
     pub(crate) metrics: Metrics,
+    /// Cancelled when the host stops waiting for in-flight issuances: each
+    /// then records itself as failed (see `Issuer::issue`).
+    pub(crate) abandon: CancellationToken,
 }
 
 /// What an [`Issuer`] is made of.
@@ -43,7 +47,15 @@ impl Issuer {
             documents: HeldDocuments::new(setup.document_memory_bytes),
             registers: RegisterIndexes::default(),
             metrics: Metrics::default(),
+            abandon: CancellationToken::new(),
         }
+    }
+
+    /// Stop every issuance still in flight: each one not yet recorded
+    /// records itself as failed with reason `abandoned`, nothing delivered
+    /// or charged, and returns. Called once the shutdown grace is over.
+    pub fn abandon_in_flight(&self) {
+        self.abandon.cancel();
     }
 
     pub fn store(&self) -> &Store {

@@ -20,7 +20,7 @@
 //! nothing charged.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use kofu_certify::{Certified, CertifyError, RegisterIndex, Stamp};
@@ -114,16 +114,37 @@ fn replay(existing: Issuance, session: &Session, print: &str) -> Result<Issuance
 
 impl Issuer {
     /// Run one issuance to its recorded outcome.
+    ///
+    /// Once the host gives up waiting for it at shutdown
+    /// ([`Issuer::abandon_in_flight`]), an issuance not yet recorded stops
+    /// where it is and records itself as failed, reason `abandoned`: nothing
+    /// delivered or charged, and the kiosk's retry with the same key gets
+    /// that record on any host.
     pub async fn issue(
         &self,
         session: &Session,
         key: &IdempotencyKey,
         request: IssueRequest,
     ) -> Result<Issuance, IssueError> {
-        let started = Instant::now();
         let print = fingerprint(&request);
+        let plugin_hash = OnceLock::new();
+        let asking = Asking { session, key, fingerprint: &print, request: &request };
+        tokio::select! {
+            biased;
+            result = self.issue_until_recorded(&asking, &plugin_hash) => result,
+            () = self.abandon.cancelled() => self.record_abandoned(&asking, plugin_hash.get()).await,
+        }
+    }
+
+    async fn issue_until_recorded(
+        &self,
+        asking: &Asking<'_>,
+        plugin_hash: &OnceLock<String>,
+    ) -> Result<Issuance, IssueError> {
+        let Asking { session, key, fingerprint: print, request } = *asking;
+        let started = Instant::now();
         if let Some(existing) = self.store.issuance_by_key(&session.kiosk, key.as_str()).await? {
-            return replay(existing, session, &print);
+            return replay(existing, session, print);
         }
         let hash = self.store.active_plugin_hash(&session.municipality, &request.kind).await?.ok_or_else(|| {
             IssueError::NotFound(format!(
@@ -132,6 +153,7 @@ impl Issuer {
                 request.kind
             ))
         })?;
+        let _ = plugin_hash.set(hash.clone());
         // The manifest is the loaded plugin's own, already parsed: the cache
         // holds plugins by content hash and checks each against it.
         let plugin = self.plugins.get(&self.store, &self.sandboxes, &session.municipality, &hash).await?;
@@ -146,7 +168,7 @@ impl Issuer {
             .ok_or_else(|| IssueError::Internal(format!("municipality {} vanished", session.municipality)))?;
 
         let register = self.registers.get(&self.store, &session.municipality).await?;
-        let asked = Asked { session, key, fingerprint: &print, request: &request, plugin_hash: &hash, manifest };
+        let asked = Asked { asking, plugin_hash: &hash, manifest };
         for _ in 0..REGISTER_RETRIES {
             let subject = self.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
                 IssueError::Gone(
@@ -163,8 +185,7 @@ impl Issuer {
                 municipality: municipality.clone(),
                 options: options.clone(),
             };
-            let number = random_id(12)?;
-            let number = format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]);
+            let number = issuance_number()?;
             let evaluated =
                 self.evaluate(&plugin, Arc::clone(&resident), context, number.clone(), Arc::clone(&register)).await?;
             let attempt = Attempt { subject: &subject, id: random_id(20)?, number: number.clone(), now, evaluated };
@@ -204,7 +225,7 @@ impl Issuer {
                     );
                     return Ok(*issuance);
                 }
-                Recorded::Existing(existing) => return replay(*existing, session, &print),
+                Recorded::Existing(existing) => return replay(*existing, session, print),
                 Recorded::RegisterChanged => {
                     tracing::info!(number = %number, "the register changed during an issuance; evaluating again");
                 }
@@ -274,12 +295,19 @@ struct Evaluated {
     render_time: Duration,
 }
 
-/// What was asked: the same for every attempt of one issuance.
-struct Asked<'a> {
+/// What the kiosk asked for.
+#[derive(Clone, Copy)]
+struct Asking<'a> {
     session: &'a Session,
     key: &'a IdempotencyKey,
     fingerprint: &'a str,
     request: &'a IssueRequest,
+}
+
+/// What was asked, with the plugin chosen to answer it: the same for every
+/// attempt of one issuance.
+struct Asked<'a> {
+    asking: &'a Asking<'a>,
     plugin_hash: &'a str,
     manifest: &'a Manifest,
 }
@@ -297,42 +325,13 @@ struct Attempt<'a> {
 /// The record of one attempt, and the PDF to hold if it issued.
 fn build_record(asked: &Asked<'_>, attempt: Attempt<'_>) -> (NewIssuance, Option<Vec<u8>>) {
     let Attempt { subject, id, number, now, evaluated } = attempt;
-    let session = asked.session;
     let timings = json!({
         "sandbox_us": evaluated.sandbox_time.as_micros() as u64,
         "render_us": evaluated.render_time.as_micros() as u64,
     });
-    let mut issuance = Issuance {
-        id,
-        number: number.clone(),
-        municipality: session.municipality.clone(),
-        kiosk: session.kiosk.clone(),
-        session: session.id.clone(),
-        card: session.card.clone(),
-        subject: subject.subject.entry.id.clone(),
-        kind: asked.request.kind.clone(),
-        options: json!(asked.request.options),
-        idempotency_key: asked.key.as_str().to_owned(),
-        request_fingerprint: asked.fingerprint.to_owned(),
-        plugin_hash: asked.plugin_hash.to_owned(),
-        host_build: HOST_BUILD.to_owned(),
-        issue_date: Date::in_japan_at((now / 1000) as u64).to_string(),
-        // Each arm below sets the outcome and what goes with it.
-        outcome: Outcome::Failed,
-        reason_code: None,
-        reason: None,
-        fields_read: json!([]),
-        document_hash: None,
-        pdf_hash: None,
-        verification_code: None,
-        pages: None,
-        fee: None,
-        delivery: Delivery::None,
-        timings,
-        created_at: now,
-        printed_at: None,
-        purged_at: None,
-    };
+    let mut issuance = failed_record(asked.asking, asked.plugin_hash, Numbered { id, number: number.clone(), now });
+    issuance.subject = subject.subject.entry.id.clone();
+    issuance.timings = timings;
     let mut pdf = None;
     match evaluated.result {
         Ok(Certified::Issued { certificate, evaluation }) => {
@@ -384,6 +383,99 @@ fn build_record(asked: &Asked<'_>, attempt: Attempt<'_>) -> (NewIssuance, Option
     }
     (NewIssuance { issuance, input: evaluated.input }, pdf)
 }
+
+/// An issuance's random identifiers and its time.
+struct Numbered {
+    id: String,
+    number: String,
+    now: i64,
+}
+
+/// The record of what was asked, failed until something else is known:
+/// nothing delivered, nothing charged. The subject is the card holder's.
+fn failed_record(asking: &Asking<'_>, plugin_hash: &str, numbered: Numbered) -> Issuance {
+    let Asking { session, key, fingerprint, request } = *asking;
+    let Numbered { id, number, now } = numbered;
+    Issuance {
+        id,
+        number,
+        municipality: session.municipality.clone(),
+        kiosk: session.kiosk.clone(),
+        session: session.id.clone(),
+        card: session.card.clone(),
+        subject: session.resident.clone(),
+        kind: request.kind.clone(),
+        options: json!(request.options),
+        idempotency_key: key.as_str().to_owned(),
+        request_fingerprint: fingerprint.to_owned(),
+        plugin_hash: plugin_hash.to_owned(),
+        host_build: HOST_BUILD.to_owned(),
+        issue_date: Date::in_japan_at((now / 1000) as u64).to_string(),
+        outcome: Outcome::Failed,
+        reason_code: None,
+        reason: None,
+        fields_read: json!([]),
+        document_hash: None,
+        pdf_hash: None,
+        verification_code: None,
+        pages: None,
+        fee: None,
+        delivery: Delivery::None,
+        timings: json!({}),
+        created_at: now,
+        printed_at: None,
+        purged_at: None,
+    }
+}
+
+/// A random issuance number, `XXXX-XXXX-XXXX`.
+fn issuance_number() -> Result<String, IssueError> {
+    let number = random_id(12)?;
+    Ok(format!("{}-{}-{}", &number[0..4], &number[4..8], &number[8..12]))
+}
+
+impl Issuer {
+    /// Record an issuance the host stopped before it was recorded: failed,
+    /// reason `abandoned`, with the plugin chosen if one was.
+    async fn record_abandoned(
+        &self,
+        asking: &Asking<'_>,
+        plugin_hash: Option<&String>,
+    ) -> Result<Issuance, IssueError> {
+        let numbered = Numbered { id: random_id(20)?, number: issuance_number()?, now: now_millis() };
+        let mut issuance = failed_record(asking, plugin_hash.map_or("", String::as_str), numbered);
+        issuance.reason_code = Some(ABANDONED.to_owned());
+        issuance.reason = Some(
+            "the host stopped (shutdown) before this certificate was made and recorded; nothing was issued or \
+             charged"
+                .to_owned(),
+        );
+        let new = NewIssuance { issuance, input: String::new() };
+        let recorded = self.store.record_abandoned(&new, &audit_data(&new)).await.map_err(|err| {
+            tracing::error!(session = %asking.session.id, error = %err, "an abandoned issuance could not be recorded");
+            err
+        })?;
+        match recorded {
+            Recorded::New { issuance, .. } => {
+                self.metrics.issuance_abort(ABANDONED);
+                self.metrics.issuance_outcome(&issuance.kind, issuance.outcome);
+                tracing::warn!(
+                    issuance = %issuance.id,
+                    kind = %issuance.kind,
+                    "issuance abandoned at shutdown: recorded as failed, nothing charged"
+                );
+                Ok(*issuance)
+            }
+            // Recorded by the work itself just before it was stopped, or by
+            // another host: that record stands.
+            Recorded::Existing(existing) => replay(*existing, asking.session, asking.fingerprint),
+            Recorded::RegisterChanged => Err(IssueError::Internal("an abandoned issuance checks no register".into())),
+        }
+    }
+}
+
+/// The reason code of an issuance its host stopped before recording it.
+pub const ABANDONED: &str = "abandoned";
 
 /// The fields a plugin read, as recorded.
 fn fields_read(evaluation: &kofu_sandbox::Evaluation) -> Value {

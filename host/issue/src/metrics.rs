@@ -132,7 +132,8 @@ impl Metrics {
         self.aborts.write(
             &mut out,
             "kofu_issuance_aborts_total",
-            "Issuances aborted whole before being recorded (e.g. the database refused the write), by stage.",
+            "Issuances cut short, by stage: `record` (the database refused the write; nothing recorded), \
+             `abandoned` (the host stopped first; recorded as failed, nothing charged).",
         );
         self.rerenders.write(
             &mut out,

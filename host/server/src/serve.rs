@@ -98,11 +98,11 @@ impl Server {
 /// Serve until SIGINT or SIGTERM, then stop taking requests, let in-flight
 /// requests and issuances finish within `shutdown_grace`, and close the
 /// database. Evaluations end by their time limit whatever the plugin does,
-/// so the grace is normally not used up; past it the server stops anyway:
-/// an issuance not yet recorded then records nothing, charges nothing and
-/// is counted in `kofu_issuance_aborts_total` by nobody, since nothing
-/// about it reached the database (the kiosk's retry with the same key is
-/// safe on any host).
+/// so the grace is normally not used up. Past it, every issuance not yet
+/// recorded stops and records itself as failed (`abandoned`, nothing
+/// charged), within [`ABANDON_WAIT`] more; the kiosk's retry with the same
+/// key finds that record on any host. So the server exits within
+/// `shutdown_grace` + `ABANDON_WAIT` of the signal.
 pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartError> {
     let state = server.state.clone();
     let stop = CancellationToken::new();
@@ -139,14 +139,26 @@ pub async fn serve(server: Server, listener: TcpListener) -> Result<(), StartErr
     if tokio::time::timeout_at(deadline_at, state.issuances().wait()).await.is_err() {
         tracing::warn!(
             open = state.issuances().len(),
-            "shutting down: issuances still running after the grace period are abandoned unrecorded"
+            "shutting down: issuances still running after the grace period are recorded as abandoned"
         );
+        state.issuer().abandon_in_flight();
+        if tokio::time::timeout(ABANDON_WAIT, state.issuances().wait()).await.is_err() {
+            tracing::error!(
+                open = state.issuances().len(),
+                "shutting down: issuances that could not record themselves as abandoned are dropped unrecorded; \
+                 nothing was charged for them"
+            );
+        }
     }
     let _ = sweeper.await;
     state.store().close().await;
     tracing::info!("stopped");
     result.map_err(StartError::Serve)
 }
+
+/// How long issuances abandoned at the end of the grace get to record
+/// themselves as failed.
+pub const ABANDON_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Bind the listen address from the configuration.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {

@@ -238,6 +238,29 @@ impl Store {
         seen: &[RegisterVersion],
         audit_data: &serde_json::Value,
     ) -> Result<Recorded, StoreError> {
+        self.record(new, Some((household, seen)), audit_data).await
+    }
+
+    /// Record a failed issuance that evaluated nothing (its host stopped
+    /// first), with its audit entry: there are no register rows to check.
+    /// A record already made under the same kiosk and key wins, as above.
+    pub async fn record_abandoned(
+        &self,
+        new: &NewIssuance,
+        audit_data: &serde_json::Value,
+    ) -> Result<Recorded, StoreError> {
+        if new.issuance.outcome != Outcome::Failed || new.issuance.fee.is_some() {
+            return Err(StoreError::Conflict("an abandoned issuance is recorded as failed and charged nothing".into()));
+        }
+        self.record(new, None, audit_data).await
+    }
+
+    async fn record(
+        &self,
+        new: &NewIssuance,
+        register_check: Option<(&str, &[RegisterVersion])>,
+        audit_data: &serde_json::Value,
+    ) -> Result<Recorded, StoreError> {
         let i = &new.issuance;
         let mut tx = self.begin().await?;
         audit::lock_head(&mut tx, &i.municipality).await?;
@@ -253,19 +276,21 @@ impl Store {
             tx.commit().await?;
             return Ok(Recorded::Existing(Box::new(existing)));
         }
-        let rows = db::query(HOUSEHOLD_VERSIONS).bind(&i.municipality).bind(household).fetch_all(&mut tx).await?;
-        let mut current = rows
-            .iter()
-            .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
-            .collect::<Result<Vec<_>, DbError>>()?;
-        let mut seen = seen.to_vec();
-        current.sort_by(|a, b| a.id.cmp(&b.id));
-        seen.sort_by(|a, b| a.id.cmp(&b.id));
-        if current != seen {
-            // Committed, not dropped: the retry then reads the register as
-            // this transaction saw it (see "answers" in write.rs).
-            tx.commit().await?;
-            return Ok(Recorded::RegisterChanged);
+        if let Some((household, seen)) = register_check {
+            let rows = db::query(HOUSEHOLD_VERSIONS).bind(&i.municipality).bind(household).fetch_all(&mut tx).await?;
+            let mut current = rows
+                .iter()
+                .map(|row| Ok(RegisterVersion { id: row.try_get(0)?, version: row.try_get(1)? }))
+                .collect::<Result<Vec<_>, DbError>>()?;
+            let mut seen = seen.to_vec();
+            current.sort_by(|a, b| a.id.cmp(&b.id));
+            seen.sort_by(|a, b| a.id.cmp(&b.id));
+            if current != seen {
+                // Committed, not dropped: the retry then reads the register
+                // as this transaction saw it (see "answers" in write.rs).
+                tx.commit().await?;
+                return Ok(Recorded::RegisterChanged);
+            }
         }
         let inserted = db::query(format!(
             "INSERT INTO issuances ({COLUMNS}, input) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \

@@ -365,3 +365,57 @@ async fn a_full_queue_answers_busy_at_once() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_issuance_abandoned_at_shutdown_is_recorded_failed_and_charges_nothing() {
+    // Evaluations that run for their whole (raised) time limit: 5 s, far
+    // longer than the test waits before the host gives up on them.
+    let (server, _, kiosk) = world_with(|config| {
+        config.limits.fuel = u64::MAX / 2;
+        config.limits.wall_clock = Duration::from_secs(5);
+    })
+    .await;
+    let server = Arc::new(server);
+    let muni = server.municipality("444444", "停止市").await;
+    server.activate(&muni, kofu_tests::component(kofu_tests::guests::INFINITE_LOOP)).await;
+    server.import_fixture(&muni, "S-1", "yamada-taro").await;
+    let holder = server.card(&muni, "S-1", "4444").await;
+    let session = server.session(&kiosk, &holder).await;
+    let running = {
+        let (server, kiosk, session) = (Arc::clone(&server), kiosk.clone(), session.clone());
+        tokio::spawn(
+            async move { server.issue(&kiosk, &session, "at-shutdown", "hostile-infinite-loop", json!({})).await },
+        )
+    };
+    let waiting = Instant::now();
+    while server.state.issuer().sandboxes().issuance_pool().status().busy == 0 {
+        assert!(waiting.elapsed() < Duration::from_secs(10), "no evaluation took a slot");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let abandoned_at = Instant::now();
+    server.state.issuer().abandon_in_flight();
+    let issuance = running.await.expect("task").expect(201).json();
+    assert!(abandoned_at.elapsed() < Duration::from_secs(2), "the issuance ended {:?} after", abandoned_at.elapsed());
+    assert_eq!(issuance["outcome"], "failed", "{issuance}");
+    assert_eq!(issuance["delivery"], "none", "{issuance}");
+    assert_eq!(issuance["fee_yen"], Value::Null, "{issuance}");
+    let id = issuance["id"].as_str().expect("id");
+
+    let record = server.get(&format!("/v1/municipalities/{}/issuances/{id}", muni.code), Some(&muni.token)).await;
+    let record = record.expect(200).json();
+    assert_eq!(record["reason_code"], "abandoned", "{record}");
+    assert!(record["reason"].as_str().is_some_and(|r| r.contains("nothing was issued or charged")), "{record}");
+    assert_eq!(record["plugin_hash"].as_str().map(str::len), Some(64), "the plugin chosen is recorded: {record}");
+    // The kiosk's retry gets the same record; the audit log holds it and
+    // verifies.
+    let retried = server.issue(&kiosk, &session, "at-shutdown", "hostile-infinite-loop", json!({})).await;
+    assert_eq!(retried.expect(201).json()["id"], id);
+    let audit = server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await;
+    assert!(audit.expect(200).text().contains(id), "the audit log names the abandoned issuance");
+    let report = kofu_issue::verify_audit(server.state.issuer().store(), server.state.issuer().certifier(), 10)
+        .await
+        .expect("verify");
+    assert!(report.ok(), "{report:?}");
+    let metrics = server.get("/metrics", None).await.expect(200).text();
+    assert!(metrics.contains("kofu_issuance_aborts_total{stage=\"abandoned\"} 1"), "{metrics}");
+}
