@@ -41,6 +41,10 @@ const COMPILE_WAIT: Duration = Duration::from_secs(30);
 
 pub(crate) struct PluginCache {
     compiled: Mutex<HashMap<String, Arc<Plugin>>>,
+    /// One load at a time per content hash: a burst of requests for a
+    /// plugin this host has not loaded yet waits for one load instead of
+    /// each taking an upload slot (and answering 503 when there is none).
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     key: Box<dyn ArtifactKey>,
     /// Where this host's artifacts are stored: its build (native code is
     /// only valid for the build that compiled it) and its key's public id.
@@ -50,7 +54,7 @@ pub(crate) struct PluginCache {
 impl PluginCache {
     pub(crate) fn new(key: Box<dyn ArtifactKey>) -> PluginCache {
         let slot = format!("{HOST_BUILD} key {}", key.key_id());
-        PluginCache { compiled: Mutex::default(), key, slot }
+        PluginCache { compiled: Mutex::default(), loading: Mutex::default(), key, slot }
     }
 
     /// The loaded plugin for a stored version.
@@ -64,6 +68,30 @@ impl PluginCache {
         if let Some(plugin) = self.lock().get(hash) {
             return Ok(Arc::clone(plugin));
         }
+        let gate = Arc::clone(self.lock_loading().entry(hash.to_owned()).or_default());
+        let _loading = gate.lock().await;
+        // Loaded by the request this one waited for?
+        if let Some(plugin) = self.lock().get(hash) {
+            return Ok(Arc::clone(plugin));
+        }
+        let loaded = self.load(store, sandboxes, municipality, hash).await;
+        if let Ok(plugin) = &loaded {
+            self.lock().insert(hash.to_owned(), Arc::clone(plugin));
+        }
+        // Requests already waiting at the gate find the plugin cached (or,
+        // after a failed load, try again one by one); later ones never
+        // reach it.
+        self.lock_loading().remove(hash);
+        loaded
+    }
+
+    async fn load(
+        &self,
+        store: &Store,
+        sandboxes: &Sandboxes,
+        municipality: &str,
+        hash: &str,
+    ) -> Result<Arc<Plugin>, IssueError> {
         let plugin = match self.load_artifact(store, sandboxes, hash).await? {
             Some(plugin) => plugin,
             None => {
@@ -80,7 +108,6 @@ impl PluginCache {
         if plugin.id().hash.to_hex() != hash {
             return Err(IssueError::Internal(format!("stored plugin {hash} does not match its content hash")));
         }
-        self.lock().insert(hash.to_owned(), Arc::clone(&plugin));
         Ok(plugin)
     }
 
@@ -150,6 +177,10 @@ impl PluginCache {
             tracing::warn!(plugin = %hash, %err, "could not store the compiled plugin");
         }
         Ok(Ok(plugin))
+    }
+
+    fn lock_loading(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
+        self.loading.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Plugin>>> {

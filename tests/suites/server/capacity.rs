@@ -419,3 +419,32 @@ async fn an_issuance_abandoned_at_shutdown_is_recorded_failed_and_charges_nothin
     let metrics = server.get("/metrics", None).await.expect(200).text();
     assert!(metrics.contains("kofu_issuance_aborts_total{stage=\"abandoned\"} 1"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_on_a_cold_host_loads_the_plugin_once() {
+    // One upload slot and no queue: were every request of the burst to load
+    // the plugin itself, all but one would be refused by the uploads pool.
+    let (server, muni, kiosk) = world_with(|config| {
+        config.limits.max_concurrent = 13;
+        config.upload_slots = 1;
+        config.sandbox_queue_depth = 0;
+    })
+    .await;
+    let session = demo_session(&server, &muni, &kiosk).await;
+    // Another host on the same database has loaded nothing yet.
+    let cold = Arc::new(server.host().await);
+    let requests: Vec<_> = (0..12)
+        .map(|i| {
+            let (cold, kiosk, session) = (Arc::clone(&cold), kiosk.clone(), session.clone());
+            tokio::spawn(async move {
+                cold.issue(&kiosk, &session, &format!("cold-{i}"), "residence-certificate", json!({})).await
+            })
+        })
+        .collect();
+    for request in requests {
+        let reply = request.await.expect("task");
+        assert_eq!(reply.expect(201).json()["outcome"], "issued");
+    }
+    let uploads = cold.state.issuer().sandboxes().upload_pool().status();
+    assert_eq!((uploads.rejected_full, uploads.rejected_wait), (0, 0), "{uploads:?}");
+}
