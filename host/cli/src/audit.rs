@@ -31,7 +31,7 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut config = kofu_server::Config::load(args.config.as_deref(), |name| std::env::var(name).ok())?;
+    let mut config = kofu_config::Config::load(args.config.as_deref(), |name| std::env::var(name).ok())?;
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
     }

@@ -11,7 +11,7 @@ use kofu_model::{Municipality, Resident};
 use kofu_store::{now_millis, random_bytes, random_id};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use kofu_config::Config;
 use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, new_token, token_hash};
 use crate::serve::StartError;
 use crate::state::AppState;

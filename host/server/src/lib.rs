@@ -3,7 +3,6 @@
 //! with [`app`] over a [`Server`] and drive it without a socket.
 
 pub mod auth;
-pub mod config;
 pub mod demo;
 pub mod error;
 mod extract;
@@ -13,7 +12,7 @@ mod serve;
 pub mod state;
 pub mod sweeper;
 
-pub use config::Config;
+pub use kofu_config::{Config, ConfigError};
 pub use error::ApiError;
 pub use routes::app;
 pub use serve::{Server, StartError, bind, serve};

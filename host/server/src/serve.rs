@@ -9,7 +9,7 @@ use kofu_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use kofu_config::Config;
 use crate::secrets::{PinKey, token_hash};
 use crate::state::AppState;
 

@@ -8,7 +8,7 @@ use kofu_issue::Issuer;
 use kofu_store::Store;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use kofu_config::Config;
 use crate::secrets::PinKey;
 
 #[derive(Clone)]

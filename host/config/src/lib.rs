@@ -1,6 +1,7 @@
-//! Server settings. Each comes, in increasing precedence, from its default,
-//! the TOML config file, a `KOFU_*` environment variable, and the command
-//! line (the CLI applies the last layer).
+//! kofu's settings, for `kofu serve` and for the commands that open its
+//! database (`kofu audit verify`). Each comes, in increasing precedence,
+//! from its default, the TOML config file, a `KOFU_*` environment variable,
+//! and the command line (the CLI applies the last layer).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
