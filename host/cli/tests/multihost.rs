@@ -95,7 +95,8 @@ fn two_hosts_on_one_postgres_database() {
         let wasm = kofu_tests::component(path);
         let uploaded = http_bytes(&b, "POST", &muni("/plugins"), Some(&token), &[], "application/wasm", &wasm);
         let hash = expect(uploaded, 201)["hash"].as_str().unwrap().to_owned();
-        expect(http(&b, "POST", &muni(&format!("/plugins/{hash}/activate")), Some(&token), &[], None), 200);
+        let body = Some(json!({ "override_reason": "multi-host test setup" }));
+        expect(http(&b, "POST", &muni(&format!("/plugins/{hash}/activate")), Some(&token), &[], body), 200);
         working_tax = hash;
     }
     for (id, stem) in [("R-1", "yamada-taro"), ("R-2", "suzuki-yoko")] {
@@ -161,7 +162,8 @@ fn two_hosts_on_one_postgres_database() {
     let broken = kofu_tests::component(kofu_tests::guests::BROKEN_RELEASE);
     let broken = expect(http_bytes(&a, "POST", &muni("/plugins"), Some(&token), &[], "application/wasm", &broken), 201);
     let broken = broken["hash"].as_str().unwrap().to_owned();
-    expect(http(&a, "POST", &muni(&format!("/plugins/{broken}/activate")), Some(&token), &[], None), 200);
+    let body = Some(json!({ "override_reason": "a broken release, on purpose" }));
+    expect(http(&a, "POST", &muni(&format!("/plugins/{broken}/activate")), Some(&token), &[], body), 200);
     let failed = tax(&b, "tax-2");
     assert_eq!(failed["outcome"], "failed", "{failed}");
     let record = expect(

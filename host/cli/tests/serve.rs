@@ -165,8 +165,14 @@ fn hostile_server(data_dir: &Path) -> (Running, String, String, String) {
     let uploaded = support::http_bytes(&base, "POST", &path, Some(token), &[], "application/wasm", &wasm);
     assert_eq!(uploaded.0, 201, "{}", String::from_utf8_lossy(&uploaded.1));
     let hash = json_of(&uploaded)["hash"].as_str().unwrap().to_owned();
-    let activated =
-        http(&base, "POST", &format!("/v1/municipalities/{code}/plugins/{hash}/activate"), Some(token), &[], None);
+    let activated = http(
+        &base,
+        "POST",
+        &format!("/v1/municipalities/{code}/plugins/{hash}/activate"),
+        Some(token),
+        &[],
+        Some(json!({ "override_reason": "hostile plugin under test" })),
+    );
     assert_eq!(activated.0, 200, "{}", String::from_utf8_lossy(&activated.1));
     let kiosk = credentials["kiosk"]["token"].as_str().unwrap().to_owned();
     let yamada = &credentials["residents"][0];

@@ -37,6 +37,10 @@ impl Issuer {
             tracing::error!(issuance = %i.id, "an issuance's subject does not match its session; refusing delivery");
             return Err(IssueError::Internal("issuance subject mismatch".into()));
         }
+        if i.void.is_some() {
+            self.documents.forget(id);
+            return Err(voided());
+        }
         match i.delivery {
             Delivery::Ready => {}
             Delivery::None => {
@@ -74,6 +78,9 @@ impl Issuer {
         if !self.store.mark_fetched(id, &data, now_millis()).await? {
             self.documents.forget(id);
             let now = self.store.issuance(id).await?.ok_or_else(|| no_issuance(id))?;
+            if now.void.is_some() {
+                return Err(voided());
+            }
             return Err(not_deliverable(now.delivery));
         }
         self.documents.forget(id);
@@ -223,6 +230,13 @@ fn no_issuance(id: &str) -> IssueError {
 }
 
 /// Why a document that was issued cannot be fetched (any more).
+fn voided() -> IssueError {
+    IssueError::Gone(
+        "the municipality voided this certificate, so it is not delivered; nothing is charged — ask at the counter"
+            .into(),
+    )
+}
+
 fn not_deliverable(delivery: Delivery) -> IssueError {
     match delivery {
         Delivery::Printed => IssueError::Gone("the document was printed and its bytes purged".into()),

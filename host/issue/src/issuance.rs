@@ -214,6 +214,14 @@ impl Issuer {
                     if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == Outcome::Failed)
                     {
                         self.metrics.plugin_failure(&issuance.kind, code);
+                        tracing::warn!(
+                            municipality = %issuance.municipality,
+                            issuance = %issuance.id,
+                            kind = %issuance.kind,
+                            plugin = %issuance.plugin_hash,
+                            cause = code,
+                            "a plugin failed: issuance failed closed, nothing delivered or charged"
+                        );
                     }
                     self.metrics.issuance.observe(started.elapsed());
                     tracing::info!(
@@ -360,6 +368,7 @@ fn build_record(asked: &Asked<'_>, attempt: Attempt<'_>) -> (NewIssuance, Option
             issuance.outcome = Outcome::Failed;
             let (code, reason) = match &err {
                 CertifyError::Evaluation(e) => {
+                    issuance.fields_read = json!(e.fields_read.iter().map(|f| f.as_str()).collect::<Vec<_>>());
                     let mut reason = e.to_string();
                     if let Some(backtrace) = &e.backtrace {
                         reason.push_str("\nbacktrace:\n");
@@ -425,6 +434,7 @@ fn failed_record(asking: &Asking<'_>, plugin_hash: &str, numbered: Numbered) -> 
         created_at: now,
         printed_at: None,
         purged_at: None,
+        void: None,
     }
 }
 

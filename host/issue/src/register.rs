@@ -4,7 +4,7 @@
 //! theirs within `register_index::MAX_AGE`).
 
 use kofu_register::{RegisterEntry, StatusChange};
-use kofu_store::{ImportSummary, StoreError, StoredResident, now_millis};
+use kofu_store::{ImportSummary, RegisterImport, StatusChangeBy, StoreError, StoredResident, now_millis};
 
 use crate::context::Issuer;
 
@@ -14,8 +14,9 @@ impl Issuer {
         &self,
         municipality: &str,
         entries: &[RegisterEntry],
+        import: &RegisterImport<'_>,
     ) -> Result<ImportSummary, StoreError> {
-        let summary = self.store.import_residents(municipality, entries, now_millis()).await?;
+        let summary = self.store.import_residents(municipality, entries, import, now_millis()).await?;
         self.registers.forget(municipality);
         Ok(summary)
     }
@@ -27,8 +28,9 @@ impl Issuer {
         municipality: &str,
         id: &str,
         change: &StatusChange,
+        by: &StatusChangeBy<'_>,
     ) -> Result<StoredResident, StoreError> {
-        let updated = self.store.change_status(municipality, id, change, now_millis()).await?;
+        let updated = self.store.change_status(municipality, id, change, by, now_millis()).await?;
         self.registers.forget(municipality);
         Ok(updated)
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kofu_certify::{Certified, CertifyError, Stamp};
 use kofu_model::{Date, Manifest, RequestContext, Resident};
 use kofu_sandbox::Request;
-use kofu_store::{NewPlugin, PluginInfo, now_millis};
+use kofu_store::{Activation, ActivationBy, Actor, DryRunRecord, NewPlugin, PluginInfo, now_millis};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -37,7 +37,7 @@ impl Issuer {
     pub async fn store_plugin(
         &self,
         municipality: &str,
-        actor: &str,
+        actor: &Actor,
         bytes: Vec<u8>,
     ) -> Result<(bool, PluginInfo), IssueError> {
         let plugin = self
@@ -65,8 +65,78 @@ impl Issuer {
 
     /// Evaluate `municipality`'s stored version `hash` as production would,
     /// register check included, but stamped as a preview. A dry-run is not
-    /// an issuance: nothing is recorded.
+    /// an issuance: no issuance is recorded. One against a test resident of
+    /// the register is recorded as the version's latest dry-run (what
+    /// activation asks for), with its audit entry.
     pub async fn dry_run(
+        &self,
+        municipality: &str,
+        hash: &str,
+        request: DryRun,
+        by: &Actor,
+    ) -> Result<Result<Certified, CertifyError>, IssueError> {
+        let resident = request.resident_id.clone();
+        let result = self.evaluate_dry_run(municipality, hash, request).await?;
+        if let Some(resident) = resident {
+            let (outcome, cause) = match &result {
+                Ok(Certified::Issued { .. }) => ("issued", None),
+                Ok(Certified::Refused { refusal, .. }) => ("refused", Some(refusal.code.as_str().to_owned())),
+                Err(CertifyError::Evaluation(e)) => ("failed", Some(e.cause.slug().to_owned())),
+                Err(_) => ("failed", Some("render".to_owned())),
+            };
+            let run = DryRunRecord { at: now_millis(), resident, outcome: outcome.into(), cause };
+            self.store.record_dry_run(municipality, hash, &run, by).await?;
+        }
+        Ok(result)
+    }
+
+    /// Make `hash` the version serving its kind at kiosks. Its latest
+    /// dry-run against a test resident must have issued a certificate,
+    /// unless `override_reason` says why not (recorded in the audit entry).
+    /// Returns the activation and what changes for kiosks: the options
+    /// added, removed or changed against the version active before.
+    pub async fn activate(
+        &self,
+        municipality: &str,
+        hash: &str,
+        by: &Actor,
+        override_reason: Option<&str>,
+    ) -> Result<(Activation, Vec<String>), IssueError> {
+        let info =
+            self.store.plugin_info(municipality, hash).await?.ok_or_else(|| {
+                IssueError::NotFound(format!("there is no plugin version {hash} in this municipality"))
+            })?;
+        let dry_run = self.store.latest_dry_run(municipality, hash).await?;
+        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        let passed = dry_run.as_ref().is_some_and(|run| run.outcome == "issued");
+        if !passed && override_reason.is_none() {
+            return Err(IssueError::Conflict(match &dry_run {
+                None => format!(
+                    "version {hash} has not been dry-run: dry-run it against a test resident (POST                      .../plugins/{hash}/dry-run with `resident_id`) and activate it once that issues a certificate,                      or activate with `override_reason` saying why not"
+                ),
+                Some(run) => format!(
+                    "version {hash}'s latest dry-run (test resident `{}`) {}{}: fix the plugin or the test                      resident and dry-run again, or activate with `override_reason` saying why",
+                    run.resident,
+                    if run.outcome == "refused" { "was refused" } else { "failed" },
+                    run.cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+                ),
+            }));
+        }
+        let previous = self.store.active_plugins(municipality).await?.into_iter().find(|p| p.kind == info.kind);
+        let changes = previous.as_ref().map(|p| option_changes(&p.manifest, &info.manifest)).unwrap_or_default();
+        let data = serde_json::json!({
+            "dry_run": dry_run,
+            "override_reason": override_reason,
+            "replaces": previous.as_ref().map(|p| p.hash.clone()),
+            "option_changes": changes,
+        });
+        let action = if passed { "activate" } else { "override" };
+        let activation =
+            self.store.activate_plugin(municipality, hash, &ActivationBy { by, action, data }, now_millis()).await?;
+        Ok((activation, changes))
+    }
+
+    async fn evaluate_dry_run(
         &self,
         municipality: &str,
         hash: &str,
@@ -129,4 +199,30 @@ impl Issuer {
             })
             .await
     }
+}
+
+/// What changes for kiosks between two manifests' options, in plain words.
+fn option_changes(before: &Value, after: &Value) -> Vec<String> {
+    let options = |manifest: &Value| -> BTreeMap<String, Value> {
+        manifest
+            .get("options")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| Some((o.get("key")?.as_str()?.to_owned(), o.clone())))
+            .collect()
+    };
+    let (before, after) = (options(before), options(after));
+    let mut changes = Vec::new();
+    for (key, option) in &after {
+        match before.get(key) {
+            None => changes.push(format!("option `{key}` is new")),
+            Some(old) if old != option => changes.push(format!("option `{key}` changes: {old} → {option}")),
+            Some(_) => {}
+        }
+    }
+    for key in before.keys().filter(|k| !after.contains_key(*k)) {
+        changes.push(format!("option `{key}` is removed: kiosks that send it are refused"));
+    }
+    changes
 }

@@ -36,8 +36,19 @@ impl Date {
     }
 }
 
+/// Days since 1970-01-01 of a date (Howard Hinnant's days-from-civil).
+pub(crate) fn days_from_civil(date: Date) -> i64 {
+    let year = i64::from(date.year) - i64::from(date.month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(date.month);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(date.day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm (days since 1970-01-01).
-fn civil_from_days(days: i64) -> Date {
+pub(crate) fn civil_from_days(days: i64) -> Date {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;

@@ -6,6 +6,7 @@
 mod context;
 mod date;
 mod document;
+mod instant;
 mod manifest;
 mod refusal;
 mod resident;
@@ -16,6 +17,7 @@ pub use date::{Date, DateError};
 pub use document::{
     Align, Block, CONTENT_ITEM_BYTES, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize,
 };
+pub use instant::{parse_instant, rfc3339_in_japan};
 pub use manifest::{
     Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind, OptionSpec, OptionValue,
 };

@@ -160,6 +160,9 @@ pub struct EvaluationError {
     pub backtrace: Option<String>,
     /// What the plugin logged before it failed.
     pub logs: Vec<LogEntry>,
+    /// The fields it read before it failed: recorded with the issuance like
+    /// those of an evaluation that completed.
+    pub fields_read: Vec<kofu_model::Field>,
 }
 
 impl fmt::Display for EvaluationError {

@@ -431,7 +431,8 @@ fn error_with(
     backtrace: Option<String>,
 ) -> EvaluationError {
     let logs = std::mem::take(&mut store.data_mut().logs).finish();
-    EvaluationError { plugin: id.clone(), stage, cause, backtrace, logs }
+    let fields_read = store.data().fields_read.iter().copied().collect();
+    EvaluationError { plugin: id.clone(), stage, cause, backtrace, logs, fields_read }
 }
 
 /// Most frames a backtrace shows; recursion repeats are folded first.

@@ -8,7 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use kofu_store::{Session, constant_time_eq};
+use kofu_store::{Actor, Session, constant_time_eq};
 
 use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, token_hash};
 use crate::state::AppState;
@@ -32,10 +32,10 @@ impl Caller {
 
     /// The caller must be a token of municipality `code`. Returns who, for
     /// the records.
-    pub fn require_municipality(&self, code: &str) -> Result<String, ApiError> {
+    pub fn require_municipality(&self, code: &str) -> Result<Actor, ApiError> {
         match self {
             Caller::Municipality { code: own, token_id, label } if own == code => {
-                Ok(format!("token {token_id} ({label})"))
+                Ok(Actor::Municipality { token: token_id.clone(), name: label.clone() })
             }
             Caller::Municipality { .. } => {
                 Err(ApiError::Forbidden("this token belongs to another municipality".into()))
@@ -118,8 +118,8 @@ impl FromRequestParts<AppState> for Vendor {
 /// A token of the municipality named by the `{code}` path segment.
 pub struct MunicipalityAccess {
     pub code: String,
-    /// Who acted, for version and activation records.
-    pub actor: String,
+    /// Who acted, for the audit entries of what they change.
+    pub actor: Actor,
 }
 
 async fn path_code(parts: &mut Parts, state: &AppState) -> Result<String, ApiError> {

@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 
 use kofu_model::{Municipality, Resident};
-use kofu_store::{now_millis, random_bytes, random_id};
+use kofu_store::{ActivationBy, Actor, RegisterImport, now_millis, random_bytes, random_id};
 use serde::{Deserialize, Serialize};
 
-use kofu_config::Config;
 use crate::secrets::{KIOSK_TOKEN_PREFIX, MUNICIPALITY_TOKEN_PREFIX, new_token, token_hash};
 use crate::serve::StartError;
 use crate::state::AppState;
+use kofu_config::Config;
 
 pub const CREDENTIALS_FILE: &str = "demo-credentials.json";
 
@@ -130,14 +130,17 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
     }
     let now = now_millis();
     state.store().create_municipality(&municipality, now).await?;
-    let actor = "demo setup";
+    // The vendor sets the demo up; its bundled plugins are activated as
+    // shipped (each passes its dry-run in the bundled suite).
+    let actor = Actor::Vendor;
     for bundled in kofu_bundled::ALL {
         let (_, info) = state
             .issuer()
-            .store_plugin(&municipality.code, actor, bundled.component.to_vec())
+            .store_plugin(&municipality.code, &actor, bundled.component.to_vec())
             .await
             .map_err(|e| StartError::Demo(format!("bundled plugin {}: {e}", bundled.name)))?;
-        state.store().activate_plugin(&municipality.code, &info.hash, "activate", actor, now).await?;
+        let activation = ActivationBy { by: &actor, action: "demo", data: serde_json::json!({}) };
+        state.store().activate_plugin(&municipality.code, &info.hash, &activation, now).await?;
     }
 
     let mut entries = Vec::new();
@@ -151,7 +154,8 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
     let yamada = Resident::from_json(RESIDENTS[0].1).map_err(demo_error)?;
     let test_id = "TEST-0001".to_owned();
     entries.extend(kofu_register::entries_from_fixture(&test_id, "TEST-H-0001", &yamada, true));
-    state.issuer().import_residents(&municipality.code, &entries).await?;
+    let import = RegisterImport { by: &actor, file_digest: "demo fixtures", format: "demo" };
+    state.issuer().import_residents(&municipality.code, &entries, &import).await?;
 
     let mut residents = Vec::new();
     for (resident_id, name, note) in people {
@@ -159,7 +163,7 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
         let digits: [u8; 4] = random_bytes().map_err(demo_error)?;
         let pin: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
         let mac = state.pin_key().mac(&card_id, &pin);
-        state.store().create_card(&card_id, &municipality.code, &resident_id, &mac, now).await?;
+        state.store().create_card(&card_id, &municipality.code, &resident_id, &mac, &actor, now).await?;
         residents.push(DemoResident { resident_id, name, card_id, pin, note: note.to_string() });
     }
 
@@ -167,7 +171,7 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
     let token_id = random_id(16).map_err(demo_error)?;
     state
         .store()
-        .create_municipality_token(&token_id, &municipality.code, &token_hash(&municipality_token), "demo", now)
+        .create_municipality_token(&token_id, &municipality.code, &token_hash(&municipality_token), "demo", &actor, now)
         .await?;
     let kiosk_token = new_token(KIOSK_TOKEN_PREFIX).map_err(demo_error)?;
     let kiosk_id = random_id(16).map_err(demo_error)?;

@@ -147,6 +147,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A JSON request body that may be left out: an empty body is
+/// `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<OptionalJson<T>, ApiError> {
+        let media = media_type(request.headers());
+        let limit = state.config().max_body_bytes;
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| body_error(e, limit))?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !is_json(media.as_deref()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`, or no body".into(),
+            ));
+        }
+        Ok(OptionalJson(parse_json(&bytes)?))
+    }
+}
+
 /// Path parameters.
 pub struct ApiPath<T>(pub T);
 

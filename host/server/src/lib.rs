@@ -12,8 +12,8 @@ mod serve;
 pub mod state;
 pub mod sweeper;
 
-pub use kofu_config::{Config, ConfigError};
 pub use error::ApiError;
+pub use kofu_config::{Config, ConfigError};
 pub use routes::app;
 pub use serve::{Server, StartError, bind, serve};
 pub use state::AppState;

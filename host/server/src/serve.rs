@@ -9,9 +9,9 @@ use kofu_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use kofu_config::Config;
 use crate::secrets::{PinKey, token_hash};
 use crate::state::AppState;
+use kofu_config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -8,8 +8,8 @@ use kofu_issue::Issuer;
 use kofu_store::Store;
 use tokio_util::task::TaskTracker;
 
-use kofu_config::Config;
 use crate::secrets::PinKey;
+use kofu_config::Config;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);

@@ -35,6 +35,25 @@ pub enum AuditEvent {
     Printed,
     /// The document was never confirmed printed and was purged.
     Expired,
+    /// The municipality voided an issued certificate.
+    Voided,
+    /// A register import: counts and the file's digest.
+    RegisterImport,
+    /// One resident's status changed: which fields, by whom; before, after
+    /// and why in the entry's detail.
+    StatusChange,
+    CardIssued,
+    CardUnlocked,
+    CardRevoked,
+    PluginUploaded,
+    /// A dry-run of a version against a test resident, and its outcome.
+    PluginDryRun,
+    PluginActivated,
+    PluginRolledBack,
+    TokenCreated,
+    TokenRevoked,
+    /// The municipality's record (name, mayor, ...) changed.
+    MunicipalityUpdated,
 }
 
 impl AuditEvent {
@@ -44,8 +63,82 @@ impl AuditEvent {
             AuditEvent::Fetched => "fetched",
             AuditEvent::Printed => "printed",
             AuditEvent::Expired => "expired",
+            AuditEvent::Voided => "voided",
+            AuditEvent::RegisterImport => "register-import",
+            AuditEvent::StatusChange => "status-change",
+            AuditEvent::CardIssued => "card-issued",
+            AuditEvent::CardUnlocked => "card-unlocked",
+            AuditEvent::CardRevoked => "card-revoked",
+            AuditEvent::PluginUploaded => "plugin-uploaded",
+            AuditEvent::PluginDryRun => "plugin-dry-run",
+            AuditEvent::PluginActivated => "plugin-activated",
+            AuditEvent::PluginRolledBack => "plugin-rolled-back",
+            AuditEvent::TokenCreated => "token-created",
+            AuditEvent::TokenRevoked => "token-revoked",
+            AuditEvent::MunicipalityUpdated => "municipality-updated",
         }
     }
+}
+
+/// Who made a change, as its audit entry names them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "role", rename_all = "kebab-case")]
+pub enum Actor {
+    /// A municipality token: its id and the label it was given (a desk or
+    /// a role; the chain keeps it for ever).
+    Municipality { token: String, name: String },
+    /// The vendor operator (the admin token).
+    Vendor,
+    /// The host itself (retention, expiry).
+    Host,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Municipality { token, name } => write!(f, "token {token} ({name})"),
+            Actor::Vendor => f.write_str("the vendor operator"),
+            Actor::Host => f.write_str("the host"),
+        }
+    }
+}
+
+/// A change to record in the chain: what, by whom, with the event's data
+/// (no personal data: it is never erased) and, apart, its detail (which may
+/// hold personal data: the chain keeps its digest, retention may delete it).
+pub struct Change<'a> {
+    pub event: AuditEvent,
+    pub by: &'a Actor,
+    pub data: serde_json::Value,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Append a change's entry (and its detail) inside the caller's transaction.
+pub(crate) async fn append_change(
+    tx: &mut WriteTx,
+    municipality: &str,
+    change: Change<'_>,
+    now: Millis,
+) -> Result<AuditEntry, StoreError> {
+    let Change { event, by, mut data, detail } = change;
+    let Some(object) = data.as_object_mut() else {
+        return Err(StoreError::Invalid("an audit entry's data is a JSON object".into()));
+    };
+    object.insert("by".into(), serde_json::json!(by));
+    let detail = detail.map(|d| d.to_string());
+    if let Some(detail) = &detail {
+        object.insert("detail_digest".into(), serde_json::json!(hex(&Sha256::digest(detail.as_bytes()))));
+    }
+    let entry = append(tx, municipality, event, "", &data, now).await?;
+    if let Some(detail) = detail {
+        db::query("INSERT INTO audit_details (municipality, seq, detail) VALUES ($1, $2, $3)")
+            .bind(municipality)
+            .bind(entry.seq)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(entry)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -259,6 +352,27 @@ impl Store {
             .fetch_all(self)
             .await?;
         Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+    }
+
+    /// The details still kept of entries `after_seq` < seq <= `until_seq`,
+    /// by seq.
+    pub async fn audit_details(
+        &self,
+        municipality: &str,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<std::collections::BTreeMap<i64, String>, StoreError> {
+        let rows =
+            db::query("SELECT seq, detail FROM audit_details WHERE municipality = $1 AND seq > $2 AND seq <= $3")
+                .bind(municipality)
+                .bind(after_seq)
+                .bind(until_seq)
+                .fetch_all(self)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, DbError>>()
+            .map_err(Into::into)
     }
 
     /// Issuance ids with an `issuance` entry in the municipality's chain.

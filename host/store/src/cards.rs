@@ -10,8 +10,10 @@
 //! find the card locked, and a right PIN racing them opens a session only if
 //! it came before the lock.
 
+use crate::audit::{self, Actor, AuditEvent, Change};
 use crate::db::{self, DbError, Row};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::sessions::{CloseReason, Session};
 use crate::write::WriteTx;
@@ -79,6 +81,7 @@ impl Store {
         municipality: &str,
         resident: &str,
         pin_mac: &str,
+        by: &Actor,
         now: Millis,
     ) -> Result<Card, StoreError> {
         let mut tx = self.begin().await?;
@@ -111,6 +114,14 @@ impl Store {
         .bind(now)
         .execute(&mut tx)
         .await?;
+        let data = json!({ "card": id, "resident": resident });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::CardIssued, by, data, detail: None },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Card {
             id: id.into(),
@@ -133,20 +144,35 @@ impl Store {
         Ok(row.as_ref().map(card).transpose()?)
     }
 
-    /// Clear the failure count and the lock.
-    pub async fn unlock_card(&self, municipality: &str, id: &str) -> Result<bool, StoreError> {
-        let statement = db::query(
+    /// Clear the failure count and the lock, with its audit entry.
+    pub async fn unlock_card(&self, municipality: &str, id: &str, by: &Actor, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = db::query(
             "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
         )
         .bind(municipality)
-        .bind(id);
-        let done = self.write_one(statement).await?;
-        Ok(done.rows_affected() == 1)
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let data = json!({ "card": id });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::CardUnlocked, by, data, detail: None },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Revoke a card and close its open kiosk sessions, in one transaction:
     /// a revoked card must not keep issuing through a session it opened.
-    pub async fn revoke_card(&self, municipality: &str, id: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn revoke_card(&self, municipality: &str, id: &str, by: &Actor, now: Millis) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let done =
             db::query("UPDATE cards SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL")
@@ -165,6 +191,14 @@ impl Store {
             .bind(id)
             .execute(&mut tx)
             .await?;
+        let data = json!({ "card": id });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::CardRevoked, by, data, detail: None },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

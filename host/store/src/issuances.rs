@@ -60,7 +60,7 @@ impl Delivery {
 }
 
 /// What came of an issuance request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// A document was made; it awaits its fetch.
@@ -128,6 +128,62 @@ pub struct Issuance {
     pub created_at: Millis,
     pub printed_at: Option<Millis>,
     pub purged_at: Option<Millis>,
+    /// Set when the municipality voided the certificate.
+    pub void: Option<Void>,
+}
+
+/// A municipality's void of an issued certificate.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Void {
+    pub at: Millis,
+    pub reason: VoidReason,
+}
+
+/// Why a certificate was voided: a closed list, since `/v1/verify` shows it
+/// to anyone holding the paper (the staff's own words stay in the audit
+/// entry's detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VoidReason {
+    /// Issued for, or showing, the wrong person.
+    WrongPerson,
+    /// The content was wrong (a register error, a plugin defect).
+    WrongContent,
+    /// Issued against the law or the municipality's rules (e.g. a
+    /// restriction not yet entered in the register).
+    NotAllowed,
+    Other,
+}
+
+impl VoidReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoidReason::WrongPerson => "wrong-person",
+            VoidReason::WrongContent => "wrong-content",
+            VoidReason::NotAllowed => "not-allowed",
+            VoidReason::Other => "other",
+        }
+    }
+
+    /// In plain words, for whoever verifies the paper.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            VoidReason::WrongPerson => ("交付対象者の誤り", "issued for or showing the wrong person"),
+            VoidReason::WrongContent => ("記載内容の誤り", "its content was wrong"),
+            VoidReason::NotAllowed => ("交付できない証明書", "it should not have been issued"),
+            VoidReason::Other => ("その他", "voided by the municipality"),
+        }
+    }
+
+    fn parse(text: &str) -> Result<VoidReason, StoreError> {
+        Ok(match text {
+            "wrong-person" => VoidReason::WrongPerson,
+            "wrong-content" => VoidReason::WrongContent,
+            "not-allowed" => VoidReason::NotAllowed,
+            "other" => VoidReason::Other,
+            other => return Err(StoreError::corrupt("an issuance's void reason", other)),
+        })
+    }
 }
 
 /// Everything needed to record an issuance.
@@ -184,12 +240,18 @@ const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, 
      request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
      document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at";
 
+/// What a read returns: the recorded columns and the void, if any.
+pub(crate) const READ_COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
+     request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
+     document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at, \
+     voided_at, void_reason";
+
 fn json(row: &Row, column: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::corrupt(column, e))
 }
 
-fn issuance(row: &Row) -> Result<Issuance, StoreError> {
+pub(crate) fn issuance(row: &Row) -> Result<Issuance, StoreError> {
     Ok(Issuance {
         id: row.try_get("id")?,
         number: row.try_get("number")?,
@@ -219,6 +281,10 @@ fn issuance(row: &Row) -> Result<Issuance, StoreError> {
         created_at: row.try_get("created_at")?,
         printed_at: row.try_get("printed_at")?,
         purged_at: row.try_get("purged_at")?,
+        void: match (row.try_get::<Option<Millis>, _>("voided_at")?, row.try_get::<Option<String>, _>("void_reason")?) {
+            (Some(at), Some(reason)) => Some(Void { at, reason: VoidReason::parse(&reason)? }),
+            _ => None,
+        },
     })
 }
 
@@ -266,11 +332,12 @@ impl Store {
         audit::lock_head(&mut tx, &i.municipality).await?;
         // Under the lock, so a duplicate recorded for this municipality by
         // another host is seen here rather than as a unique violation.
-        let existing = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
-            .bind(&i.kiosk)
-            .bind(&i.idempotency_key)
-            .fetch_optional(&mut tx)
-            .await?;
+        let existing =
+            db::query(format!("SELECT {READ_COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+                .bind(&i.kiosk)
+                .bind(&i.idempotency_key)
+                .fetch_optional(&mut tx)
+                .await?;
         if let Some(row) = existing {
             let existing = issuance(&row)?;
             tx.commit().await?;
@@ -347,7 +414,7 @@ impl Store {
     }
 
     pub async fn issuance_by_key(&self, kiosk: &str, key: &str) -> Result<Option<Issuance>, StoreError> {
-        let row = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
+        let row = db::query(format!("SELECT {READ_COLUMNS} FROM issuances WHERE kiosk = $1 AND idempotency_key = $2"))
             .bind(kiosk)
             .bind(key)
             .fetch_optional(self)
@@ -356,8 +423,10 @@ impl Store {
     }
 
     pub async fn issuance(&self, id: &str) -> Result<Option<Issuance>, StoreError> {
-        let row =
-            db::query(format!("SELECT {COLUMNS} FROM issuances WHERE id = $1")).bind(id).fetch_optional(self).await?;
+        let row = db::query(format!("SELECT {READ_COLUMNS} FROM issuances WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self)
+            .await?;
         row.as_ref().map(issuance).transpose()
     }
 
@@ -370,7 +439,7 @@ impl Store {
 
     /// The issuance whose printed verification code is `code`.
     pub async fn issuance_by_code(&self, code: &str) -> Result<Option<Issuance>, StoreError> {
-        let row = db::query(format!("SELECT {COLUMNS} FROM issuances WHERE verification_code = $1"))
+        let row = db::query(format!("SELECT {READ_COLUMNS} FROM issuances WHERE verification_code = $1"))
             .bind(code)
             .fetch_optional(self)
             .await?;
@@ -391,7 +460,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let changed = db::query(
             "UPDATE issuances SET delivery = 'fetched', purged_at = $1, pdf = NULL \
-             WHERE id = $2 AND delivery = 'ready' RETURNING municipality",
+             WHERE id = $2 AND delivery = 'ready' AND voided_at IS NULL RETURNING municipality",
         )
         .bind(now)
         .bind(id)
@@ -441,7 +510,7 @@ impl Store {
         let owned = if owner.is_some() { "AND session = $5 AND kiosk = $6" } else { "" };
         let mut update = db::query(format!(
             "UPDATE issuances SET delivery = $1, printed_at = $2, purged_at = COALESCE(purged_at, $3), pdf = NULL \
-             WHERE id = $4 AND delivery IN ('ready', 'fetched') {owned} RETURNING {COLUMNS}"
+             WHERE id = $4 AND delivery IN ('ready', 'fetched') {owned} RETURNING {READ_COLUMNS}"
         ))
         .bind(to.as_str())
         .bind(printed_at)
@@ -490,12 +559,13 @@ impl Store {
     /// A random sample of issued documents with their recorded inputs, for
     /// re-rendering.
     pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
-        let rows =
-            db::query(format!("SELECT {COLUMNS}, input FROM issuances WHERE outcome = $1 ORDER BY random() LIMIT $2"))
-                .bind(Outcome::Issued.as_str())
-                .bind(limit)
-                .fetch_all(self)
-                .await?;
+        let rows = db::query(format!(
+            "SELECT {READ_COLUMNS}, input FROM issuances WHERE outcome = $1 ORDER BY random() LIMIT $2"
+        ))
+        .bind(Outcome::Issued.as_str())
+        .bind(limit)
+        .fetch_all(self)
+        .await?;
         rows.iter().map(|row| Ok((issuance(row)?, row.try_get::<String, _>("input")?))).collect()
     }
 

@@ -35,6 +35,7 @@ mod municipalities;
 mod plugins;
 #[cfg(test)]
 mod query_plans;
+mod records;
 mod register;
 mod sessions;
 mod write;
@@ -47,16 +48,17 @@ use sqlx::{ConnectOptions, Executor};
 
 use db::{Db, DbError, Opener, ReadPool};
 
-pub use audit::{AuditEntry, AuditEvent, ChainReport, GENESIS_HASH, chain_hash, check_chain};
+pub use audit::{Actor, AuditEntry, AuditEvent, ChainReport, Change, GENESIS_HASH, chain_hash, check_chain};
 pub use cards::{Card, PinCheck};
 use checkpoint::Checkpointer;
 pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id, unhex};
-pub use issuances::{Delivery, Issuance, NewIssuance, Outcome, Owner, Recorded, RegisterVersion};
+pub use issuances::{Delivery, Issuance, NewIssuance, Outcome, Owner, Recorded, RegisterVersion, Void, VoidReason};
 pub use municipalities::{KioskInfo, TokenInfo};
-pub use plugins::{Activation, NewPlugin, PluginInfo, PluginVersion};
-pub use register::{ImportSummary, StoredResident, Subject};
+pub use plugins::{Activation, ActivationBy, DryRunRecord, NewPlugin, PluginInfo, PluginVersion};
+pub use records::{IssuanceFilter, VoidRequest};
+pub use register::{ImportSummary, RegisterImport, StatusChangeBy, StoredResident, Subject};
 pub use sessions::{CloseReason, KioskSession, Session, SessionProblem};
 use write::{GroupCommit, WriteTx};
 

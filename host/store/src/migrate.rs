@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "key checks", "0005_key_checks.sql"),
     migration!(6, "plugin components apart, residents by position, cards by resident", "0006_lean_rows.sql"),
     migration!(7, "the sweeper's indexes partial", "0007_partial_indexes.sql"),
+    migration!(8, "audit details, voiding, the issuance list", "0008_records.sql"),
 ];
 
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").

@@ -6,7 +6,9 @@ use crate::db::{self, DbError, Row};
 use kofu_model::Municipality;
 use serde::Serialize;
 
+use crate::audit::{self, Actor, AuditEvent, Change};
 use crate::{Millis, Store, StoreError};
+use serde_json::json;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenInfo {
@@ -102,17 +104,29 @@ impl Store {
         municipality: &str,
         token_hash: &str,
         label: &str,
+        by: &Actor,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let statement = db::query(
+        let mut tx = self.begin().await?;
+        db::query(
             "INSERT INTO municipality_tokens (id, municipality, token_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(municipality)
         .bind(token_hash)
         .bind(label)
-        .bind(now);
-        self.write_one(statement).await?;
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        let data = json!({ "token": id, "label": label });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::TokenCreated, by, data, detail: None },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -138,16 +152,32 @@ impl Store {
         &self,
         municipality: &str,
         id: &str,
+        by: &Actor,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let statement = db::query(
+        let mut tx = self.begin().await?;
+        let done = db::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(municipality)
-        .bind(id);
-        let done = self.write_one(statement).await?;
-        Ok(done.rows_affected() == 1)
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let data = json!({ "token": id });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::TokenRevoked, by, data, detail: None },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn create_kiosk(

@@ -7,8 +7,10 @@
 //! number; the primary key lets one in and the other runs again with the
 //! next one. A rollback reads what to go back to under that same row lock.
 
+use crate::audit::{self, Actor, AuditEvent, Change};
 use crate::db::{self, DbError, Row};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::write::WriteTx;
 use crate::{Millis, Store, StoreError};
@@ -89,6 +91,15 @@ fn activation(row: &Row) -> Result<Activation, DbError> {
 /// a concurrent one.
 const ACTIVATION_RETRIES: u32 = 8;
 
+/// Who activates a version, how (`activate`, or `override` past a failed
+/// or missing dry-run), and what else the audit entry says (the dry-run
+/// relied on, the override's reason).
+pub struct ActivationBy<'a> {
+    pub by: &'a Actor,
+    pub action: &'a str,
+    pub data: serde_json::Value,
+}
+
 /// Point `kind` at `hash` and append the history entry, in the caller's
 /// transaction.
 async fn activate(
@@ -133,7 +144,7 @@ impl Store {
         &self,
         municipality: &str,
         plugin: NewPlugin<'_>,
-        uploaded_by: &str,
+        by: &Actor,
         now: Millis,
     ) -> Result<bool, StoreError> {
         let NewPlugin { hash, kind, version, manifest, component } = plugin;
@@ -151,7 +162,7 @@ impl Store {
         .bind(version)
         .bind(manifest.to_string())
         .bind(component.len() as i64)
-        .bind(uploaded_by)
+        .bind(by.to_string())
         .bind(now)
         .execute(&mut tx)
         .await;
@@ -163,6 +174,9 @@ impl Store {
                     .bind(component.to_vec())
                     .execute(&mut tx)
                     .await?;
+                let data = json!({ "hash": hash, "kind": kind, "version": version, "size": component.len() });
+                let change = Change { event: AuditEvent::PluginUploaded, by, data, detail: None };
+                audit::append_change(&mut tx, municipality, change, now).await?;
                 tx.commit().await.map(|()| true)
             }
             Err(e) if e.is_unique_violation() => {
@@ -244,8 +258,7 @@ impl Store {
         &self,
         municipality: &str,
         hash: &str,
-        action: &str,
-        actor: &str,
+        activation: &ActivationBy<'_>,
         now: Millis,
     ) -> Result<Activation, StoreError> {
         let mut attempt = 0;
@@ -258,10 +271,17 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
                 .try_get(0)?;
-            match activate(&mut tx, municipality, &kind, hash, action, actor, now).await {
-                Ok(activation) => {
+            let actor = activation.by.to_string();
+            match activate(&mut tx, municipality, &kind, hash, activation.action, &actor, now).await {
+                Ok(activated) => {
+                    let mut data = activation.data.clone();
+                    data["hash"] = json!(hash);
+                    data["kind"] = json!(kind);
+                    data["action"] = json!(activation.action);
+                    let change = Change { event: AuditEvent::PluginActivated, by: activation.by, data, detail: None };
+                    audit::append_change(&mut tx, municipality, change, now).await?;
                     tx.commit().await?;
-                    return Ok(activation);
+                    return Ok(activated);
                 }
                 Err(e) if e.is_unique_violation() && attempt < ACTIVATION_RETRIES => attempt += 1,
                 Err(e) => return Err(e.into()),
@@ -277,9 +297,10 @@ impl Store {
         &self,
         municipality: &str,
         kind: &str,
-        actor: &str,
+        by: &Actor,
         now: Millis,
     ) -> Result<Option<Activation>, StoreError> {
+        let actor = by.to_string();
         let mut attempt = 0;
         loop {
             let mut tx = self.begin().await?;
@@ -308,8 +329,11 @@ impl Store {
                 return Ok(None);
             };
             let previous: String = previous.try_get(0)?;
-            match activate(&mut tx, municipality, kind, &previous, "rollback", actor, now).await {
+            match activate(&mut tx, municipality, kind, &previous, "rollback", &actor, now).await {
                 Ok(activation) => {
+                    let data = json!({ "kind": kind, "hash": previous, "from": current });
+                    let change = Change { event: AuditEvent::PluginRolledBack, by, data, detail: None };
+                    audit::append_change(&mut tx, municipality, change, now).await?;
                     tx.commit().await?;
                     return Ok(Some(activation));
                 }
@@ -358,5 +382,69 @@ impl Store {
         .bind(now);
         self.write_one(statement).await?;
         Ok(())
+    }
+}
+
+/// A version's latest dry-run against a test resident of the register.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DryRunRecord {
+    pub at: Millis,
+    pub resident: String,
+    /// `issued`, `refused` or `failed`.
+    pub outcome: String,
+    /// The refusal code or failure cause.
+    pub cause: Option<String>,
+}
+
+impl Store {
+    /// Record a dry-run of `hash` (replacing the one before), with its
+    /// audit entry.
+    pub async fn record_dry_run(
+        &self,
+        municipality: &str,
+        hash: &str,
+        run: &DryRunRecord,
+        by: &Actor,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        db::query(
+            "INSERT INTO dry_runs (municipality, hash, at, resident, outcome, cause) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (municipality, hash) DO UPDATE SET at = excluded.at, resident = excluded.resident, \
+             outcome = excluded.outcome, cause = excluded.cause",
+        )
+        .bind(municipality)
+        .bind(hash)
+        .bind(run.at)
+        .bind(&run.resident)
+        .bind(&run.outcome)
+        .bind(&run.cause)
+        .execute(&mut tx)
+        .await?;
+        let data = json!({ "hash": hash, "resident": run.resident, "outcome": run.outcome, "cause": run.cause });
+        audit::append_change(
+            &mut tx,
+            municipality,
+            Change { event: AuditEvent::PluginDryRun, by, data, detail: None },
+            run.at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The latest dry-run of `hash` against a test resident, if any.
+    pub async fn latest_dry_run(&self, municipality: &str, hash: &str) -> Result<Option<DryRunRecord>, StoreError> {
+        let row = db::query("SELECT at, resident, outcome, cause FROM dry_runs WHERE municipality = $1 AND hash = $2")
+            .bind(municipality)
+            .bind(hash)
+            .fetch_optional(self)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(DryRunRecord {
+            at: row.try_get(0)?,
+            resident: row.try_get(1)?,
+            outcome: row.try_get(2)?,
+            cause: row.try_get(3)?,
+        }))
     }
 }

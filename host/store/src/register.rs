@@ -16,7 +16,43 @@ use kofu_model::Resident;
 use kofu_register::{RegisterEntry, StatusChange};
 use serde::Serialize;
 
+use crate::audit::{self, Actor, AuditEvent, Change};
 use crate::{Millis, Store, StoreError};
+use serde_json::json;
+
+/// Who imported a register file, and the file's digest and format.
+pub struct RegisterImport<'a> {
+    pub by: &'a Actor,
+    pub file_digest: &'a str,
+    /// `json` or `csv`.
+    pub format: &'a str,
+}
+
+/// Who changed a resident's status, and why.
+pub struct StatusChangeBy<'a> {
+    pub actor: &'a Actor,
+    pub reason: Option<&'a str>,
+}
+
+/// The top-level fields of a resident record that differ, and the detail of
+/// a status change: those fields before and after, and the reason.
+fn status_difference(
+    before: &Resident,
+    after: &Resident,
+    reason: Option<&str>,
+) -> Result<(Vec<String>, serde_json::Value), StoreError> {
+    let as_object = |r: &Resident| match serde_json::to_value(r) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(StoreError::Invalid("a resident record is not a JSON object".into())),
+    };
+    let (before, after) = (as_object(before)?, as_object(after)?);
+    let changed: Vec<String> = after.keys().filter(|k| before.get(*k) != after.get(*k)).cloned().collect();
+    let pick = |map: &serde_json::Map<String, serde_json::Value>| {
+        changed.iter().map(|k| (k.clone(), map.get(k).cloned().unwrap_or_default())).collect::<serde_json::Map<_, _>>()
+    };
+    let detail = json!({ "before": pick(&before), "after": pick(&after), "reason": reason });
+    Ok((changed, detail))
+}
 
 /// A register row with its version.
 #[derive(Debug, Clone)]
@@ -76,10 +112,14 @@ pub(crate) const SUBJECT: &str = "SELECT * FROM residents WHERE municipality = $
 impl Store {
     /// Insert or replace every entry, all or nothing. New people go to the
     /// end of the register order; updated people keep their place.
+    ///
+    /// The audit entry holds the counts and `file_digest` (the SHA-256 of
+    /// the file as sent), never the rows.
     pub async fn import_residents(
         &self,
         municipality: &str,
         entries: &[RegisterEntry],
+        import: &RegisterImport<'_>,
         now: Millis,
     ) -> Result<ImportSummary, StoreError> {
         let mut tx = self.begin().await?;
@@ -102,6 +142,15 @@ impl Store {
                 summary.updated += 1;
             }
         }
+        let data = json!({
+            "rows": entries.len(),
+            "created": summary.created,
+            "updated": summary.updated,
+            "format": import.format,
+            "file_digest": import.file_digest,
+        });
+        let change = Change { event: AuditEvent::RegisterImport, by: import.by, data, detail: None };
+        audit::append_change(&mut tx, municipality, change, now).await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -127,12 +176,16 @@ impl Store {
         rows.iter().map(|row| Ok((row.try_get::<i64, _>("position")?, stored(row)?))).collect()
     }
 
-    /// Apply a status change in one transaction and return the new row.
+    /// Apply a status change in one transaction, with its audit entry, and
+    /// return the new row. Lifting a restriction (a DV support measure)
+    /// needs a reason; the entry names the fields changed and who changed
+    /// them, its detail the values before and after and the reason.
     pub async fn change_status(
         &self,
         municipality: &str,
         id: &str,
         change: &StatusChange,
+        by: &StatusChangeBy<'_>,
         now: Millis,
     ) -> Result<StoredResident, StoreError> {
         let mut tx = self.begin().await?;
@@ -144,7 +197,17 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no resident `{id}` in the register")))?;
         let mut current = stored(&row)?;
+        let before = current.entry.person.clone();
         change.apply(&mut current.entry).map_err(|problem| StoreError::Invalid(problem.problem))?;
+        let reason = by.reason.map(str::trim).filter(|r| !r.is_empty());
+        if before.residency.restricted && !current.entry.person.residency.restricted && reason.is_none() {
+            return Err(StoreError::Invalid(
+                "lifting a restriction (a DV or other support measure) needs a `reason`: say why and on whose \
+                 decision, e.g. \"support measure ended 2026-12-01, decision 第123号\""
+                    .into(),
+            ));
+        }
+        let (changed, detail) = status_difference(&before, &current.entry.person, reason)?;
         let version: i64 = db::query(
             "UPDATE residents SET record = $1, version = version + 1, updated_at = $2 \
              WHERE municipality = $3 AND id = $4 RETURNING version",
@@ -156,6 +219,9 @@ impl Store {
         .fetch_one(&mut tx)
         .await?
         .try_get(0)?;
+        let data = json!({ "resident": id, "changed": changed, "version": version });
+        let entry = Change { event: AuditEvent::StatusChange, by: by.actor, data, detail: Some(detail) };
+        audit::append_change(&mut tx, municipality, entry, now).await?;
         tx.commit().await?;
         current.version = version;
         current.updated_at = now;

@@ -7,11 +7,32 @@
 
 use kofu_model::Municipality;
 use kofu_store::{
-    AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, NewPlugin, Outcome, Owner, PinCheck, Recorded,
-    RegisterVersion, Store, StoreError, StoreOptions, check_chain,
+    ActivationBy, Actor, AuditEntry, ChainReport, Delivery, Issuance, NewIssuance, NewPlugin, Outcome, Owner, PinCheck,
+    Recorded, RegisterImport, RegisterVersion, StatusChangeBy, Store, StoreError, StoreOptions, check_chain,
 };
 use kofu_test_db::{Backend, TestDb};
 use serde_json::json;
+
+/// The counter desk's token, as the audit entries of the changes below
+/// name it.
+fn desk() -> Actor {
+    Actor::Municipality { token: "T-1".into(), name: "counter 1".into() }
+}
+
+fn import() -> RegisterImport<'static> {
+    static DESK: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(desk);
+    RegisterImport { by: &DESK, file_digest: "test", format: "json" }
+}
+
+fn by_desk() -> StatusChangeBy<'static> {
+    static DESK: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(desk);
+    StatusChangeBy { actor: &DESK, reason: Some("test") }
+}
+
+fn activation() -> ActivationBy<'static> {
+    static DESK: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(desk);
+    ActivationBy { by: &DESK, action: "activate", data: json!({}) }
+}
 
 async fn store() -> (Store, TestDb) {
     let db = TestDb::new();
@@ -20,7 +41,7 @@ async fn store() -> (Store, TestDb) {
     let fixture: kofu_model::Resident =
         serde_json::from_str(include_str!("../../../tests/fixtures/residents/yamada-taro.json")).unwrap();
     let entries = kofu_register::entries_from_fixture("R-1", "H-1", &fixture, false);
-    store.import_residents("999999", &entries, 1).await.unwrap();
+    store.import_residents("999999", &entries, &import(), 1).await.unwrap();
     (store, db)
 }
 
@@ -55,6 +76,7 @@ fn issuance(id: &str, key: &str) -> NewIssuance {
             created_at: 10,
             printed_at: None,
             purged_at: None,
+            void: None,
         },
         input: format!("{{\"input of\": \"{id}\"}}"),
     }
@@ -72,11 +94,11 @@ async fn an_issuance_records_only_against_the_register_it_read() {
     assert_eq!(seen.len(), 4, "yamada's household of four");
     // A member's record changes after the plugin read it.
     let change = kofu_register::StatusChange::parse(br#"{"restricted": true}"#).unwrap();
-    store.change_status("999999", "R-1-2", &change, 5).await.unwrap();
+    store.change_status("999999", "R-1-2", &change, &by_desk(), 5).await.unwrap();
     let recorded = store.record_issuance(&issuance("I1", "k1"), "H-1", &seen, &json!({})).await.unwrap();
     assert!(matches!(recorded, Recorded::RegisterChanged));
     assert!(store.issuance("I1").await.unwrap().is_none(), "nothing recorded");
-    assert!(store.audit_entries("999999", 0, 10).await.unwrap().is_empty(), "nothing audited");
+    assert!(events(&store).await.is_empty(), "nothing audited but the register's changes");
 
     // With what is current, it records, and the same key returns it.
     let seen = versions(&store).await;
@@ -100,7 +122,7 @@ async fn an_issuance_records_only_against_the_register_it_read() {
         false,
     );
     newcomer.truncate(1);
-    store.import_residents("999999", &newcomer, 6).await.unwrap();
+    store.import_residents("999999", &newcomer, &import(), 6).await.unwrap();
     assert!(matches!(
         store.record_issuance(&issuance("I3", "k3"), "H-1", &seen, &json!({})).await.unwrap(),
         Recorded::RegisterChanged
@@ -119,7 +141,7 @@ async fn the_audit_chain_links_every_entry_and_detects_changes() {
     }
     let report = store.verify_chains().await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
-    assert_eq!(report.entries, 5);
+    assert_eq!(report.entries, 6, "the setup's import and five issuances");
     let entries: Vec<AuditEntry> = store.audit_entries("999999", 0, 100).await.unwrap();
     assert_eq!(entries[0].prev_hash, kofu_store::GENESIS_HASH);
     for pair in entries.windows(2) {
@@ -136,10 +158,11 @@ async fn the_audit_chain_links_every_entry_and_detects_changes() {
     assert!(check(&removed).iter().any(|p| p.contains("missing")));
     // Editing an entry, even with its hash recomputed, breaks the next link.
     let mut edited = entries.clone();
-    edited[1].entry = edited[1].entry.replace("\"n\":1", "\"n\":7");
+    // Entry 3 (index 2) is the issuance with n = 1, after the import and n = 0.
+    edited[2].entry = edited[2].entry.replace("\"n\":1", "\"n\":7");
     assert!(check(&edited).iter().any(|p| p.contains("altered")));
-    edited[1].hash = kofu_store::chain_hash(&edited[1].prev_hash, &edited[1].entry);
-    assert!(check(&edited).iter().any(|p| p.contains("entry 3") && p.contains("does not link")));
+    edited[2].hash = kofu_store::chain_hash(&edited[2].prev_hash, &edited[2].entry);
+    assert!(check(&edited).iter().any(|p| p.contains("entry 4") && p.contains("does not link")));
     // Changing a column without the content.
     let mut relabelled = entries.clone();
     relabelled[0].event = "printed".into();
@@ -157,7 +180,7 @@ fn canonical_json_keeps_keys_sorted() {
 #[tokio::test]
 async fn concurrent_wrong_pins_lock_the_card_exactly() {
     let (store, _db) = store().await;
-    store.create_card("CARD", "999999", "R-1", "right-mac", 1).await.unwrap();
+    store.create_card("CARD", "999999", "R-1", "right-mac", &desk(), 1).await.unwrap();
     store.create_kiosk("K", "kiosk", "kiosk-hash", 1).await.unwrap();
     let mut tasks = Vec::new();
     for n in 0..10 {
@@ -179,7 +202,7 @@ async fn concurrent_wrong_pins_lock_the_card_exactly() {
     assert_eq!(card.failed_attempts, 3);
     assert!(card.locked_at.is_some());
     assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 3).await.unwrap(), PinCheck::Locked));
-    assert!(store.unlock_card("999999", "CARD").await.unwrap());
+    assert!(store.unlock_card("999999", "CARD", &desk(), 2).await.unwrap());
     assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 4).await.unwrap(), PinCheck::Opened(_)));
 }
 
@@ -196,8 +219,18 @@ fn ready(id: &str, key: &str) -> NewIssuance {
     new
 }
 
+/// The issuance and delivery events of the chain (the setup's register
+/// import and status changes are entries too).
 async fn events(store: &Store) -> Vec<String> {
-    store.audit_entries("999999", 0, 1000).await.unwrap().into_iter().map(|e| e.event).collect()
+    let changes = ["register-import", "status-change"];
+    store
+        .audit_entries("999999", 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| !changes.contains(&e.as_str()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -252,9 +285,9 @@ async fn concurrent_appends_make_one_unbroken_chain() {
     }
     let report = store.verify_chains().await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
-    assert_eq!(report.entries, 48);
+    assert_eq!(report.entries, 49, "the setup's import and 48 issuances");
     let seqs: Vec<i64> = store.audit_entries("999999", 0, 100).await.unwrap().iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=48).collect::<Vec<_>>(), "one entry per seq, none skipped");
+    assert_eq!(seqs, (1..=49).collect::<Vec<_>>(), "one entry per seq, none skipped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -335,11 +368,11 @@ async fn fetched_but_unconfirmed_documents_expire_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_right_pin_racing_wrong_ones_never_opens_a_locked_card() {
     let (store, _db) = store().await;
-    store.create_card("CARD", "999999", "R-1", "right-mac", 1).await.unwrap();
+    store.create_card("CARD", "999999", "R-1", "right-mac", &desk(), 1).await.unwrap();
     store.create_kiosk("K", "kiosk", "kiosk-hash", 1).await.unwrap();
     // Rounds, so that later ones race over connections the first opened.
     for round in 0..8 {
-        assert!(store.unlock_card("999999", "CARD").await.unwrap());
+        assert!(store.unlock_card("999999", "CARD", &desk(), 2).await.unwrap());
         for n in 0..2 {
             let first = store.sign_in("K", "CARD", "wrong-mac", &format!("W{round}-{n}"), 2).await.unwrap();
             assert!(matches!(first, PinCheck::WrongPin { .. }));
@@ -381,13 +414,13 @@ async fn concurrent_activations_number_their_history_in_order() {
         let manifest = json!({ "kind": format!("kind-{n}") });
         let (hash, kind) = (format!("h{n}"), format!("kind-{n}"));
         let plugin = NewPlugin { hash: &hash, kind: &kind, version: "1.0.0", manifest: &manifest, component: b"wasm" };
-        let inserted = store.insert_plugin("999999", plugin, "t", 1).await.unwrap();
+        let inserted = store.insert_plugin("999999", plugin, &desk(), 1).await.unwrap();
         assert!(inserted);
     }
     let tasks: Vec<_> = (0..6)
         .map(|n| {
             let store = store.clone();
-            tokio::spawn(async move { store.activate_plugin("999999", &format!("h{n}"), "activate", "t", 2).await })
+            tokio::spawn(async move { store.activate_plugin("999999", &format!("h{n}"), &activation(), 2).await })
         })
         .collect();
     for task in tasks {
@@ -400,11 +433,11 @@ async fn concurrent_activations_number_their_history_in_order() {
 
     // Rollback goes back to the version active before, under the same lock.
     let plugin = NewPlugin { hash: "h0b", kind: "kind-0", version: "2.0.0", manifest: &json!({}), component: b"wasm2" };
-    store.insert_plugin("999999", plugin, "t", 3).await.unwrap();
-    store.activate_plugin("999999", "h0b", "activate", "t", 4).await.unwrap();
-    let back = store.rollback_plugin("999999", "kind-0", "t", 5).await.unwrap().unwrap();
+    store.insert_plugin("999999", plugin, &desk(), 3).await.unwrap();
+    store.activate_plugin("999999", "h0b", &activation(), 4).await.unwrap();
+    let back = store.rollback_plugin("999999", "kind-0", &desk(), 5).await.unwrap().unwrap();
     assert_eq!((back.hash.as_str(), back.seq), ("h0", 8));
-    assert!(store.rollback_plugin("999999", "kind-1", "t", 6).await.unwrap().is_none(), "nothing earlier");
+    assert!(store.rollback_plugin("999999", "kind-1", &desk(), 6).await.unwrap().is_none(), "nothing earlier");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -423,7 +456,7 @@ async fn concurrent_status_changes_lose_nothing() {
                     { "name": "市民税・県民税", "assessed": 1000, "paid": 1000 }
                 ] } });
                 let change = kofu_register::StatusChange::parse(change.to_string().as_bytes()).unwrap();
-                tokio::spawn(async move { store.change_status("999999", "R-1", &change, 5).await })
+                tokio::spawn(async move { store.change_status("999999", "R-1", &change, &by_desk(), 5).await })
             })
             .collect();
         for task in tasks {
@@ -449,12 +482,12 @@ async fn removing_entries_at_the_end_of_a_chain_is_detected() {
         Backend::Sqlite => "DROP TRIGGER audit_log_no_delete",
         Backend::Postgres => "DROP TRIGGER audit_log_no_delete ON audit_log",
     };
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4")
         .execute(&pool)
         .await
         .expect_err("the database refuses to remove an audit entry");
     sqlx::raw_sql(drop_trigger).execute(&pool).await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4").execute(&pool).await.unwrap();
     pool.close().await;
     let report = store.verify_chains().await.unwrap();
     assert!(report.problems.iter().any(|p| p.contains("entries at the end were removed")), "{report:?}");

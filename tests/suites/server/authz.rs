@@ -325,9 +325,12 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/v1/municipalities/{code}/plugins/{hash}", Access::Own, 200, |w| {
             format!("/v1/municipalities/{A}/plugins/{}", w.residence)
         }),
-        row(Method::POST, "/v1/municipalities/{code}/plugins/{hash}/activate", Access::Own, 200, |w| {
-            format!("/v1/municipalities/{A}/plugins/{}/activate", w.residence)
-        }),
+        with(
+            row(Method::POST, "/v1/municipalities/{code}/plugins/{hash}/activate", Access::Own, 200, |w| {
+                format!("/v1/municipalities/{A}/plugins/{}/activate", w.residence)
+            }),
+            |_| Payload::Json(json!({ "override_reason": "authorisation test" })),
+        ),
         with(
             row(Method::POST, "/v1/municipalities/{code}/plugins/{hash}/dry-run", Access::Own, 200, |w| {
                 format!("/v1/municipalities/{A}/plugins/{}/dry-run", w.residence)
@@ -373,9 +376,18 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/v1/municipalities/{code}/audit/export", Access::Own, 200, |_| {
             format!("/v1/municipalities/{A}/audit/export")
         }),
+        row(Method::GET, "/v1/municipalities/{code}/issuances", Access::Own, 200, |_| {
+            format!("/v1/municipalities/{A}/issuances?from=2020-01-01&limit=10")
+        }),
         row(Method::GET, "/v1/municipalities/{code}/issuances/{id}", Access::Own, 200, |w| {
             format!("/v1/municipalities/{A}/issuances/{}", w.issuance)
         }),
+        with(
+            row(Method::POST, "/v1/municipalities/{code}/issuances/{id}/void", Access::Own, 200, |w| {
+                format!("/v1/municipalities/{A}/issuances/{}/void", w.to_print)
+            }),
+            |_| Payload::Json(json!({ "reason": "other", "note": "authorisation test" })),
+        ),
         with(row(Method::POST, "/v1/kiosk/sessions", Access::Kiosk, 201, |_| "/v1/kiosk/sessions".into()), |w| {
             Payload::Json(json!({ "card_id": w.card, "pin": "1234" }))
         }),

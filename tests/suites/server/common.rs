@@ -203,7 +203,10 @@ impl TestServer {
         let reply = self.upload(muni, component).await;
         assert!(reply.status.is_success(), "upload: {}", reply.text());
         let hash = reply.json()["hash"].as_str().expect("hash").to_owned();
-        self.post(&format!("/v1/municipalities/{}/plugins/{hash}/activate", muni.code), Some(&muni.token), json!({}))
+        // The suites test each plugin's own behaviour, not the dry-run
+        // rule (lifecycle.rs does): activated by an audited override.
+        let body = json!({ "override_reason": "test setup" });
+        self.post(&format!("/v1/municipalities/{}/plugins/{hash}/activate", muni.code), Some(&muni.token), body)
             .await
             .expect(200);
         hash
@@ -268,6 +271,21 @@ impl TestServer {
     }
 
     /// Fetch an issuance's document.
+    /// The municipality's audit events of issuances and their delivery, in
+    /// order (the chain also holds its register, card, plugin and token
+    /// changes).
+    pub async fn issuance_events(&self, muni: &Muni) -> Vec<String> {
+        let audit = self.get(&format!("/v1/municipalities/{}/audit?limit=1000", muni.code), Some(&muni.token)).await;
+        let audit = audit.expect(200).json();
+        audit["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["event"].as_str().expect("event").to_owned())
+            .filter(|e| ["issuance", "fetched", "printed", "expired", "voided"].contains(&e.as_str()))
+            .collect()
+    }
+
     pub async fn document(&self, kiosk: &str, session: &str, issuance: &str) -> Reply {
         self.get(&format!("/v1/kiosk/sessions/{session}/issuances/{issuance}/document"), Some(kiosk)).await
     }

@@ -16,8 +16,7 @@ async fn rerenders(server: &TestServer, result: &str) -> usize {
 }
 
 async fn events(server: &TestServer, code: &str, token: &str) -> Vec<String> {
-    let audit = server.get(&format!("/v1/municipalities/{code}/audit"), Some(token)).await.expect(200).json();
-    audit["entries"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap().to_owned()).collect()
+    server.issuance_events(&crate::common::Muni { code: code.into(), token: token.into() }).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,7 +2,7 @@
 //! plugins, and the audit chain.
 
 use axum::http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use kofu_test_db::Backend;
 
@@ -100,7 +100,9 @@ async fn a_rollback_takes_effect_for_the_next_issuance() {
     let after = server.get(&plugins, Some(&muni.token)).await.expect(200).json();
     let actions: Vec<&str> =
         after["activations"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["rollback", "activate", "activate", "activate", "activate"]);
+    // The test setup activates by override (lifecycle tests of the
+    // dry-run rule are below).
+    assert_eq!(actions, ["rollback", "override", "override", "override", "override"]);
     assert!(after["activations"][0]["actor"].as_str().unwrap().contains("token"));
     let versions = after["versions"].as_array().unwrap();
     assert_eq!(versions.iter().filter(|v| v["active"] == true).count(), 3);
@@ -151,9 +153,14 @@ async fn dry_runs_use_test_residents_or_supplied_records_only() {
     let moved = serde_json::to_value(kofu_tests::fixture("takahashi-jiro")).unwrap();
     let refused = server.post(&dry_run, Some(&muni.token), json!({ "resident": moved })).await.expect_problem(422);
     assert_eq!(refused["refusal"]["code"], "moved-out");
-    // Dry-runs are not issuances: the audit log is empty.
+    // Dry-runs are not issuances: the audit log has none, only the record
+    // of the dry-run against the test resident.
+    assert!(server.issuance_events(&muni).await.is_empty());
     let audit = server.get(&format!("/v1/municipalities/{}/audit", muni.code), Some(&muni.token)).await.json();
-    assert!(audit["entries"].as_array().unwrap().is_empty());
+    let dry_runs: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["event"] == "plugin-dry-run").collect();
+    assert_eq!(dry_runs.len(), 1, "{audit}");
+    assert_eq!(dry_runs[0]["data"]["resident"], "T-1");
 }
 
 #[tokio::test]
@@ -172,23 +179,33 @@ async fn audit_verify_passes_on_a_clean_log_and_fails_on_a_tampered_one() {
     let certifier = std::sync::Arc::clone(server.state.issuer().certifier());
     let clean = kofu_issue::verify_audit(server.state.issuer().store(), &certifier, 100).await.unwrap();
     assert!(clean.ok(), "{clean:?}");
-    assert_eq!(clean.chain.entries, 3);
+    assert_eq!(clean.issuances_checked, 3);
+    let audit = server.get(&format!("/v1/municipalities/{}/audit?limit=1000", muni.code), Some(&muni.token)).await;
+    assert_eq!(clean.chain.entries, audit.expect(200).json()["entries"].as_array().unwrap().len() as u64);
     assert_eq!(clean.rerendered, 2, "the two issued documents are re-rendered");
 
     // Someone with write access to the database rewrites history.
     let pool = server.db.pool().await;
-    let rewrite = "UPDATE audit_log SET entry = replace(entry, '\"refused\"', '\"issued\"') WHERE seq = 2";
-    sqlx::query(rewrite).execute(&pool).await.expect_err("the database refuses to change an audit entry");
+    // The refused issuance's entry, made to read as issued.
+    let refused = audit_seq_of_outcome(&server, &muni, "refused").await;
+    let rewrite = format!(
+        "UPDATE audit_log SET entry = replace(entry, '\"refused\"', '\"issued\"') WHERE municipality = '{}' AND seq = {refused}",
+        muni.code
+    );
+    sqlx::query(&rewrite).execute(&pool).await.expect_err("the database refuses to change an audit entry");
     let drop_trigger = match server.db.backend() {
         Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
         Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
     };
     sqlx::raw_sql(drop_trigger).execute(&pool).await.unwrap();
-    sqlx::query(rewrite).execute(&pool).await.unwrap();
+    sqlx::query(&rewrite).execute(&pool).await.unwrap();
     pool.close().await;
     let tampered = kofu_issue::verify_audit(server.state.issuer().store(), &certifier, 100).await.unwrap();
     assert!(!tampered.ok());
-    assert!(tampered.chain.problems.iter().any(|p| p.contains("entry 2") && p.contains("altered")), "{tampered:?}");
+    assert!(
+        tampered.chain.problems.iter().any(|p| p.contains(&format!("entry {refused}:")) && p.contains("altered")),
+        "{tampered:?}"
+    );
 }
 
 #[tokio::test]
@@ -212,4 +229,18 @@ async fn compiled_plugins_are_stored_and_reused_only_with_a_valid_mac() {
     let session = host.session(&kiosk, &holder).await;
     let issued = host.issue(&kiosk, &session, "k", "tax-certificate", json!({})).await.expect(201).json();
     assert_eq!(issued["outcome"], "issued", "{issued}");
+}
+
+/// The seq of the municipality's issuance entry with `outcome`.
+async fn audit_seq_of_outcome(server: &crate::common::TestServer, muni: &crate::common::Muni, outcome: &str) -> i64 {
+    let audit = server.get(&format!("/v1/municipalities/{}/audit?limit=1000", muni.code), Some(&muni.token)).await;
+    let audit = audit.expect(200).json();
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "issuance" && e["data"]["outcome"] == outcome)
+        .unwrap_or_else(|| panic!("no {outcome} issuance in {audit}"))
+        .clone();
+    entry["seq"].as_i64().unwrap()
 }

@@ -13,3 +13,4 @@ mod hosts;
 mod input;
 mod lifecycle;
 mod openapi;
+mod records;

@@ -4,8 +4,10 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use kofu_model::{parse_instant, rfc3339_in_japan};
 use kofu_store::{AuditEntry, Issuance};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
@@ -13,6 +15,14 @@ use crate::extract::ApiPath;
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 1_000;
+
+/// A span of time for the export.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,9 +38,55 @@ fn default_limit() -> i64 {
     100
 }
 
+/// An audit entry as people and tools read it: the hashed text (`entry`,
+/// what `kofu audit verify` checks) and the same content as JSON (`data`),
+/// its time in RFC 3339 (Japan time), and the detail kept apart from the
+/// chain while retention keeps it.
+#[derive(Serialize)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: String,
+    pub at_ms: i64,
+    pub event: String,
+    pub issuance: String,
+    pub data: Value,
+    /// Personal detail (a status before and after, a staff note) whose
+    /// digest `data.detail_digest` holds; null when there is none or
+    /// retention has erased it.
+    pub detail: Option<Value>,
+    pub entry: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+async fn views(state: &AppState, code: &str, entries: Vec<AuditEntry>) -> Result<Vec<AuditView>, ApiError> {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(Vec::new()) };
+    let mut details = state.store().audit_details(code, first.seq - 1, last.seq).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let data =
+                serde_json::from_str::<Value>(&e.entry).ok().and_then(|v| v.get("data").cloned()).unwrap_or_default();
+            let detail = details.remove(&e.seq).and_then(|d| serde_json::from_str(&d).ok());
+            AuditView {
+                seq: e.seq,
+                at: rfc3339_in_japan(e.at),
+                at_ms: e.at,
+                event: e.event,
+                issuance: e.issuance,
+                data,
+                detail,
+                entry: e.entry,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            }
+        })
+        .collect())
+}
+
 #[derive(Serialize)]
 pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
+    pub entries: Vec<AuditView>,
     /// Pass as `after` for the next page; null at the end.
     pub next_after: Option<i64>,
 }
@@ -46,19 +102,42 @@ pub async fn list(
     }
     let entries = state.store().audit_entries(&access.code, page.after, page.limit).await?;
     let next_after = (entries.len() as i64 == page.limit).then(|| entries.last().map(|e| e.seq)).flatten();
-    Ok(Json(AuditPage { entries, next_after }))
+    Ok(Json(AuditPage { entries: views(&state, &access.code, entries).await?, next_after }))
 }
 
 /// Every entry as JSON lines, oldest first: the file `kofu audit verify`
 /// style checks can run on outside the host.
-pub async fn export(State(state): State<AppState>, access: MunicipalityAccess) -> Result<Response, ApiError> {
+///
+/// `from` and `to` (RFC 3339 instants or dates, as for the issuance list)
+/// keep the entries of that span; the chain of a span verifies from its
+/// first entry's `prev_hash`.
+pub async fn export(
+    State(state): State<AppState>,
+    access: MunicipalityAccess,
+    query: Result<Query<Span>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(span) = query.map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))?;
+    let bound = |name: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| {
+                parse_instant(t).ok_or_else(|| {
+                    ApiError::unprocessable(format!(
+                        "`{name}` must be an RFC 3339 instant or a date such as 2026-12-07"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (bound("from", &span.from)?, bound("to", &span.to)?);
     let mut body = String::new();
     let mut after = 0;
     loop {
         let page = state.store().audit_entries(&access.code, after, 5_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for entry in &page {
+        let page: Vec<AuditEntry> =
+            page.into_iter().filter(|e| from.is_none_or(|f| e.at >= f) && to.is_none_or(|t| e.at < t)).collect();
+        for entry in &views(&state, &access.code, page).await? {
             let line = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
             body.push_str(&line);
             body.push('\n');

@@ -5,6 +5,7 @@ mod audit;
 mod kiosk;
 mod plugins;
 pub mod public;
+mod records;
 mod register;
 mod vendor;
 
@@ -46,7 +47,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/municipalities/{code}/cards/{id}/unlock", post(register::unlock_card))
         .route("/v1/municipalities/{code}/audit", get(audit::list))
         .route("/v1/municipalities/{code}/audit/export", get(audit::export))
+        .route("/v1/municipalities/{code}/issuances", get(records::list))
         .route("/v1/municipalities/{code}/issuances/{id}", get(audit::issuance))
+        .route("/v1/municipalities/{code}/issuances/{id}/void", post(records::void))
         .route("/v1/kiosk/sessions", post(kiosk::open))
         .route("/v1/kiosk/sessions/{session}", delete(kiosk::close))
         .route("/v1/kiosk/sessions/{session}/certificates", get(kiosk::certificates))

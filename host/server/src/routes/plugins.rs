@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use kofu_certify::{Certified, CertifyError};
 use kofu_issue::DryRun;
 use kofu_store::{Activation, PluginInfo, now_millis};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, body_error, media_type};
+use crate::extract::{ApiJson, ApiPath, OptionalJson, body_error, media_type};
 use crate::state::AppState;
 
 pub async fn upload(
@@ -64,15 +64,34 @@ pub async fn show(
     Ok(Json(info.ok_or_else(|| ApiError::NotFound(format!("there is no plugin version {hash}")))?))
 }
 
+/// The body of an activation: empty, or an override of the dry-run rule.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    /// Why this version may serve kiosks without a dry-run that issued
+    /// (recorded in the audit entry).
+    pub override_reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Activated {
+    #[serde(flatten)]
+    pub activation: Activation,
+    /// What changes for kiosks against the version active before: options
+    /// added, removed or changed. Empty when nothing does.
+    pub changes: Vec<String>,
+}
+
 pub async fn activate(
     State(state): State<AppState>,
     access: MunicipalityAccess,
     ApiPath((_, hash)): ApiPath<(String, String)>,
-) -> Result<Json<Activation>, ApiError> {
-    let activation =
-        state.store().activate_plugin(&access.code, &hash, "activate", &access.actor, now_millis()).await?;
-    tracing::info!(municipality = %access.code, plugin = %hash, kind = %activation.kind, "plugin activated");
-    Ok(Json(activation))
+    OptionalJson(request): OptionalJson<ActivateRequest>,
+) -> Result<Json<Activated>, ApiError> {
+    let (activation, changes) =
+        state.issuer().activate(&access.code, &hash, &access.actor, request.override_reason.as_deref()).await?;
+    tracing::info!(municipality = %access.code, plugin = %hash, kind = %activation.kind, action = %activation.action, "plugin activated");
+    Ok(Json(Activated { activation, changes }))
 }
 
 pub async fn rollback(
@@ -98,7 +117,7 @@ pub async fn dry_run(
     ApiPath((_, hash)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<DryRun>,
 ) -> Result<Response, ApiError> {
-    let result = state.issuer().dry_run(&access.code, &hash, body).await?;
+    let result = state.issuer().dry_run(&access.code, &hash, body, &access.actor).await?;
     match result {
         Ok(Certified::Issued { certificate, .. }) => Ok((
             [(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "no-store")],

@@ -18,13 +18,25 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct Verification {
+    /// False once the municipality has voided it.
     pub valid: bool,
+    /// When and why the municipality voided it, if it did.
+    pub voided: Option<Voided>,
     pub number: String,
     pub kind: String,
     pub municipality: MunicipalityName,
     pub issue_date: String,
     pub pages: Option<i64>,
     pub document_hash: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Voided {
+    /// RFC 3339, Japan time.
+    pub at: String,
+    pub reason: kofu_store::VoidReason,
+    pub reason_ja: &'static str,
+    pub reason_en: &'static str,
 }
 
 #[derive(Serialize)]
@@ -62,8 +74,13 @@ pub async fn verify(
         )));
     };
     let municipality = state.store().municipality(&i.municipality).await?;
+    let voided = i.void.as_ref().map(|v| {
+        let (reason_ja, reason_en) = v.reason.describe();
+        Voided { at: kofu_model::rfc3339_in_japan(v.at), reason: v.reason, reason_ja, reason_en }
+    });
     Ok(Json(Verification {
-        valid: true,
+        valid: voided.is_none(),
+        voided,
         number: i.number,
         kind: i.kind,
         municipality: MunicipalityName { name: municipality.map(|m| m.name).unwrap_or_default(), code: i.municipality },

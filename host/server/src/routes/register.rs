@@ -6,9 +6,11 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use kofu_register::{ImportError, StatusChange};
-use kofu_store::{Card, ImportSummary, StoredResident, now_millis, random_id};
+use kofu_store::{Card, ImportSummary, RegisterImport, StatusChangeBy, StoredResident, now_millis, random_id};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::json;
+use sha2::Digest;
 
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
@@ -43,7 +45,9 @@ pub async fn import(
     let bytes = body.map_err(|e| body_error(e, state.config().max_body_bytes))?;
     let entries = if csv { kofu_register::parse_csv(&bytes) } else { kofu_register::parse_json(&bytes) }
         .map_err(import_problem)?;
-    let summary = state.issuer().import_residents(&access.code, &entries).await?;
+    let digest = kofu_store::hex(&sha2::Sha256::digest(&bytes));
+    let import = RegisterImport { by: &access.actor, file_digest: &digest, format: if csv { "csv" } else { "json" } };
+    let summary = state.issuer().import_residents(&access.code, &entries, &import).await?;
     tracing::info!(municipality = %access.code, created = summary.created, updated = summary.updated, "register import");
     Ok(Json(summary))
 }
@@ -92,8 +96,23 @@ pub async fn change_status(
         return Err(ApiError::UnsupportedMediaType("send the change as `Content-Type: application/json`".into()));
     }
     let bytes = body.map_err(|e| body_error(e, state.config().max_body_bytes))?;
-    let change = StatusChange::parse(&bytes).map_err(import_problem)?;
-    let updated = state.issuer().change_status(&access.code, &id, &change).await?;
+    // `reason` is the change's, not the record's: taken off before the
+    // status fields are read.
+    let (change, reason) = match serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes) {
+        Ok(mut fields) => {
+            let reason = match fields.remove("reason") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(reason)) => Some(reason),
+                Some(_) => return Err(ApiError::unprocessable("`reason` must be a string")),
+            };
+            let rest = serde_json::to_vec(&fields).map_err(|e| ApiError::Internal(e.to_string()))?;
+            (StatusChange::parse(&rest).map_err(import_problem)?, reason)
+        }
+        // Not an object: the parser says what is wrong with it, row by row.
+        Err(_) => (StatusChange::parse(&bytes).map_err(import_problem)?, None),
+    };
+    let by = StatusChangeBy { actor: &access.actor, reason: reason.as_deref() };
+    let updated = state.issuer().change_status(&access.code, &id, &change, &by).await?;
     tracing::info!(municipality = %access.code, resident = %id, version = updated.version, "register status change");
     Ok(Json(updated.into()))
 }
@@ -116,7 +135,8 @@ pub async fn issue_card(
     }
     let id = random_id(16)?;
     let mac = state.pin_key().mac(&id, &body.pin);
-    let card = state.store().create_card(&id, &access.code, &body.resident_id, &mac, now_millis()).await?;
+    let card =
+        state.store().create_card(&id, &access.code, &body.resident_id, &mac, &access.actor, now_millis()).await?;
     tracing::info!(municipality = %access.code, card = %id, "card issued");
     Ok((StatusCode::CREATED, Json(card)))
 }
@@ -139,7 +159,7 @@ pub async fn unlock_card(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Card>, ApiError> {
-    if !state.store().unlock_card(&access.code, &id).await? {
+    if !state.store().unlock_card(&access.code, &id, &access.actor, now_millis()).await? {
         return Err(ApiError::NotFound(format!("there is no live card {id}")));
     }
     tracing::info!(municipality = %access.code, card = %id, "card unlocked");
@@ -151,7 +171,7 @@ pub async fn revoke_card(
     access: MunicipalityAccess,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store().revoke_card(&access.code, &id, now_millis()).await? {
+    if !state.store().revoke_card(&access.code, &id, &access.actor, now_millis()).await? {
         return Err(ApiError::NotFound(format!("there is no live card {id}")));
     }
     tracing::info!(municipality = %access.code, card = %id, "card revoked");

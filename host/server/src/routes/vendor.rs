@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kofu_model::Municipality;
-use kofu_store::{KioskInfo, TokenInfo, now_millis, random_id};
+use kofu_store::{Actor, KioskInfo, TokenInfo, now_millis, random_id};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Vendor, VendorOrMunicipality};
@@ -94,7 +94,10 @@ pub async fn create_token(
     existing_municipality(&state, &code).await?;
     let id = random_id(16)?;
     let token = new_token(MUNICIPALITY_TOKEN_PREFIX)?;
-    state.store().create_municipality_token(&id, &code, &token_hash(&token), &body.label, now_millis()).await?;
+    state
+        .store()
+        .create_municipality_token(&id, &code, &token_hash(&token), &body.label, &Actor::Vendor, now_millis())
+        .await?;
     tracing::info!(municipality = %code, token = %id, "municipality token issued");
     Ok((StatusCode::CREATED, Json(IssuedCredential { id, label: body.label, token })))
 }
@@ -113,7 +116,7 @@ pub async fn revoke_token(
     _vendor: Vendor,
     ApiPath((code, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store().revoke_municipality_token(&code, &id, now_millis()).await? {
+    if state.store().revoke_municipality_token(&code, &id, &Actor::Vendor, now_millis()).await? {
         tracing::info!(municipality = %code, token = %id, "municipality token revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {

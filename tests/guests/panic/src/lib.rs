@@ -16,7 +16,10 @@ impl Certificate for Panic {
         Ok(())
     }
 
-    fn render(_subject: &Subject, _request: &Request) -> Result<Document, Refusal> {
+    fn render(subject: &Subject, _request: &Request) -> Result<Document, Refusal> {
+        // Reads a field first, as a real template would: the issuance
+        // records it although the render fails.
+        std::hint::black_box(subject.name());
         panic!("template bug: 世帯主 is missing");
     }
 }
