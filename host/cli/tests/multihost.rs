@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::{KOFU, Running, http, http_bytes, json_of, stop};
 
 const ADMIN: &str = "multihost-admin-token-0123456789";
-const CODE: &str = "999999";
+const CODE: &str = "999997";
 
 /// Start `kofu serve` on a free port with its own data directory.
 fn start(data_dir: &Path, db: &str) -> (Running, String) {

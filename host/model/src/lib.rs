@@ -12,7 +12,7 @@ mod refusal;
 mod resident;
 pub mod text;
 
-pub use context::{Municipality, RequestContext};
+pub use context::{Municipality, RequestContext, code_check_digit, is_local_government_code};
 pub use date::{Date, DateError};
 pub use document::{
     Align, Block, CONTENT_ITEM_BYTES, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize,

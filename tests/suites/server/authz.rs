@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::common::{ADMIN, Muni, Payload, Reply, TestServer, entry_json};
 use crate::openapi;
 
-pub(crate) const A: &str = "111111";
-pub(crate) const B: &str = "222222";
+pub(crate) const A: &str = "111112";
+pub(crate) const B: &str = "222224";
 /// Not a credential the server issued.
 const INVALID: &str = "kofu_mun_this-token-was-never-issued";
 
@@ -291,7 +291,7 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/v1/verify/{code}", Access::Anyone, 200, |w| format!("/v1/verify/{}", w.code)),
         with(row(Method::POST, "/v1/municipalities", Access::Vendor, 201, |_| "/v1/municipalities".into()), |_| {
             Payload::Json(
-                json!({ "code": "333333", "name": "三市", "mayor_title": "三市長", "mayor_name": "見本 三郎" }),
+                json!({ "code": "333336", "name": "三市", "mayor_title": "三市長", "mayor_name": "見本 三郎" }),
             )
         }),
         row(Method::GET, "/v1/municipalities", Access::Vendor, 200, |_| "/v1/municipalities".into()),

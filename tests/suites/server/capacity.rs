@@ -13,7 +13,7 @@ use crate::common::{Muni, TestServer, world, world_with};
 /// A second municipality whose only plugin is the host-calls guest, with a
 /// resident, a card and an open session at `kiosk`.
 async fn hostile(server: &TestServer, kiosk: &str) -> (Muni, String) {
-    let muni = server.municipality("222222", "敵対市").await;
+    let muni = server.municipality("222224", "敵対市").await;
     server.activate(&muni, kofu_tests::component(kofu_tests::guests::HOST_CALLS)).await;
     server.import_fixture(&muni, "H-1", "yamada-taro").await;
     let holder = server.card(&muni, "H-1", "2222").await;
@@ -317,7 +317,7 @@ async fn a_full_queue_answers_busy_at_once() {
     })
     .await;
     let server = Arc::new(server);
-    let muni = server.municipality("333333", "満杯市").await;
+    let muni = server.municipality("333336", "満杯市").await;
     server.activate(&muni, kofu_tests::component(kofu_tests::guests::INFINITE_LOOP)).await;
     server.import_fixture(&muni, "F-1", "yamada-taro").await;
     let holder = server.card(&muni, "F-1", "3333").await;
@@ -376,7 +376,7 @@ async fn an_issuance_abandoned_at_shutdown_is_recorded_failed_and_charges_nothin
     })
     .await;
     let server = Arc::new(server);
-    let muni = server.municipality("444444", "停止市").await;
+    let muni = server.municipality("444448", "停止市").await;
     server.activate(&muni, kofu_tests::component(kofu_tests::guests::INFINITE_LOOP)).await;
     server.import_fixture(&muni, "S-1", "yamada-taro").await;
     let holder = server.card(&muni, "S-1", "4444").await;

@@ -291,7 +291,7 @@ impl TestServer {
     }
 }
 
-/// A server with the demo municipality (999999), the bundled plugins active,
+/// A server with a municipality like the demo (999997), the bundled plugins active,
 /// and one kiosk: the starting point of most tests.
 pub async fn world() -> (TestServer, Muni, String) {
     world_with(|_| {}).await
@@ -300,7 +300,7 @@ pub async fn world() -> (TestServer, Muni, String) {
 /// [`world`] with adjusted settings.
 pub async fn world_with(adjust: impl FnOnce(&mut Config)) -> (TestServer, Muni, String) {
     let server = TestServer::with(adjust).await;
-    let muni = server.municipality("999999", "見本市").await;
+    let muni = server.municipality("999997", "見本市").await;
     server.activate_bundled(&muni).await;
     let kiosk = server.kiosk("store 1").await;
     (server, muni, kiosk)

@@ -63,7 +63,7 @@ async fn whole_flow_for_every_kind() {
         let verified = server.get(&format!("/v1/verify/{code}"), None).await;
         let verified = verified.expect(200).json();
         assert_eq!(verified["kind"], kind);
-        assert_eq!(verified["municipality"]["code"], "999999");
+        assert_eq!(verified["municipality"]["code"], "999997");
         assert!(!verified.to_string().contains(&fixture.name), "verification leaks the name");
         // Typed in lower case without hyphens, it still verifies.
         let typed = code.replace('-', "").to_lowercase();

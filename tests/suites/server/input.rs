@@ -124,7 +124,7 @@ fn json_endpoints(w: &World) -> Vec<(&'static str, String, String, Value, Option
             "/v1/municipalities",
             "/v1/municipalities".into(),
             ADMIN.into(),
-            json!({ "code": "444444", "name": "四市", "mayor_title": "四市長", "mayor_name": "見本 四郎" }),
+            json!({ "code": "444448", "name": "四市", "mayor_title": "四市長", "mayor_name": "見本 四郎" }),
             None,
         ),
         ("/v1/municipalities/{code}/tokens", m("/tokens"), ADMIN.into(), json!({ "label": "x" }), None),
@@ -400,7 +400,7 @@ async fn oversized_json_bodies_are_413_and_change_nothing() {
     let muni = server.municipality(A, "一市").await;
     let before = server.get("/v1/municipalities", Some(ADMIN)).await.expect(200).json();
     let long = "長".repeat(4096);
-    let body = json!({ "code": "555555", "name": long, "mayor_title": "x", "mayor_name": "x" });
+    let body = json!({ "code": "555550", "name": long, "mayor_title": "x", "mayor_name": "x" });
     let reply = server.post("/v1/municipalities", Some(ADMIN), body).await;
     reply.expect_problem(413);
     openapi::assert_conforms(&Method::POST, "/v1/municipalities", &reply);
@@ -640,7 +640,7 @@ async fn other_bad_values_are_refused_and_change_nothing() {
             .json(body)
             .expect(422, "invalid-input")
     };
-    let valid = json!({ "code": "444444", "name": "四市", "mayor_title": "四市長", "mayor_name": "見本 四郎" });
+    let valid = json!({ "code": "444448", "name": "四市", "mayor_title": "四市長", "mayor_name": "見本 四郎" });
     let with = |key: &str, value: Value| {
         let mut body = valid.clone();
         body[key] = value;
@@ -670,7 +670,7 @@ async fn other_bad_values_are_refused_and_change_nothing() {
         municipality("a blank name", with("name", json!("　 "))),
         municipality("a name with a control character", with("name", json!("四\u{7}市"))),
         municipality("a 65-character mayor title", with("mayor_title", json!("長".repeat(65)))),
-        municipality("a missing member", json!({ "code": "444444", "name": "四市", "mayor_title": "四市長" })),
+        municipality("a missing member", json!({ "code": "444448", "name": "四市", "mayor_title": "四市長" })),
         Case::new("a 101-character label", Method::POST, "/v1/kiosks", "/v1/kiosks".into(), ADMIN)
             .json(json!({ "label": "k".repeat(101) }))
             .expect(422, "invalid-input"),
@@ -748,13 +748,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     let cases = vec![
         unknown(Method::GET, "/", None),
         unknown(Method::GET, "/v2/municipalities", Some(ADMIN)),
-        unknown(Method::GET, "/v1/municipalities/111111/nothing", Some(&a)),
-        unknown(Method::POST, "/v1/municipalities/111111/residents/R-1/cards", Some(&a)),
+        unknown(Method::GET, "/v1/municipalities/111112/nothing", Some(&a)),
+        unknown(Method::POST, "/v1/municipalities/111112/residents/R-1/cards", Some(&a)),
         unknown(Method::GET, "/healthz/", None),
         unknown(Method::DELETE, "/v1/kiosk/sessions/x/issuances/y/document/z", Some(&w.kiosk)),
         wrong(Method::PUT, "/v1/municipalities".into(), Some(ADMIN)),
         wrong(Method::DELETE, "/v1/municipalities".into(), Some(ADMIN)),
-        wrong(Method::DELETE, "/v1/municipalities/111111".into(), Some(ADMIN)),
+        wrong(Method::DELETE, "/v1/municipalities/111112".into(), Some(ADMIN)),
         wrong(Method::POST, "/healthz".into(), None),
         wrong(Method::DELETE, m("/plugins"), Some(&a)),
         wrong(Method::PUT, m("/residents/R-1"), Some(&a)),

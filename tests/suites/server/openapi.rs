@@ -593,7 +593,7 @@ async fn replies_conform_to_the_document() {
     s.call(Method::GET, "/openapi.json", "/openapi.json", None, empty()).await.expect(200);
 
     // Vendor.
-    let body = json!({ "code": "222222", "name": "二市", "mayor_title": "二市長", "mayor_name": "見本 二郎" });
+    let body = json!({ "code": "222224", "name": "二市", "mayor_title": "二市長", "mayor_name": "見本 二郎" });
     s.call(Method::POST, "/v1/municipalities", "/v1/municipalities", Some(ADMIN), Payload::Json(body.clone()))
         .await
         .expect(201);

@@ -238,3 +238,13 @@ async fn a_failed_evaluation_records_the_fields_it_read() {
     let entry = audit(&server, &muni).await.into_iter().find(|e| e["issuance"] == id).unwrap();
     assert_eq!(entry["data"]["fields_read"], json!(["name"]));
 }
+
+#[tokio::test]
+async fn a_municipality_code_needs_its_check_digit() {
+    let server = TestServer::new().await;
+    let body =
+        |code: &str| json!({ "code": code, "name": "千代田区", "mayor_title": "区長", "mayor_name": "見本 一郎" });
+    let wrong = server.post("/v1/municipalities", Some(crate::common::ADMIN), body("131017")).await.expect_problem(422);
+    assert!(wrong["detail"].as_str().unwrap().contains("ends in 6"), "{wrong}");
+    server.post("/v1/municipalities", Some(crate::common::ADMIN), body("131016")).await.expect(201);
+}

@@ -29,6 +29,15 @@ pub fn check_code(code: &str) -> Result<(), ApiError> {
             "`{code}` is not a local government code: use the 6 digits, e.g. 131016"
         )));
     }
+    if !kofu_model::is_local_government_code(code) {
+        let first_five: [u8; 5] = code.as_bytes()[..5].try_into().map_err(|_| ApiError::Internal("code".into()))?;
+        let digit = kofu_model::code_check_digit(&first_five);
+        return Err(ApiError::unprocessable(format!(
+            "`{code}` has the wrong check digit (JIS X 0401): a code starting {} ends in {digit}; check the code \
+             against the official list",
+            &code[..5]
+        )));
+    }
     Ok(())
 }
 
