@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::http::Method;
 use kofu_server::{Config, Server, StartError};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::{Payload, Reply, TestServer, world};
 
