@@ -112,10 +112,13 @@ impl Issuer {
         if !passed && override_reason.is_none() {
             return Err(IssueError::Conflict(match &dry_run {
                 None => format!(
-                    "version {hash} has not been dry-run: dry-run it against a test resident (POST                      .../plugins/{hash}/dry-run with `resident_id`) and activate it once that issues a certificate,                      or activate with `override_reason` saying why not"
+                    "version {hash} has not been dry-run: dry-run it against a test resident (POST \
+                     .../plugins/{hash}/dry-run with `resident_id`) and activate it once that issues a certificate, \
+                     or activate with `override_reason` saying why not"
                 ),
                 Some(run) => format!(
-                    "version {hash}'s latest dry-run (test resident `{}`) {}{}: fix the plugin or the test                      resident and dry-run again, or activate with `override_reason` saying why",
+                    "version {hash}'s latest dry-run (test resident `{}`) {}{}: fix the plugin or the test \
+                     resident and dry-run again, or activate with `override_reason` saying why",
                     run.resident,
                     if run.outcome == "refused" { "was refused" } else { "failed" },
                     run.cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
