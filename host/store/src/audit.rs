@@ -113,6 +113,28 @@ pub struct Change<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
+impl Store {
+    /// Run `statement` and, if it changed exactly one row, append `change`
+    /// for `municipality`, in one transaction. Returns whether it changed
+    /// the row (false: nothing changed, nothing audited).
+    pub(crate) async fn update_one_with_change(
+        &self,
+        statement: db::Query<'_>,
+        municipality: &str,
+        change: Change<'_>,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if statement.execute(&mut tx).await?.rows_affected() != 1 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        append_change(&mut tx, municipality, change, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
 /// Append a change's entry (and its detail) inside the caller's transaction.
 pub(crate) async fn append_change(
     tx: &mut WriteTx,

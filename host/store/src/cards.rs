@@ -146,28 +146,13 @@ impl Store {
 
     /// Clear the failure count and the lock, with its audit entry.
     pub async fn unlock_card(&self, municipality: &str, id: &str, by: &Actor, now: Millis) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let statement = db::query(
             "UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE municipality = $1 AND id = $2 AND revoked_at IS NULL",
         )
         .bind(municipality)
-        .bind(id)
-        .execute(&mut tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.commit().await?;
-            return Ok(false);
-        }
-        let data = json!({ "card": id });
-        audit::append_change(
-            &mut tx,
-            municipality,
-            Change { event: AuditEvent::CardUnlocked, by, data, detail: None },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        let change = Change { event: AuditEvent::CardUnlocked, by, data: json!({ "card": id }), detail: None };
+        self.update_one_with_change(statement, municipality, change, now).await
     }
 
     /// Revoke a card and close its open kiosk sessions, in one transaction:

@@ -155,29 +155,14 @@ impl Store {
         by: &Actor,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let statement = db::query(
             "UPDATE municipality_tokens SET revoked_at = $1 WHERE municipality = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(municipality)
-        .bind(id)
-        .execute(&mut tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.commit().await?;
-            return Ok(false);
-        }
-        let data = json!({ "token": id });
-        audit::append_change(
-            &mut tx,
-            municipality,
-            Change { event: AuditEvent::TokenRevoked, by, data, detail: None },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        let change = Change { event: AuditEvent::TokenRevoked, by, data: json!({ "token": id }), detail: None };
+        self.update_one_with_change(statement, municipality, change, now).await
     }
 
     pub async fn create_kiosk(
