@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kofu_certify::{Certified, CertifyError, Stamp};
 use kofu_model::{Date, Manifest, RequestContext, Resident};
 use kofu_sandbox::Request;
-use kofu_store::{Activation, ActivationBy, Actor, DryRunRecord, NewPlugin, PluginInfo, now_millis};
+use kofu_store::{Activation, ActivationBy, Actor, DryRunRecord, NewPlugin, Outcome, PluginInfo, now_millis};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -79,12 +79,12 @@ impl Issuer {
         let result = self.evaluate_dry_run(municipality, hash, request).await?;
         if let Some(resident) = resident {
             let (outcome, cause) = match &result {
-                Ok(Certified::Issued { .. }) => ("issued", None),
-                Ok(Certified::Refused { refusal, .. }) => ("refused", Some(refusal.code.as_str().to_owned())),
-                Err(CertifyError::Evaluation(e)) => ("failed", Some(e.cause.slug().to_owned())),
-                Err(_) => ("failed", Some("render".to_owned())),
+                Ok(Certified::Issued { .. }) => (Outcome::Issued, None),
+                Ok(Certified::Refused { refusal, .. }) => (Outcome::Refused, Some(refusal.code.as_str().to_owned())),
+                Err(CertifyError::Evaluation(e)) => (Outcome::Failed, Some(e.cause.slug().to_owned())),
+                Err(_) => (Outcome::Failed, Some("render".to_owned())),
             };
-            let run = DryRunRecord { at: now_millis(), resident, outcome: outcome.into(), cause };
+            let run = DryRunRecord { at: now_millis(), resident, outcome, cause };
             self.store.record_dry_run(municipality, hash, &run, by).await?;
         }
         Ok(result)
@@ -108,7 +108,13 @@ impl Issuer {
             })?;
         let dry_run = self.store.latest_dry_run(municipality, hash).await?;
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
-        let passed = dry_run.as_ref().is_some_and(|run| run.outcome == "issued");
+        if override_reason.is_some_and(|r| r.chars().count() > kofu_store::MAX_NOTE_CHARS) {
+            return Err(IssueError::Invalid(format!(
+                "`override_reason` is longer than {} characters: say why in a sentence or two",
+                kofu_store::MAX_NOTE_CHARS
+            )));
+        }
+        let passed = dry_run.as_ref().is_some_and(|run| run.outcome == Outcome::Issued);
         if !passed && override_reason.is_none() {
             return Err(IssueError::Conflict(match &dry_run {
                 None => format!(
@@ -120,7 +126,7 @@ impl Issuer {
                     "version {hash}'s latest dry-run (test resident `{}`) {}{}: fix the plugin or the test \
                      resident and dry-run again, or activate with `override_reason` saying why",
                     run.resident,
-                    if run.outcome == "refused" { "was refused" } else { "failed" },
+                    if run.outcome == Outcome::Refused { "was refused" } else { "failed" },
                     run.cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
                 ),
             }));
@@ -129,13 +135,14 @@ impl Issuer {
         let changes = previous.as_ref().map(|p| option_changes(&p.manifest, &info.manifest)).unwrap_or_default();
         let data = serde_json::json!({
             "dry_run": dry_run,
-            "override_reason": override_reason,
             "replaces": previous.as_ref().map(|p| p.hash.clone()),
             "option_changes": changes,
         });
+        // Staff's words may name people: the detail, beside the chain.
+        let detail = override_reason.map(|reason| serde_json::json!({ "override_reason": reason }));
         let action = if passed { "activate" } else { "override" };
-        let activation =
-            self.store.activate_plugin(municipality, hash, &ActivationBy { by, action, data }, now_millis()).await?;
+        let activation = ActivationBy { by, action, data, detail };
+        let activation = self.store.activate_plugin(municipality, hash, &activation, now_millis()).await?;
         Ok((activation, changes))
     }
 

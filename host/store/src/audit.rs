@@ -80,6 +80,13 @@ impl AuditEvent {
     }
 }
 
+/// Longest note, reason or override reason in staff's words, in characters.
+pub const MAX_NOTE_CHARS: usize = 1_000;
+
+/// Largest detail of one entry, in bytes: a status change's values before
+/// and after, or a note. Past it the change is refused, not cut.
+const MAX_DETAIL_BYTES: usize = 64 << 10;
+
 /// Who made a change, as its audit entry names them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "role", rename_all = "kebab-case")]
@@ -148,6 +155,12 @@ pub(crate) async fn append_change(
     };
     object.insert("by".into(), serde_json::json!(by));
     let detail = detail.map(|d| d.to_string());
+    if detail.as_ref().is_some_and(|d| d.len() > MAX_DETAIL_BYTES) {
+        return Err(StoreError::Invalid(format!(
+            "what this change records is over {} KiB; send a shorter note or change fewer fields at once",
+            MAX_DETAIL_BYTES >> 10
+        )));
+    }
     if let Some(detail) = &detail {
         object.insert("detail_digest".into(), serde_json::json!(hex(&Sha256::digest(detail.as_bytes()))));
     }

@@ -81,7 +81,7 @@ impl Outcome {
         }
     }
 
-    fn parse(text: &str) -> Result<Outcome, StoreError> {
+    pub(crate) fn parse(text: &str) -> Result<Outcome, StoreError> {
         Ok(match text {
             "issued" => Outcome::Issued,
             "refused" => Outcome::Refused,
@@ -236,15 +236,19 @@ pub(crate) const HOUSEHOLD_VERSIONS: &str =
 pub(crate) const UNDELIVERED: &str =
     "SELECT id FROM issuances WHERE delivery IN ('ready', 'fetched') AND created_at <= $1 LIMIT 1000";
 
-const COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
-     request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
-     document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at";
+/// The columns an issuance is recorded with (`input` apart).
+macro_rules! recorded_columns {
+    () => {
+        "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
+         request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
+         document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at"
+    };
+}
+
+const COLUMNS: &str = recorded_columns!();
 
 /// What a read returns: the recorded columns and the void, if any.
-pub(crate) const READ_COLUMNS: &str = "id, number, municipality, kiosk, session, card, subject, kind, options, idempotency_key, \
-     request_fingerprint, plugin_hash, host_build, issue_date, outcome, reason_code, reason, fields_read, \
-     document_hash, pdf_hash, verification_code, pages, fee, delivery, timings, created_at, printed_at, purged_at, \
-     voided_at, void_reason";
+pub(crate) const READ_COLUMNS: &str = concat!(recorded_columns!(), ", voided_at, void_reason");
 
 fn json(row: &Row, column: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(column)?;

@@ -48,7 +48,9 @@ use sqlx::{ConnectOptions, Executor};
 
 use db::{Db, DbError, Opener, ReadPool};
 
-pub use audit::{Actor, AuditEntry, AuditEvent, ChainReport, Change, GENESIS_HASH, chain_hash, check_chain};
+pub use audit::{
+    Actor, AuditEntry, AuditEvent, ChainReport, Change, GENESIS_HASH, MAX_NOTE_CHARS, chain_hash, check_chain,
+};
 pub use cards::{Card, PinCheck};
 use checkpoint::Checkpointer;
 pub use error::StoreError;

@@ -9,6 +9,7 @@
 
 use crate::audit::{self, Actor, AuditEvent, Change};
 use crate::db::{self, DbError, Row};
+use crate::issuances::Outcome;
 use serde::Serialize;
 use serde_json::json;
 
@@ -92,12 +93,13 @@ fn activation(row: &Row) -> Result<Activation, DbError> {
 const ACTIVATION_RETRIES: u32 = 8;
 
 /// Who activates a version, how (`activate`, or `override` past a failed
-/// or missing dry-run), and what else the audit entry says (the dry-run
-/// relied on, the override's reason).
+/// or missing dry-run), what else the audit entry says (the dry-run relied
+/// on) and its detail (the override's reason, in staff's words).
 pub struct ActivationBy<'a> {
     pub by: &'a Actor,
     pub action: &'a str,
     pub data: serde_json::Value,
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Point `kind` at `hash` and append the history entry, in the caller's
@@ -278,7 +280,8 @@ impl Store {
                     data["hash"] = json!(hash);
                     data["kind"] = json!(kind);
                     data["action"] = json!(activation.action);
-                    let change = Change { event: AuditEvent::PluginActivated, by: activation.by, data, detail: None };
+                    let detail = activation.detail.clone();
+                    let change = Change { event: AuditEvent::PluginActivated, by: activation.by, data, detail };
                     audit::append_change(&mut tx, municipality, change, now).await?;
                     tx.commit().await?;
                     return Ok(activated);
@@ -390,8 +393,7 @@ impl Store {
 pub struct DryRunRecord {
     pub at: Millis,
     pub resident: String,
-    /// `issued`, `refused` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// The refusal code or failure cause.
     pub cause: Option<String>,
 }
@@ -416,7 +418,7 @@ impl Store {
         .bind(hash)
         .bind(run.at)
         .bind(&run.resident)
-        .bind(&run.outcome)
+        .bind(run.outcome.as_str())
         .bind(&run.cause)
         .execute(&mut tx)
         .await?;
@@ -443,7 +445,7 @@ impl Store {
         Ok(Some(DryRunRecord {
             at: row.try_get(0)?,
             resident: row.try_get(1)?,
-            outcome: row.try_get(2)?,
+            outcome: Outcome::parse(&row.try_get::<String, _>(2)?)?,
             cause: row.try_get(3)?,
         }))
     }

@@ -31,6 +31,9 @@ async fn lifting_a_restriction_needs_a_reason_and_every_change_names_who_made_it
     assert!(refused["detail"].as_str().unwrap().contains("reason"), "{refused}");
     let blank = lift(json!({ "restricted": false, "reason": "  " })).await.expect_problem(422);
     assert!(blank["detail"].as_str().unwrap().contains("reason"), "{blank}");
+    let long = "長".repeat(kofu_store::MAX_NOTE_CHARS + 1);
+    let too_long = lift(json!({ "restricted": false, "reason": long })).await.expect_problem(422);
+    assert!(too_long["detail"].as_str().unwrap().contains("characters"), "{too_long}");
     let record = server.get(&resident, Some(&muni.token)).await.expect(200).json();
     assert_eq!(record["record"]["residency"]["restricted"], true, "a refused change changes nothing");
 
@@ -88,7 +91,10 @@ async fn a_version_is_activated_only_after_a_dry_run_that_issued_or_an_audited_o
     let listed = server.get(&plugins, Some(&muni.token)).await.expect(200).json();
     assert!(listed["versions"].as_array().unwrap().iter().any(|v| v["hash"] == hash && v["active"] == false));
 
-    // An override says why, and the chain keeps it.
+    // An override says why, in a sentence or two.
+    let long = json!({ "override_reason": "x".repeat(kofu_store::MAX_NOTE_CHARS + 1) });
+    server.post(&activate, Some(&muni.token), long).await.expect_problem(422);
+    // An override says why, and the chain keeps its digest.
     let overridden = server
         .post(&activate, Some(&muni.token), json!({ "override_reason": "the counter tests it by hand" }))
         .await
@@ -96,7 +102,8 @@ async fn a_version_is_activated_only_after_a_dry_run_that_issued_or_an_audited_o
         .json();
     assert_eq!(overridden["action"], "override");
     let entry = last_of(&audit(&server, &muni).await, "plugin-activated").clone();
-    assert_eq!(entry["data"]["override_reason"], "the counter tests it by hand");
+    assert_eq!(entry["detail"]["override_reason"], "the counter tests it by hand");
+    assert!(!entry["entry"].as_str().unwrap().contains("by hand"), "the reason is not in the chain");
     assert_eq!(entry["data"]["dry_run"]["outcome"], "failed");
 
     // The bundled residence plugin again, dry-run first: activated, and
@@ -203,6 +210,9 @@ async fn a_voided_certificate_verifies_as_voided_and_is_not_delivered() {
     let void = format!("/v1/municipalities/{}/issuances/{id}/void", muni.code);
     let note = "山田様の税額が誤っていた (register error)";
     server.post(&void, Some(&muni.token), json!({ "reason": "wrong-content", "note": "" })).await.expect_problem(422);
+    // Staff's words are bounded: a caller cannot store megabytes per entry.
+    let long = "長".repeat(kofu_store::MAX_NOTE_CHARS + 1);
+    server.post(&void, Some(&muni.token), json!({ "reason": "other", "note": long })).await.expect_problem(422);
     let voided = server.post(&void, Some(&muni.token), json!({ "reason": "wrong-content", "note": note })).await;
     assert!(voided.expect(200).json()["void"]["at"].is_i64());
     let check = server.get(&format!("/v1/verify/{code}"), None).await.expect(200).json();

@@ -222,6 +222,12 @@ pub async fn void(
     if body.note.trim().is_empty() {
         return Err(ApiError::unprocessable("`note` must say what was wrong with the certificate"));
     }
+    if body.note.chars().count() > kofu_store::MAX_NOTE_CHARS {
+        return Err(ApiError::unprocessable(format!(
+            "`note` is longer than {} characters: say what was wrong in a sentence or two",
+            kofu_store::MAX_NOTE_CHARS
+        )));
+    }
     let request = VoidRequest { reason: body.reason, note: body.note.trim(), by: &access.actor };
     let voided = state.store().void_issuance(&access.code, &id, &request, now_millis()).await?;
     tracing::warn!(municipality = %access.code, issuance = %id, reason = body.reason.as_str(), "certificate voided");

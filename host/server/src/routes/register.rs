@@ -102,7 +102,13 @@ pub async fn change_status(
         Ok(mut fields) => {
             let reason = match fields.remove("reason") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(reason)) => Some(reason),
+                Some(Value::String(reason)) if reason.chars().count() <= kofu_store::MAX_NOTE_CHARS => Some(reason),
+                Some(Value::String(_)) => {
+                    return Err(ApiError::unprocessable(format!(
+                        "`reason` is longer than {} characters: say why in a sentence or two",
+                        kofu_store::MAX_NOTE_CHARS
+                    )));
+                }
                 Some(_) => return Err(ApiError::unprocessable("`reason` must be a string")),
             };
             let rest = serde_json::to_vec(&fields).map_err(|e| ApiError::Internal(e.to_string()))?;
