@@ -5,6 +5,7 @@
 mod audit;
 mod demo;
 mod plugin_check;
+mod plugin_export;
 mod plugin_render;
 mod report;
 mod serve;
@@ -53,6 +54,8 @@ enum PluginCommand {
     Check(CheckArgs),
     /// Render a certificate locally, with the production sandbox, limits and renderer.
     Render(plugin_render::RenderArgs),
+    /// Write a bundled plugin (residence, seal, tax) to a file, to check it or upload it.
+    Export(plugin_export::ExportArgs),
 }
 
 #[derive(Args)]
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plugin(PluginCommand::Check(args)) => plugin_check::run(&args.plugin, args.json),
         Command::Plugin(PluginCommand::Render(args)) => plugin_render::run(&args),
+        Command::Plugin(PluginCommand::Export(args)) => plugin_export::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(AuditCommand::Verify(args)) => audit::run(&args),

@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use kofu_certify::{Certified, CertifyError, RegisterIndex, Stamp};
-use kofu_model::{Date, Manifest, RequestContext, Resident};
+use kofu_model::{Date, RequestContext, Resident};
 use kofu_sandbox::{Plugin, Request};
 use kofu_store::{
     Delivery, Issuance, NewIssuance, Outcome, Recorded, RegisterVersion, Session, Subject, hex, now_millis, random_id,
@@ -76,7 +76,7 @@ fn fingerprint(request: &IssueRequest) -> String {
     hex(&Sha256::digest(canonical.as_bytes()))
 }
 
-/// The options as `key=text` pairs, for [`Manifest::resolve_options`].
+/// The options as `key=text` pairs, for [`kofu_model::Manifest::resolve_options`].
 pub fn option_texts(options: &BTreeMap<String, Value>) -> Result<Vec<(String, String)>, IssueError> {
     options
         .iter()
@@ -146,13 +146,14 @@ impl Issuer {
         if let Some(existing) = self.store.issuance_by_key(&session.kiosk, key.as_str()).await? {
             return replay(existing, session, print);
         }
-        let hash = self.store.active_plugin_hash(&session.municipality, &request.kind).await?.ok_or_else(|| {
+        let active = self.store.active_plugin(&session.municipality, &request.kind).await?.ok_or_else(|| {
             IssueError::NotFound(format!(
                 "your municipality does not issue `{}` at kiosks; list the available kinds with GET \
                  /v1/kiosk/sessions/{{session}}/certificates",
                 request.kind
             ))
         })?;
+        let hash = active.hash;
         let _ = plugin_hash.set(hash.clone());
         // The manifest is the loaded plugin's own, already parsed: the cache
         // holds plugins by content hash and checks each against it.
@@ -161,14 +162,11 @@ impl Issuer {
         let options = manifest
             .resolve_options(&option_texts(&request.options)?)
             .map_err(|e| IssueError::Invalid(e.to_string()))?;
-        let municipality = self
-            .store
-            .municipality(&session.municipality)
-            .await?
-            .ok_or_else(|| IssueError::Internal(format!("municipality {} vanished", session.municipality)))?;
 
         let register = self.registers.get(&self.store, &session.municipality).await?;
-        let asked = Asked { asking, plugin_hash: &hash, manifest };
+        // The fee the municipality set at activation, else the manifest's.
+        let fee_yen = active.fee_yen.unwrap_or_else(|| i64::from(manifest.fee_yen));
+        let asked = Asked { asking, plugin_hash: &hash, fee_yen };
         for _ in 0..REGISTER_RETRIES {
             let subject = self.store.subject(&session.municipality, &session.resident).await?.ok_or_else(|| {
                 IssueError::Gone(
@@ -180,11 +178,14 @@ impl Issuer {
                 &subject.household.iter().map(|r| r.entry.clone()).collect::<Vec<_>>(),
             ));
             let now = now_millis();
-            let context = RequestContext {
-                issue_date: Date::in_japan_at((now / 1000) as u64),
-                municipality: municipality.clone(),
-                options: options.clone(),
-            };
+            let issue_date = Date::in_japan_at((now / 1000) as u64);
+            // The mayor in office on the issue date.
+            let municipality = self
+                .store
+                .municipality_on(&session.municipality, issue_date)
+                .await?
+                .ok_or_else(|| IssueError::Internal(format!("municipality {} vanished", session.municipality)))?;
+            let context = RequestContext { issue_date, municipality, options: options.clone() };
             let number = issuance_number()?;
             let evaluated =
                 self.evaluate(&plugin, Arc::clone(&resident), context, number.clone(), Arc::clone(&register)).await?;
@@ -317,7 +318,8 @@ struct Asking<'a> {
 struct Asked<'a> {
     asking: &'a Asking<'a>,
     plugin_hash: &'a str,
-    manifest: &'a Manifest,
+    /// What the kiosk charges once it printed.
+    fee_yen: i64,
 }
 
 /// One attempt at it: the register as read, the attempt's random
@@ -349,7 +351,7 @@ fn build_record(asked: &Asked<'_>, attempt: Attempt<'_>) -> (NewIssuance, Option
             issuance.pdf_hash = evaluated.pdf_hash;
             issuance.verification_code = Some(certificate.verification_code().to_owned());
             issuance.pages = Some(i64::from(certificate.pages()));
-            issuance.fee = Some(i64::from(asked.manifest.fee_yen));
+            issuance.fee = Some(asked.fee_yen);
             issuance.delivery = Delivery::Ready;
             pdf = Some(certificate.into_pdf());
         }

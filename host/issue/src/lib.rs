@@ -40,7 +40,7 @@ pub use metrics::Metrics;
 pub use plugins::ArtifactKey;
 pub use sandboxes::Sandboxes;
 pub use slots::{Busy, Pool, PoolSettings, PoolStatus, Tenant};
-pub use versions::DryRun;
+pub use versions::{Activate, DryRun, MAX_FEE_YEN};
 
 /// The exact host build, recorded with every issuance: a document is
 /// re-rendered byte for byte only by the build that made it.

@@ -17,6 +17,22 @@ use crate::error::IssueError;
 use crate::issuance::option_texts;
 use crate::slots::Tenant;
 
+/// The highest fee a municipality may set, as for a manifest's.
+pub const MAX_FEE_YEN: u32 = kofu_model::MAX_FEE_YEN;
+
+/// The body of `POST /v1/municipalities/{code}/plugins/{hash}/activate`
+/// (all optional).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Activate {
+    /// The fee kiosks charge for the kind, in yen; the manifest's default
+    /// when absent.
+    pub fee_yen: Option<i64>,
+    /// Why this version may serve kiosks without a dry-run that issued
+    /// (recorded in the audit entry's detail).
+    pub override_reason: Option<String>,
+}
+
 /// The body of `POST /v1/municipalities/{code}/plugins/{hash}/dry-run`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +79,14 @@ impl Issuer {
         Ok((created, info))
     }
 
+    /// Validate and compile a component without storing it as anyone's
+    /// version, and return its manifest (the catalog's listing).
+    pub async fn inspect_plugin(&self, bytes: Vec<u8>) -> Result<Manifest, IssueError> {
+        let plugin =
+            self.plugins.compile(&self.store, &self.sandboxes, bytes).await?.map_err(IssueError::NotAccepted)?;
+        Ok(plugin.manifest().clone())
+    }
+
     /// Evaluate `municipality`'s stored version `hash` as production would,
     /// register check included, but stamped as a preview. A dry-run is not
     /// an issuance: no issuance is recorded. One against a test resident of
@@ -90,24 +114,35 @@ impl Issuer {
         Ok(result)
     }
 
-    /// Make `hash` the version serving its kind at kiosks. Its latest
-    /// dry-run against a test resident must have issued a certificate,
-    /// unless `override_reason` says why not (recorded in the audit entry).
-    /// Returns the activation and what changes for kiosks: the options
-    /// added, removed or changed against the version active before.
+    /// Make `hash` the version serving its kind, at the fee the request
+    /// sets (the manifest's when it sets none). Its latest dry-run against
+    /// a test resident must have issued a certificate, unless
+    /// `override_reason` says why not (recorded in the audit entry); the
+    /// version already serving its kind is activated again (a new fee)
+    /// without one. Returns the activation and what changes for kiosks:
+    /// the options added, removed or changed against the version active
+    /// before, and the fee.
     pub async fn activate(
         &self,
         municipality: &str,
         hash: &str,
         by: &Actor,
-        override_reason: Option<&str>,
+        request: &Activate,
     ) -> Result<(Activation, Vec<String>), IssueError> {
         let info =
             self.store.plugin_info(municipality, hash).await?.ok_or_else(|| {
                 IssueError::NotFound(format!("there is no plugin version {hash} in this municipality"))
             })?;
+        if let Some(fee) = request.fee_yen
+            && !(0..=i64::from(MAX_FEE_YEN)).contains(&fee)
+        {
+            return Err(IssueError::Invalid(format!(
+                "`fee_yen` is {fee}: a fee is 0 to {MAX_FEE_YEN} yen (omit it for the plugin's default, {} yen)",
+                info.manifest["fee_yen"]
+            )));
+        }
         let dry_run = self.store.latest_dry_run(municipality, hash).await?;
-        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        let override_reason = request.override_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if override_reason.is_some_and(|r| r.chars().count() > kofu_store::MAX_NOTE_CHARS) {
             return Err(IssueError::Invalid(format!(
                 "`override_reason` is longer than {} characters: say why in a sentence or two",
@@ -115,7 +150,7 @@ impl Issuer {
             )));
         }
         let passed = dry_run.as_ref().is_some_and(|run| run.outcome == Outcome::Issued);
-        if !passed && override_reason.is_none() {
+        if !passed && !info.active && override_reason.is_none() {
             return Err(IssueError::Conflict(match &dry_run {
                 None => format!(
                     "version {hash} has not been dry-run: dry-run it against a test resident (POST \
@@ -132,16 +167,24 @@ impl Issuer {
             }));
         }
         let previous = self.store.active_plugins(municipality).await?.into_iter().find(|p| p.kind == info.kind);
-        let changes = previous.as_ref().map(|p| option_changes(&p.manifest, &info.manifest)).unwrap_or_default();
+        let mut changes = previous.as_ref().map(|p| option_changes(&p.manifest, &info.manifest)).unwrap_or_default();
+        let fee_now = request.fee_yen.or_else(|| info.manifest["fee_yen"].as_i64());
+        if let Some(before) = previous.as_ref().and_then(|p| p.fee_yen)
+            && fee_now != Some(before)
+        {
+            let now = fee_now.map_or_else(|| "the plugin's default".to_owned(), |f| format!("{f} yen"));
+            changes.push(format!("fee: {before} yen becomes {now}"));
+        }
         let data = serde_json::json!({
             "dry_run": dry_run,
             "replaces": previous.as_ref().map(|p| p.hash.clone()),
+            "fee_before": previous.as_ref().and_then(|p| p.fee_yen),
             "option_changes": changes,
         });
         // Staff's words may name people: the detail, beside the chain.
         let detail = override_reason.map(|reason| serde_json::json!({ "override_reason": reason }));
-        let action = if passed { "activate" } else { "override" };
-        let activation = ActivationBy { by, action, data, detail };
+        let action = if passed || (info.active && override_reason.is_none()) { "activate" } else { "override" };
+        let activation = ActivationBy { by, action, fee_yen: request.fee_yen, data, detail };
         let activation = self.store.activate_plugin(municipality, hash, &activation, now_millis()).await?;
         Ok((activation, changes))
     }
@@ -191,12 +234,12 @@ impl Issuer {
         let manifest: Manifest = serde_json::from_value(info.manifest.clone())
             .map_err(|e| IssueError::Internal(format!("stored manifest of {hash}: {e}")))?;
         let options = manifest.resolve_options(&option_texts).map_err(|e| IssueError::Invalid(e.to_string()))?;
+        let issue_date = request.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
         let municipality_record = self
             .store
-            .municipality(municipality)
+            .municipality_on(municipality, issue_date)
             .await?
             .ok_or_else(|| IssueError::NotFound(format!("there is no municipality {municipality}")))?;
-        let issue_date = request.issue_date.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
         let plugin = self.plugins.get(&self.store, &self.sandboxes, municipality, hash).await?;
         let context = RequestContext { issue_date, municipality: municipality_record, options };
         let request = Request { subject: Arc::new(subject), context };

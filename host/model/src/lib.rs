@@ -19,7 +19,8 @@ pub use document::{
 };
 pub use instant::{parse_instant, rfc3339_in_japan};
 pub use manifest::{
-    Choice, ChosenOption, Field, FieldAccess, Manifest, ManifestError, OptionError, OptionKind, OptionSpec, OptionValue,
+    Choice, ChosenOption, Field, FieldAccess, MAX_FEE_YEN, Manifest, ManifestError, OptionError, OptionKind,
+    OptionSpec, OptionValue,
 };
 pub use refusal::{Refusal, RefusalCode};
 pub use resident::{

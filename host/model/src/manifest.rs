@@ -105,6 +105,10 @@ pub struct ChosenOption {
     pub value: OptionValue,
 }
 
+/// The highest fee a certificate may cost, in yen: a manifest's default
+/// and a fee a municipality sets at activation alike.
+pub const MAX_FEE_YEN: u32 = 10_000;
+
 /// A plugin's description of itself, validated by [`Manifest::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -143,7 +147,7 @@ pub enum ManifestError {
     BadOption { key: String, problem: String },
     #[error("option `{key}` unlocks field `{field}`, which `reads` does not declare: add it to `reads`")]
     UnlocksUndeclared { key: String, field: Field },
-    #[error("fee of {0} yen is implausible: certificate fees are at most 10000 yen")]
+    #[error("fee of {0} yen is implausible: certificate fees are at most {MAX_FEE_YEN} yen")]
     BadFee(u32),
     #[error("max-pages is 0: a certificate takes at least one page; declare the most pages it can take")]
     NoPages,
@@ -266,7 +270,7 @@ impl Manifest {
                 }
             }
         }
-        if self.fee_yen > 10_000 {
+        if self.fee_yen > MAX_FEE_YEN {
             return Err(ManifestError::BadFee(self.fee_yen));
         }
         if self.max_pages == Some(0) {

@@ -45,11 +45,12 @@ impl Caller {
         }
     }
 
-    /// The vendor or municipality `code` itself.
-    pub fn require_vendor_or_municipality(&self, code: &str) -> Result<(), ApiError> {
+    /// The vendor or municipality `code` itself. Returns who, for the
+    /// records.
+    pub fn require_vendor_or_municipality(&self, code: &str) -> Result<Actor, ApiError> {
         match self {
-            Caller::Vendor => Ok(()),
-            _ => self.require_municipality(code).map(|_| ()),
+            Caller::Vendor => Ok(Actor::Vendor),
+            _ => self.require_municipality(code),
         }
     }
 
@@ -144,6 +145,8 @@ impl FromRequestParts<AppState> for MunicipalityAccess {
 /// The vendor, or a token of the municipality named by `{code}`.
 pub struct VendorOrMunicipality {
     pub code: String,
+    /// Who acted, for the audit entries of what they change.
+    pub actor: Actor,
 }
 
 impl FromRequestParts<AppState> for VendorOrMunicipality {
@@ -152,8 +155,8 @@ impl FromRequestParts<AppState> for VendorOrMunicipality {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<VendorOrMunicipality, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let code = path_code(parts, state).await?;
-        caller.require_vendor_or_municipality(&code)?;
-        Ok(VendorOrMunicipality { code })
+        let actor = caller.require_vendor_or_municipality(&code)?;
+        Ok(VendorOrMunicipality { code, actor })
     }
 }
 

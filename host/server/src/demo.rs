@@ -139,7 +139,8 @@ pub async fn seed(state: &AppState, admin_token: &str, base_url: &str) -> Result
             .store_plugin(&municipality.code, &actor, bundled.component.to_vec())
             .await
             .map_err(|e| StartError::Demo(format!("bundled plugin {}: {e}", bundled.name)))?;
-        let activation = ActivationBy { by: &actor, action: "demo", data: serde_json::json!({}), detail: None };
+        let activation =
+            ActivationBy { by: &actor, action: "demo", fee_yen: None, data: serde_json::json!({}), detail: None };
         state.store().activate_plugin(&municipality.code, &info.hash, &activation, now).await?;
     }
 

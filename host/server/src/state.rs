@@ -23,11 +23,20 @@ struct Shared {
     /// Issuances run as tasks of their own, so a kiosk that disconnects
     /// cannot cut one in half; shutdown waits for them.
     issuances: TaskTracker,
+    /// The bundled plugins' listing, read from their manifests once.
+    catalog: tokio::sync::OnceCell<Vec<crate::routes::catalog::CatalogEntry>>,
 }
 
 impl AppState {
     pub(crate) fn new(config: Config, issuer: Issuer, pin_key: PinKey, admin_token_hash: Option<String>) -> AppState {
-        AppState(Arc::new(Shared { config, issuer, pin_key, admin_token_hash, issuances: TaskTracker::new() }))
+        AppState(Arc::new(Shared {
+            config,
+            issuer,
+            pin_key,
+            admin_token_hash,
+            issuances: TaskTracker::new(),
+            catalog: tokio::sync::OnceCell::new(),
+        }))
     }
 
     pub fn config(&self) -> &Config {
@@ -56,5 +65,9 @@ impl AppState {
 
     pub(crate) fn issuances(&self) -> &TaskTracker {
         &self.0.issuances
+    }
+
+    pub(crate) fn catalog(&self) -> &tokio::sync::OnceCell<Vec<crate::routes::catalog::CatalogEntry>> {
+        &self.0.catalog
     }
 }

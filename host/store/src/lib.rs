@@ -57,8 +57,8 @@ pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id, unhex};
 pub use issuances::{Delivery, Issuance, NewIssuance, Outcome, Owner, Recorded, RegisterVersion, Void, VoidReason};
-pub use municipalities::{KioskInfo, TokenInfo};
-pub use plugins::{Activation, ActivationBy, DryRunRecord, NewPlugin, PluginInfo, PluginVersion};
+pub use municipalities::{KioskInfo, MUNICIPALITY_CACHE_TTL, MayorTerm, MunicipalityUpdate, TokenInfo};
+pub use plugins::{Activation, ActivationBy, ActiveVersion, DryRunRecord, NewPlugin, PluginInfo, PluginVersion};
 pub use records::{IssuanceFilter, VoidRequest};
 pub use register::{ImportSummary, RegisterImport, StatusChangeBy, StoredResident, Subject};
 pub use sessions::{CloseReason, KioskSession, Session, SessionProblem};
@@ -127,8 +127,10 @@ pub struct Checkpoints {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    /// Municipalities already read; they never change (see `municipality`).
-    municipalities: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, kofu_model::Municipality>>>,
+    /// Municipalities recently read, with their mayors' terms (see
+    /// `municipality_on`).
+    municipalities:
+        std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, municipalities::KnownMunicipality>>>,
 }
 
 impl Store {

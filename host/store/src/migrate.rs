@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "plugin components apart, residents by position, cards by resident", "0006_lean_rows.sql"),
     migration!(7, "the sweeper's indexes partial", "0007_partial_indexes.sql"),
     migration!(8, "audit details, voiding, the issuance list", "0008_records.sql"),
+    migration!(9, "fees set at activation, mayors by term", "0009_fees_and_mayors.sql"),
 ];
 
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").

@@ -3,7 +3,9 @@
 //! long random strings, so a fast hash is enough: there is nothing to guess).
 
 use crate::db::{self, DbError, Row};
-use kofu_model::Municipality;
+use std::time::Duration;
+
+use kofu_model::{Date, Municipality};
 use serde::Serialize;
 
 use crate::audit::{self, Actor, AuditEvent, Change};
@@ -34,6 +36,58 @@ fn municipality(row: &Row) -> Result<Municipality, DbError> {
         mayor_title: row.try_get("mayor_title")?,
         mayor_name: row.try_get("mayor_name")?,
     })
+}
+
+fn mayor_term(row: &Row) -> Result<MayorTerm, StoreError> {
+    let from: String = row.try_get("from_date")?;
+    Ok(MayorTerm {
+        from: from.parse().map_err(|e| StoreError::corrupt("a mayor's term", e))?,
+        title: row.try_get("title")?,
+        name: row.try_get("name")?,
+    })
+}
+
+/// How long a host answers from its copy of a municipality's record: the
+/// longest another host's edit takes to reach its certificates. Enter a
+/// new mayor's term ahead of its first day and none is late.
+pub const MUNICIPALITY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// A mayor in office from a day on (an election's result, entered ahead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MayorTerm {
+    /// The first day in office, in Japan.
+    pub from: Date,
+    pub title: String,
+    pub name: String,
+}
+
+/// What an edit of a municipality changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MunicipalityUpdate {
+    pub name: Option<String>,
+    pub mayor: Option<MayorTerm>,
+}
+
+/// A municipality's record as read, with its mayors' terms.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownMunicipality {
+    record: Municipality,
+    /// Earliest first.
+    terms: Vec<MayorTerm>,
+    read_at: std::time::Instant,
+}
+
+impl KnownMunicipality {
+    /// The record with the mayor in office on `date`: the latest term begun
+    /// by then, else the mayor the record was created with.
+    fn on(&self, date: Date) -> Municipality {
+        let mut record = self.record.clone();
+        if let Some(term) = self.terms.iter().rev().find(|t| t.from <= date) {
+            record.mayor_title.clone_from(&term.title);
+            record.mayor_name.clone_from(&term.name);
+        }
+        record
+    }
 }
 
 fn token(row: &Row) -> Result<TokenInfo, DbError> {
@@ -77,20 +131,104 @@ impl Store {
         }
     }
 
-    /// The municipality `code`. Rows are never changed or deleted once
-    /// created (no statement in this crate does either), so a row found is
-    /// kept in memory and every later call is answered from there: two
-    /// queries fewer per kiosk issuance. A code not found is asked again.
+    /// The municipality `code`, with the mayor in office today (in Japan).
     pub async fn municipality(&self, code: &str) -> Result<Option<Municipality>, StoreError> {
-        if let Some(known) = self.municipalities.read().ok().and_then(|m| m.get(code).cloned()) {
-            return Ok(Some(known));
-        }
+        let today = Date::in_japan_at((crate::now_millis() / 1000) as u64);
+        self.municipality_on(code, today).await
+    }
+
+    /// The municipality `code` as a certificate issued on `date` names it:
+    /// the mayor is the one whose term had begun by then.
+    ///
+    /// A record read is kept in memory for [`MUNICIPALITY_CACHE_TTL`], so a
+    /// kiosk issuance does not ask the database twice; the host that edits
+    /// a record forgets its copy at once, and other hosts see the change
+    /// within that time. A code not found is asked again.
+    pub async fn municipality_on(&self, code: &str, date: Date) -> Result<Option<Municipality>, StoreError> {
+        let fresh = |known: &KnownMunicipality| known.read_at.elapsed() < MUNICIPALITY_CACHE_TTL;
+        let cached = self.municipalities.read().ok().and_then(|m| m.get(code).filter(|k| fresh(k)).cloned());
+        let known = match cached {
+            Some(known) => known,
+            None => {
+                let Some(known) = self.read_municipality(code).await? else { return Ok(None) };
+                if let Ok(mut all) = self.municipalities.write() {
+                    all.insert(code.to_owned(), known.clone());
+                }
+                known
+            }
+        };
+        Ok(Some(known.on(date)))
+    }
+
+    /// The mayors' terms entered for `code`, earliest first.
+    pub async fn mayor_terms(&self, code: &str) -> Result<Vec<MayorTerm>, StoreError> {
+        Ok(self.read_municipality(code).await?.map(|k| k.terms).unwrap_or_default())
+    }
+
+    async fn read_municipality(&self, code: &str) -> Result<Option<KnownMunicipality>, StoreError> {
         let row = db::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(self).await?;
-        let found = row.as_ref().map(municipality).transpose()?;
-        if let (Some(found), Ok(mut known)) = (&found, self.municipalities.write()) {
-            known.insert(code.to_owned(), found.clone());
+        let Some(record) = row.as_ref().map(municipality).transpose()? else { return Ok(None) };
+        let rows =
+            db::query("SELECT from_date, title, name FROM mayor_terms WHERE municipality = $1 ORDER BY from_date")
+                .bind(code)
+                .fetch_all(self)
+                .await?;
+        let terms = rows.iter().map(mayor_term).collect::<Result<_, _>>()?;
+        Ok(Some(KnownMunicipality { record, terms, read_at: std::time::Instant::now() }))
+    }
+
+    /// Change `code`'s name and/or enter a mayor's term (replacing one that
+    /// begins the same day), with its audit entry. Returns the record as of
+    /// today; `None` when there is no such municipality.
+    pub async fn update_municipality(
+        &self,
+        code: &str,
+        update: &MunicipalityUpdate,
+        by: &Actor,
+        now: Millis,
+    ) -> Result<Option<Municipality>, StoreError> {
+        let Some(before) = self.read_municipality(code).await? else { return Ok(None) };
+        let mut tx = self.begin().await?;
+        if let Some(name) = &update.name {
+            db::query("UPDATE municipalities SET name = $1 WHERE code = $2")
+                .bind(name)
+                .bind(code)
+                .execute(&mut tx)
+                .await?;
         }
-        Ok(found)
+        if let Some(term) = &update.mayor {
+            db::query(
+                "INSERT INTO mayor_terms (municipality, from_date, title, name, recorded_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (municipality, from_date) DO UPDATE SET title = excluded.title, name = excluded.name, \
+                 recorded_at = excluded.recorded_at",
+            )
+            .bind(code)
+            .bind(term.from.to_string())
+            .bind(&term.title)
+            .bind(&term.name)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        }
+        let mut changed = Vec::new();
+        if update.name.is_some() {
+            changed.push("name");
+        }
+        if update.mayor.is_some() {
+            changed.push("mayor");
+        }
+        let data = json!({ "changed": changed, "mayor_from": update.mayor.as_ref().map(|t| t.from) });
+        let detail = json!({
+            "before": { "name": before.record.name, "mayor": update.mayor.as_ref().map(|t| before.on(t.from)) },
+            "after": update,
+        });
+        let change = Change { event: AuditEvent::MunicipalityUpdated, by, data, detail: Some(detail) };
+        audit::append_change(&mut tx, code, change, now).await?;
+        tx.commit().await?;
+        if let Ok(mut all) = self.municipalities.write() {
+            all.remove(code);
+        }
+        self.municipality(code).await
     }
 
     pub async fn municipalities(&self) -> Result<Vec<Municipality>, StoreError> {

@@ -28,6 +28,17 @@ pub struct PluginInfo {
     pub uploaded_by: String,
     pub uploaded_at: Millis,
     pub active: bool,
+    /// What kiosks are charged while this version serves its kind: the
+    /// fee set at activation, else the manifest's. `None` when inactive.
+    pub fee_yen: Option<i64>,
+}
+
+/// The version serving a kind, and the fee set for it at activation
+/// (`None`: the manifest's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveVersion {
+    pub hash: String,
+    pub fee_yen: Option<i64>,
 }
 
 /// A stored version with its component.
@@ -54,26 +65,35 @@ pub struct Activation {
     pub seq: i64,
     pub kind: String,
     pub hash: String,
-    /// `activate` or `rollback`.
+    /// `activate`, `override` (past a dry-run that did not issue),
+    /// `rollback` or `demo`.
     pub action: String,
     pub actor: String,
     pub at: Millis,
+    /// The fee set for the kind (`None`: the manifest's).
+    pub fee_yen: Option<i64>,
 }
 
 const INFO_COLUMNS: &str = "p.hash, p.kind, p.version, p.manifest, p.size, p.uploaded_by, p.uploaded_at, \
-     CASE WHEN a.hash IS NULL THEN 0 ELSE 1 END AS active";
+     CASE WHEN a.hash IS NULL THEN 0 ELSE 1 END AS active, a.fee_yen AS active_fee";
 
 fn info(row: &Row) -> Result<PluginInfo, StoreError> {
     let manifest: String = row.try_get("manifest")?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&manifest).map_err(|e| StoreError::corrupt("a plugin manifest", e))?;
+    let active = row.try_get::<i64, _>("active")? != 0;
+    let set_fee: Option<i64> = row.try_get("active_fee")?;
+    let fee_yen = active.then(|| set_fee.or_else(|| manifest["fee_yen"].as_i64())).flatten();
     Ok(PluginInfo {
         hash: row.try_get("hash")?,
         kind: row.try_get("kind")?,
         version: row.try_get("version")?,
-        manifest: serde_json::from_str(&manifest).map_err(|e| StoreError::corrupt("a plugin manifest", e))?,
+        manifest,
         size: row.try_get("size")?,
         uploaded_by: row.try_get("uploaded_by")?,
         uploaded_at: row.try_get("uploaded_at")?,
-        active: row.try_get::<i64, _>("active")? != 0,
+        active,
+        fee_yen,
     })
 }
 
@@ -85,6 +105,7 @@ fn activation(row: &Row) -> Result<Activation, DbError> {
         action: row.try_get("action")?,
         actor: row.try_get("actor")?,
         at: row.try_get("at")?,
+        fee_yen: row.try_get("fee_yen")?,
     })
 }
 
@@ -93,39 +114,49 @@ fn activation(row: &Row) -> Result<Activation, DbError> {
 const ACTIVATION_RETRIES: u32 = 8;
 
 /// Who activates a version, how (`activate`, or `override` past a failed
-/// or missing dry-run), what else the audit entry says (the dry-run relied
-/// on) and its detail (the override's reason, in staff's words).
+/// or missing dry-run), at what fee (`None`: the manifest's), what else the
+/// audit entry says (the dry-run relied on) and its detail (the override's
+/// reason, in staff's words).
 pub struct ActivationBy<'a> {
     pub by: &'a Actor,
     pub action: &'a str,
+    pub fee_yen: Option<i64>,
     pub data: serde_json::Value,
     pub detail: Option<serde_json::Value>,
 }
 
-/// Point `kind` at `hash` and append the history entry, in the caller's
-/// transaction.
+/// What one activation sets: `kind` served by `hash` at `fee_yen`.
+struct Pointing<'a> {
+    kind: &'a str,
+    hash: &'a str,
+    fee_yen: Option<i64>,
+    action: &'a str,
+    actor: &'a str,
+}
+
+/// Point the kind at the version and append the history entry, in the
+/// caller's transaction.
 async fn activate(
     tx: &mut WriteTx,
     municipality: &str,
-    kind: &str,
-    hash: &str,
-    action: &str,
-    actor: &str,
+    pointing: Pointing<'_>,
     now: Millis,
 ) -> Result<Activation, DbError> {
+    let Pointing { kind, hash, fee_yen, action, actor } = pointing;
     db::query(
-        "INSERT INTO active_plugins (municipality, kind, hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash",
+        "INSERT INTO active_plugins (municipality, kind, hash, fee_yen) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (municipality, kind) DO UPDATE SET hash = excluded.hash, fee_yen = excluded.fee_yen",
     )
     .bind(municipality)
     .bind(kind)
     .bind(hash)
+    .bind(fee_yen)
     .execute(&mut *tx)
     .await?;
     let seq: i64 = db::query(
-        "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at) \
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), $2, $3, $4, $5, $6) \
-         RETURNING seq",
+        "INSERT INTO activations (municipality, seq, kind, hash, action, actor, at, fee_yen) \
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM activations WHERE municipality = $1), \
+         $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
     .bind(municipality)
     .bind(kind)
@@ -133,10 +164,19 @@ async fn activate(
     .bind(action)
     .bind(actor)
     .bind(now)
+    .bind(fee_yen)
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    Ok(Activation { seq, kind: kind.into(), hash: hash.into(), action: action.into(), actor: actor.into(), at: now })
+    Ok(Activation {
+        seq,
+        kind: kind.into(),
+        hash: hash.into(),
+        action: action.into(),
+        actor: actor.into(),
+        at: now,
+        fee_yen,
+    })
 }
 
 impl Store {
@@ -243,16 +283,17 @@ impl Store {
         rows.iter().map(info).collect()
     }
 
-    /// The content hash of the version serving `kind` now, if any. The
-    /// caller takes the manifest from the loaded plugin of that hash (its
-    /// own, checked against the hash), so it is not read or parsed here.
-    pub async fn active_plugin_hash(&self, municipality: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        let row = db::query("SELECT hash FROM active_plugins WHERE municipality = $1 AND kind = $2")
+    /// The version serving `kind` now, if any, with its fee. The caller
+    /// takes the manifest from the loaded plugin of that hash (its own,
+    /// checked against the hash), so it is not read or parsed here.
+    pub async fn active_plugin(&self, municipality: &str, kind: &str) -> Result<Option<ActiveVersion>, StoreError> {
+        let row = db::query("SELECT hash, fee_yen FROM active_plugins WHERE municipality = $1 AND kind = $2")
             .bind(municipality)
             .bind(kind)
             .fetch_optional(self)
             .await?;
-        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
+        let active = row.map(|row| Ok::<_, DbError>(ActiveVersion { hash: row.try_get(0)?, fee_yen: row.try_get(1)? }));
+        Ok(active.transpose()?)
     }
 
     /// Make `hash` the version serving its kind.
@@ -274,12 +315,15 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("there is no plugin version {hash} in this municipality")))?
                 .try_get(0)?;
             let actor = activation.by.to_string();
-            match activate(&mut tx, municipality, &kind, hash, activation.action, &actor, now).await {
+            let pointing =
+                Pointing { kind: &kind, hash, fee_yen: activation.fee_yen, action: activation.action, actor: &actor };
+            match activate(&mut tx, municipality, pointing, now).await {
                 Ok(activated) => {
                     let mut data = activation.data.clone();
                     data["hash"] = json!(hash);
                     data["kind"] = json!(kind);
                     data["action"] = json!(activation.action);
+                    data["fee_yen"] = json!(activation.fee_yen);
                     let detail = activation.detail.clone();
                     let change = Change { event: AuditEvent::PluginActivated, by: activation.by, data, detail };
                     audit::append_change(&mut tx, municipality, change, now).await?;
@@ -319,7 +363,7 @@ impl Store {
             };
             let current: String = current.try_get(0)?;
             let previous = db::query(
-                "SELECT hash FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 \
+                "SELECT hash, fee_yen FROM activations WHERE municipality = $1 AND kind = $2 AND hash <> $3 \
                  ORDER BY seq DESC LIMIT 1",
             )
             .bind(municipality)
@@ -331,10 +375,12 @@ impl Store {
                 tx.commit().await?;
                 return Ok(None);
             };
+            let fee_yen: Option<i64> = previous.try_get(1)?;
             let previous: String = previous.try_get(0)?;
-            match activate(&mut tx, municipality, kind, &previous, "rollback", &actor, now).await {
+            let pointing = Pointing { kind, hash: &previous, fee_yen, action: "rollback", actor: &actor };
+            match activate(&mut tx, municipality, pointing, now).await {
                 Ok(activation) => {
-                    let data = json!({ "kind": kind, "hash": previous, "from": current });
+                    let data = json!({ "kind": kind, "hash": previous, "from": current, "fee_yen": fee_yen });
                     let change = Change { event: AuditEvent::PluginRolledBack, by, data, detail: None };
                     audit::append_change(&mut tx, municipality, change, now).await?;
                     tx.commit().await?;

@@ -31,7 +31,7 @@ fn by_desk() -> StatusChangeBy<'static> {
 
 fn activation() -> ActivationBy<'static> {
     static DESK: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(desk);
-    ActivationBy { by: &DESK, action: "activate", data: json!({}), detail: None }
+    ActivationBy { by: &DESK, action: "activate", fee_yen: None, data: json!({}), detail: None }
 }
 
 async fn store() -> (Store, TestDb) {

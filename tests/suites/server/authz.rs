@@ -211,6 +211,8 @@ enum Access {
     VendorOrOwn,
     /// Municipality A itself.
     Own,
+    /// The vendor or any municipality (what is not one municipality's).
+    VendorOrAnyMunicipality,
     /// Any kiosk.
     Kiosk,
     /// The kiosk that opened the session; to another kiosk the session does
@@ -224,7 +226,7 @@ impl Access {
         match self {
             Access::Anyone => &["anyone"],
             Access::Vendor => &["vendor"],
-            Access::VendorOrOwn => &["vendor", "municipality"],
+            Access::VendorOrOwn | Access::VendorOrAnyMunicipality => &["vendor", "municipality"],
             Access::Own => &["municipality"],
             Access::Kiosk | Access::SessionKiosk => &["kiosk"],
         }
@@ -237,6 +239,7 @@ impl Access {
             (Access::Vendor, Who::Vendor)
             | (Access::VendorOrOwn, Who::Vendor | Who::MunicipalityA)
             | (Access::Own, Who::MunicipalityA)
+            | (Access::VendorOrAnyMunicipality, Who::Vendor | Who::MunicipalityA | Who::MunicipalityB)
             | (Access::Kiosk, Who::Kiosk | Who::OtherKiosk)
             | (Access::SessionKiosk, Who::Kiosk) => Expect::Allowed,
             (Access::SessionKiosk, Who::OtherKiosk) => Expect::Refused(404, "not-found"),
@@ -296,6 +299,13 @@ fn rows() -> Vec<Row> {
         }),
         row(Method::GET, "/v1/municipalities", Access::Vendor, 200, |_| "/v1/municipalities".into()),
         row(Method::GET, "/v1/municipalities/{code}", Access::VendorOrOwn, 200, |_| format!("/v1/municipalities/{A}")),
+        with(
+            row(Method::PATCH, "/v1/municipalities/{code}", Access::VendorOrOwn, 200, |_| {
+                format!("/v1/municipalities/{A}")
+            }),
+            |_| Payload::Json(json!({ "mayor_name": "見本 次郎", "mayor_from": "2099-01-01" })),
+        ),
+        row(Method::GET, "/v1/catalog", Access::VendorOrAnyMunicipality, 200, |_| "/v1/catalog".into()),
         with(
             row(Method::POST, "/v1/municipalities/{code}/tokens", Access::Vendor, 201, |_| {
                 format!("/v1/municipalities/{A}/tokens")

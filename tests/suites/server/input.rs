@@ -252,7 +252,7 @@ async fn wrong_content_types_are_415_and_change_nothing() {
     }
     let a = w.a.token.clone();
     let wasm = kofu_tests::component(kofu_tests::guests::PANIC);
-    for content_type in ["application/json", "application/octet-stream", "text/plain", ""] {
+    for content_type in ["application/octet-stream", "text/plain", ""] {
         cases.push(
             Case::new(
                 format!("a component as `{content_type}`"),
@@ -265,6 +265,18 @@ async fn wrong_content_types_are_415_and_change_nothing() {
             .expect(415, "unsupported-media-type"),
         );
     }
+    // As JSON it is read as an install from the catalog, which it is not.
+    cases.push(
+        Case::new(
+            "a component as `application/json`",
+            Method::POST,
+            "/v1/municipalities/{code}/plugins",
+            m("/plugins"),
+            &a,
+        )
+        .raw("application/json", wasm.clone())
+        .expect(422, "invalid-input"),
+    );
     let rows = json!({ "residents": [] }).to_string();
     for content_type in ["application/xml", "text/plain", "text/tab-separated-values", ""] {
         cases.push(

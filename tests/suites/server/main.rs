@@ -12,5 +12,6 @@ mod flow;
 mod hosts;
 mod input;
 mod lifecycle;
+mod municipal;
 mod openapi;
 mod records;

@@ -143,7 +143,8 @@ pub async fn certificates(
                 CertificateOffer {
                     name_ja: field("name_ja").as_str().unwrap_or_default().to_owned(),
                     name_en: field("name_en").as_str().unwrap_or_default().to_owned(),
-                    fee_yen: field("fee_yen"),
+                    // The fee set at activation, else the manifest's.
+                    fee_yen: p.fee_yen.map_or_else(|| field("fee_yen"), Value::from),
                     options: field("options"),
                     kind: p.kind,
                     version: p.version,

@@ -2,6 +2,7 @@
 //! without a socket.
 
 mod audit;
+pub mod catalog;
 mod kiosk;
 mod plugins;
 pub mod public;
@@ -26,8 +27,9 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(public::metrics))
         .route("/openapi.json", get(public::openapi))
         .route("/v1/verify/{code}", get(public::verify))
+        .route("/v1/catalog", get(catalog::list))
         .route("/v1/municipalities", post(vendor::create_municipality).get(vendor::list_municipalities))
-        .route("/v1/municipalities/{code}", get(vendor::get_municipality))
+        .route("/v1/municipalities/{code}", get(vendor::get_municipality).patch(vendor::update_municipality))
         .route("/v1/municipalities/{code}/tokens", post(vendor::create_token).get(vendor::list_tokens))
         .route("/v1/municipalities/{code}/tokens/{id}", delete(vendor::revoke_token))
         .route("/v1/kiosks", post(vendor::create_kiosk).get(vendor::list_kiosks))

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kofu_model::Municipality;
-use kofu_store::{Actor, KioskInfo, TokenInfo, now_millis, random_id};
+use kofu_model::{Date, Municipality};
+use kofu_store::{Actor, KioskInfo, MayorTerm, MunicipalityUpdate, TokenInfo, now_millis, random_id};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Vendor, VendorOrMunicipality};
@@ -62,13 +62,88 @@ pub async fn list_municipalities(
     Ok(Json(state.store().municipalities().await?))
 }
 
+/// A municipality as the API shows it: the record with the mayor in
+/// office today, and every mayor's term entered.
+#[derive(Serialize)]
+pub struct MunicipalityView {
+    #[serde(flatten)]
+    pub record: Municipality,
+    /// Earliest first; a certificate names the mayor whose term had begun
+    /// on its issue date (before the first, the mayor above at creation).
+    pub mayor_terms: Vec<MayorTerm>,
+}
+
+async fn view(state: &AppState, code: &str) -> Result<Json<MunicipalityView>, ApiError> {
+    let found = state.store().municipality(code).await?;
+    let record = found.ok_or_else(|| ApiError::NotFound(format!("there is no municipality {code}")))?;
+    Ok(Json(MunicipalityView { record, mayor_terms: state.store().mayor_terms(code).await? }))
+}
+
 pub async fn get_municipality(
     State(state): State<AppState>,
     access: VendorOrMunicipality,
-) -> Result<Json<Municipality>, ApiError> {
+) -> Result<Json<MunicipalityView>, ApiError> {
+    view(&state, &access.code).await
+}
+
+/// The body of `PATCH /v1/municipalities/{code}`: what changes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MunicipalityEdit {
+    pub name: Option<String>,
+    /// A new mayor: name and/or title (the other is kept), in office from
+    /// `mayor_from` (today in Japan when absent).
+    pub mayor_name: Option<String>,
+    pub mayor_title: Option<String>,
+    pub mayor_from: Option<Date>,
+}
+
+/// Rename a municipality or enter a mayor's term (an election is entered
+/// ahead of the first day in office), by the vendor or the municipality.
+pub async fn update_municipality(
+    State(state): State<AppState>,
+    access: VendorOrMunicipality,
+    ApiJson(edit): ApiJson<MunicipalityEdit>,
+) -> Result<Json<MunicipalityView>, ApiError> {
     let code = access.code;
-    let found = state.store().municipality(&code).await?;
-    Ok(Json(found.ok_or_else(|| ApiError::NotFound(format!("there is no municipality {code}")))?))
+    for (field, value) in [("name", &edit.name), ("mayor_title", &edit.mayor_title), ("mayor_name", &edit.mayor_name)] {
+        if let Some(value) = value {
+            check_text(field, value, 64)?;
+        }
+    }
+    let mayor = match (&edit.mayor_title, &edit.mayor_name, edit.mayor_from) {
+        (None, None, None) => None,
+        (None, None, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "`mayor_from` dates a new mayor: give `mayor_name` (and `mayor_title` if it changes) with it",
+            ));
+        }
+        (title, name, from) => {
+            let from = from.unwrap_or_else(|| Date::in_japan_at((now_millis() / 1000) as u64));
+            let current = state
+                .store()
+                .municipality_on(&code, from)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("there is no municipality {code}")))?;
+            Some(MayorTerm {
+                from,
+                title: title.clone().unwrap_or(current.mayor_title),
+                name: name.clone().unwrap_or(current.mayor_name),
+            })
+        }
+    };
+    if edit.name.is_none() && mayor.is_none() {
+        return Err(ApiError::unprocessable(
+            "the edit changes nothing: give `name`, or `mayor_name`/`mayor_title` (with `mayor_from`)",
+        ));
+    }
+    let update = MunicipalityUpdate { name: edit.name, mayor };
+    let updated = state.store().update_municipality(&code, &update, &access.actor, now_millis()).await?;
+    if updated.is_none() {
+        return Err(ApiError::NotFound(format!("there is no municipality {code}")));
+    }
+    tracing::info!(municipality = %code, by = %access.actor, "municipality updated");
+    view(&state, &code).await
 }
 
 #[derive(Deserialize)]
