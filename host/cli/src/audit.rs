@@ -58,9 +58,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "audit log: {} entries in {} municipality chain(s); {} issuance record(s) cross-checked; {} document(s) re-rendered{}",
+            "audit log: {} entries in {} chain(s) (each municipality's and the vendor's); {} issuance record(s) cross-checked; {} document(s) re-rendered{}",
             report.chain.entries,
-            report.chain.municipalities,
+            report.chain.chains,
             report.issuances_checked,
             report.rerendered,
             if report.other_build > 0 {

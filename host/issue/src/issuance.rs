@@ -211,10 +211,10 @@ impl Issuer {
                         let subject_name = resident.name.clone();
                         self.documents.hold(&issuance.id, HeldDocument { pdf: pdf.into(), subject_name });
                     }
-                    self.metrics.issuance_outcome(&issuance.kind, issuance.outcome);
+                    self.metrics.issuance_outcome(&issuance.municipality, &issuance.kind, issuance.outcome);
                     if let Some(code) = issuance.reason_code.as_deref().filter(|_| issuance.outcome == Outcome::Failed)
                     {
-                        self.metrics.plugin_failure(&issuance.kind, code);
+                        self.metrics.plugin_failure(&issuance.municipality, &issuance.kind, code);
                         tracing::warn!(
                             municipality = %issuance.municipality,
                             issuance = %issuance.id,
@@ -470,7 +470,7 @@ impl Issuer {
         match recorded {
             Recorded::New { issuance, .. } => {
                 self.metrics.issuance_abort(ABANDONED);
-                self.metrics.issuance_outcome(&issuance.kind, issuance.outcome);
+                self.metrics.issuance_outcome(&issuance.municipality, &issuance.kind, issuance.outcome);
                 tracing::warn!(
                     issuance = %issuance.id,
                     kind = %issuance.kind,

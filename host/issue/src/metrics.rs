@@ -78,6 +78,9 @@ impl Counters {
 
 pub struct Metrics {
     issuances: Counters,
+    pin_checks: Counters,
+    unlocks: Counters,
+    http: Counters,
     plugin_failures: Counters,
     aborts: Counters,
     rerenders: Counters,
@@ -90,6 +93,9 @@ impl Default for Metrics {
     fn default() -> Metrics {
         Metrics {
             issuances: Counters::default(),
+            pin_checks: Counters::default(),
+            unlocks: Counters::default(),
+            http: Counters::default(),
             plugin_failures: Counters::default(),
             aborts: Counters::default(),
             rerenders: Counters::default(),
@@ -101,12 +107,41 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn issuance_outcome(&self, kind: &str, outcome: Outcome) {
-        self.issuances.add(vec![("kind", kind.to_owned()), ("outcome", outcome.as_str().to_owned())]);
+    // Labels stay bounded: a municipality is one the register holds (at
+    // most the 1,700-odd of Japan), a kind one it has activated, a route
+    // one of the router's templates.
+
+    pub(crate) fn issuance_outcome(&self, municipality: &str, kind: &str, outcome: Outcome) {
+        self.issuances.add(vec![
+            ("kind", kind.to_owned()),
+            ("municipality", municipality.to_owned()),
+            ("outcome", outcome.as_str().to_owned()),
+        ]);
     }
 
-    pub(crate) fn plugin_failure(&self, kind: &str, cause: &str) {
-        self.plugin_failures.add(vec![("cause", cause.to_owned()), ("kind", kind.to_owned())]);
+    pub(crate) fn plugin_failure(&self, municipality: &str, kind: &str, cause: &str) {
+        self.plugin_failures.add(vec![
+            ("cause", cause.to_owned()),
+            ("kind", kind.to_owned()),
+            ("municipality", municipality.to_owned()),
+        ]);
+    }
+
+    /// A kiosk sign-in's PIN check: `opened`, `wrong`, `locked` (by this
+    /// attempt) or `refused-locked` (locked before).
+    pub fn pin_check(&self, municipality: &str, result: &'static str) {
+        self.pin_checks.add(vec![("municipality", municipality.to_owned()), ("result", result.to_owned())]);
+    }
+
+    /// A municipality unlocked a card.
+    pub fn card_unlock(&self, municipality: &str) {
+        self.unlocks.add(vec![("municipality", municipality.to_owned())]);
+    }
+
+    /// An HTTP request answered: its route template (never the path, which
+    /// may name a resident), method and status.
+    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+        self.http.add(vec![("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())]);
     }
 
     /// An issuance abandoned before it was recorded (the database refused
@@ -123,11 +158,27 @@ impl Metrics {
 
     pub fn render_text(&self) -> String {
         let mut out = String::new();
-        self.issuances.write(&mut out, "kofu_issuances_total", "Issuances recorded, by certificate kind and outcome.");
+        self.issuances.write(
+            &mut out,
+            "kofu_issuances_total",
+            "Issuances recorded, by certificate kind, municipality and outcome.",
+        );
+        self.pin_checks.write(
+            &mut out,
+            "kofu_pin_checks_total",
+            "Kiosk sign-ins by municipality and result: opened, wrong (a wrong PIN), locked (the card locked by \
+             this attempt), refused-locked (a card locked before).",
+        );
+        self.unlocks.write(&mut out, "kofu_card_unlocks_total", "Cards unlocked by their municipality.");
+        self.http.write(
+            &mut out,
+            "kofu_http_requests_total",
+            "HTTP requests answered, by route template, method and status.",
+        );
         self.plugin_failures.write(
             &mut out,
             "kofu_plugin_failures_total",
-            "Plugin evaluations that failed (trap, timeout, limit, invalid output), by kind and cause.",
+            "Plugin evaluations that failed (trap, timeout, limit, invalid output), by kind, municipality and cause.",
         );
         self.aborts.write(
             &mut out,
@@ -155,13 +206,14 @@ mod tests {
     #[test]
     fn exposition_format() {
         let metrics = Metrics::default();
-        metrics.issuance_outcome("tax-certificate", Outcome::Issued);
-        metrics.issuance_outcome("tax-certificate", Outcome::Issued);
-        metrics.plugin_failure("x", "fuel \"exhausted\"");
+        metrics.issuance_outcome("999997", "tax-certificate", Outcome::Issued);
+        metrics.issuance_outcome("999997", "tax-certificate", Outcome::Issued);
+        metrics.plugin_failure("999997", "x", "fuel \"exhausted\"");
         metrics.sandbox.observe(Duration::from_micros(70));
         metrics.sandbox.observe(Duration::from_millis(3));
         let text = metrics.render_text();
-        assert!(text.contains("kofu_issuances_total{kind=\"tax-certificate\",outcome=\"issued\"} 2"), "{text}");
+        let issued = "kofu_issuances_total{kind=\"tax-certificate\",municipality=\"999997\",outcome=\"issued\"} 2";
+        assert!(text.contains(issued), "{text}");
         assert!(text.contains("cause=\"fuel \\\"exhausted\\\"\""), "{text}");
         assert!(text.contains("kofu_sandbox_seconds_bucket{le=\"0.0001\"} 1"), "{text}");
         assert!(text.contains("kofu_sandbox_seconds_bucket{le=\"0.005\"} 2"), "{text}");

@@ -2,6 +2,7 @@
 //! (`kofu_issue`). `kofu serve` calls [`serve`]; tests build the same router
 //! with [`app`] over a [`Server`] and drive it without a socket.
 
+mod access;
 pub mod auth;
 pub mod demo;
 pub mod error;

@@ -54,7 +54,20 @@ pub enum AuditEvent {
     TokenRevoked,
     /// The municipality's record (name, mayor, ...) changed.
     MunicipalityUpdated,
+    /// A card locked after its last wrong PIN: the municipality unlocks it.
+    CardLocked,
+    /// In the vendor's chain ([`VENDOR_CHAIN`]): a municipality created.
+    MunicipalityCreated,
+    /// In the vendor's chain: a kiosk registered.
+    KioskRegistered,
+    /// In the vendor's chain: a kiosk's credential revoked.
+    KioskRevoked,
 }
+
+/// The chain of what the vendor changes that belongs to no municipality
+/// (kiosks, municipalities created). Not a 6-digit code, so it is no
+/// municipality's; verified with the others.
+pub const VENDOR_CHAIN: &str = "vendor";
 
 impl AuditEvent {
     pub fn as_str(self) -> &'static str {
@@ -76,6 +89,10 @@ impl AuditEvent {
             AuditEvent::TokenCreated => "token-created",
             AuditEvent::TokenRevoked => "token-revoked",
             AuditEvent::MunicipalityUpdated => "municipality-updated",
+            AuditEvent::CardLocked => "card-locked",
+            AuditEvent::MunicipalityCreated => "municipality-created",
+            AuditEvent::KioskRegistered => "kiosk-registered",
+            AuditEvent::KioskRevoked => "kiosk-revoked",
         }
     }
 }
@@ -310,7 +327,8 @@ pub(crate) async fn append(
 /// What a chain check found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ChainReport {
-    pub municipalities: u64,
+    /// Chains checked: each municipality's and the vendor's.
+    pub chains: u64,
     pub entries: u64,
     /// One line per broken link, in plain words.
     pub problems: Vec<String>,
@@ -443,7 +461,7 @@ impl Store {
         .collect::<Result<_, _>>()?;
         let mut report = ChainReport::default();
         for municipality in municipalities {
-            report.municipalities += 1;
+            report.chains += 1;
             // The head is read before the entries: hosts may append while
             // this runs, so the log may reach past the head, never fall short.
             let head = self.head(&municipality).await?;

@@ -40,10 +40,16 @@ pub struct Card {
 pub enum PinCheck {
     Opened(Session),
     WrongPin {
+        /// The card's municipality, for its metrics and log.
+        municipality: String,
         attempts_left: i64,
     },
-    /// Locked now or before; the municipality must unlock it.
-    Locked,
+    /// Locked by this attempt (`now`) or before; the municipality must
+    /// unlock it.
+    Locked {
+        municipality: String,
+        now: bool,
+    },
     /// No such card, or it was revoked: the same answer for both, so a kiosk
     /// cannot probe which card ids exist.
     Unknown,
@@ -67,7 +73,7 @@ fn refusal(card: &Card) -> Option<PinCheck> {
     if card.revoked_at.is_some() {
         Some(PinCheck::Unknown)
     } else if card.locked_at.is_some() {
-        Some(PinCheck::Locked)
+        Some(PinCheck::Locked { municipality: card.municipality.clone(), now: false })
     } else {
         None
     }
@@ -230,12 +236,18 @@ impl Store {
                 return Ok(settled);
             };
             let attempts: i64 = counted.try_get(0)?;
+            let municipality = found.municipality;
+            if attempts < MAX_PIN_FAILURES {
+                tx.commit().await?;
+                return Ok(PinCheck::WrongPin { municipality, attempts_left: MAX_PIN_FAILURES - attempts });
+            }
+            // The lock is the municipality's to lift: in its chain, with
+            // the kiosk it happened at.
+            let data = json!({ "card": card_id, "kiosk": kiosk, "failed_attempts": attempts });
+            let change = Change { event: AuditEvent::CardLocked, by: &Actor::Host, data, detail: None };
+            audit::append_change(&mut tx, &municipality, change, now).await?;
             tx.commit().await?;
-            return Ok(if attempts >= MAX_PIN_FAILURES {
-                PinCheck::Locked
-            } else {
-                PinCheck::WrongPin { attempts_left: MAX_PIN_FAILURES - attempts }
-            });
+            return Ok(PinCheck::Locked { municipality, now: true });
         }
         let opened = db::query(
             "UPDATE cards SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL AND revoked_at IS NULL \
@@ -284,5 +296,5 @@ async fn settled(tx: &mut WriteTx, card_id: &str) -> Result<PinCheck, StoreError
     let Some(found) = row.as_ref().map(card).transpose()? else {
         return Ok(PinCheck::Unknown);
     };
-    Ok(refusal(&found).unwrap_or(PinCheck::Locked))
+    Ok(refusal(&found).unwrap_or(PinCheck::Locked { municipality: found.municipality, now: false }))
 }

@@ -49,7 +49,8 @@ use sqlx::{ConnectOptions, Executor};
 use db::{Db, DbError, Opener, ReadPool};
 
 pub use audit::{
-    Actor, AuditEntry, AuditEvent, ChainReport, Change, GENESIS_HASH, MAX_NOTE_CHARS, chain_hash, check_chain,
+    Actor, AuditEntry, AuditEvent, ChainReport, Change, GENESIS_HASH, MAX_NOTE_CHARS, VENDOR_CHAIN, chain_hash,
+    check_chain,
 };
 pub use cards::{Card, PinCheck};
 use checkpoint::Checkpointer;

@@ -123,7 +123,12 @@ impl Store {
         .execute(&mut tx)
         .await;
         match result {
-            Ok(_) => tx.commit().await,
+            Ok(_) => {
+                let data = json!({ "code": m.code, "name": m.name });
+                let change = Change { event: AuditEvent::MunicipalityCreated, by: &Actor::Vendor, data, detail: None };
+                audit::append_change(&mut tx, audit::VENDOR_CHAIN, change, now).await?;
+                tx.commit().await
+            }
             Err(e) if e.is_unique_violation() => {
                 Err(StoreError::Conflict(format!("municipality {} already exists", m.code)))
             }
@@ -310,14 +315,18 @@ impl Store {
         credential_hash: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let statement =
-            db::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(label)
-                .bind(credential_hash)
-                .bind(now);
-        self.write_one(statement).await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        db::query("INSERT INTO kiosks (id, label, credential_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(label)
+            .bind(credential_hash)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        let data = json!({ "kiosk": id, "label": label });
+        let change = Change { event: AuditEvent::KioskRegistered, by: &Actor::Vendor, data, detail: None };
+        audit::append_change(&mut tx, audit::VENDOR_CHAIN, change, now).await?;
+        tx.commit().await
     }
 
     pub async fn kiosks(&self) -> Result<Vec<KioskInfo>, StoreError> {
@@ -336,7 +345,8 @@ impl Store {
     pub async fn revoke_kiosk(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
         let statement =
             db::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id);
-        let done = self.write_one(statement).await?;
-        Ok(done.rows_affected() == 1)
+        let change =
+            Change { event: AuditEvent::KioskRevoked, by: &Actor::Vendor, data: json!({ "kiosk": id }), detail: None };
+        self.update_one_with_change(statement, audit::VENDOR_CHAIN, change, now).await
     }
 }

@@ -141,7 +141,7 @@ async fn the_audit_chain_links_every_entry_and_detects_changes() {
     }
     let report = store.verify_chains().await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
-    assert_eq!(report.entries, 6, "the setup's import and five issuances");
+    assert_eq!(report.entries, 7, "the vendor's creation of the municipality, the setup's import and five issuances");
     let entries: Vec<AuditEntry> = store.audit_entries("999999", 0, 100).await.unwrap();
     assert_eq!(entries[0].prev_hash, kofu_store::GENESIS_HASH);
     for pair in entries.windows(2) {
@@ -192,7 +192,7 @@ async fn concurrent_wrong_pins_lock_the_card_exactly() {
     for task in tasks {
         match task.await.unwrap().unwrap() {
             PinCheck::WrongPin { .. } => wrong += 1,
-            PinCheck::Locked => locked += 1,
+            PinCheck::Locked { .. } => locked += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -201,7 +201,7 @@ async fn concurrent_wrong_pins_lock_the_card_exactly() {
     let card = store.card("999999", "CARD").await.unwrap().unwrap();
     assert_eq!(card.failed_attempts, 3);
     assert!(card.locked_at.is_some());
-    assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 3).await.unwrap(), PinCheck::Locked));
+    assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 3).await.unwrap(), PinCheck::Locked { .. }));
     assert!(store.unlock_card("999999", "CARD", &desk(), 2).await.unwrap());
     assert!(matches!(store.sign_in("K", "CARD", "right-mac", "S-ok", 4).await.unwrap(), PinCheck::Opened(_)));
 }
@@ -285,7 +285,7 @@ async fn concurrent_appends_make_one_unbroken_chain() {
     }
     let report = store.verify_chains().await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
-    assert_eq!(report.entries, 49, "the setup's import and 48 issuances");
+    assert_eq!(report.entries, 50, "the municipality's creation, the setup's import and 48 issuances");
     let seqs: Vec<i64> = store.audit_entries("999999", 0, 100).await.unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=49).collect::<Vec<_>>(), "one entry per seq, none skipped");
 }
@@ -391,7 +391,7 @@ async fn a_right_pin_racing_wrong_ones_never_opens_a_locked_card() {
             match task.await.unwrap().unwrap() {
                 PinCheck::Opened(_) => opened += 1,
                 PinCheck::WrongPin { .. } => wrong += 1,
-                PinCheck::Locked => {}
+                PinCheck::Locked { .. } => {}
                 PinCheck::Unknown => panic!("the card exists"),
             }
         }

@@ -322,6 +322,7 @@ fn rows() -> Vec<Row> {
             Payload::Json(json!({ "label": "store 3" }))
         }),
         row(Method::GET, "/v1/kiosks", Access::Vendor, 200, |_| "/v1/kiosks".into()),
+        row(Method::GET, "/v1/audit", Access::Vendor, 200, |_| "/v1/audit".into()),
         row(Method::DELETE, "/v1/kiosks/{id}", Access::Vendor, 204, |w| format!("/v1/kiosks/{}", w.spare_kiosk)),
         with(
             row(Method::POST, "/v1/municipalities/{code}/plugins", Access::Own, 201, |_| {

@@ -77,7 +77,10 @@ async fn whole_flow_for_every_kind() {
     server.get(&format!("/v1/kiosk/sessions/{session}/certificates"), Some(&kiosk)).await.expect_problem(410);
 
     let metrics = server.get("/metrics", None).await.expect(200).text();
-    assert!(metrics.contains("kofu_issuances_total{kind=\"tax-certificate\",outcome=\"issued\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("kofu_issuances_total{kind=\"tax-certificate\",municipality=\"999997\",outcome=\"issued\"} 1"),
+        "{metrics}"
+    );
     // On SQLite, the group commit's counters: the flow committed writes, and
     // its COMMITs took time. PostgreSQL commits each write itself: none.
     let counter =

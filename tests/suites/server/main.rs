@@ -14,4 +14,5 @@ mod input;
 mod lifecycle;
 mod municipal;
 mod openapi;
+mod operations;
 mod records;

@@ -507,7 +507,7 @@ fn every_route_is_documented_and_every_documented_route_exists() {
     let phantom: Vec<_> = documented.difference(&routed).collect();
     assert!(undocumented.is_empty(), "routes missing from openapi.json: {undocumented:?}");
     assert!(phantom.is_empty(), "openapi.json documents routes the server does not have: {phantom:?}");
-    assert_eq!(routed.len(), 41, "routes/mod.rs changed: check openapi.json and the authorization matrix");
+    assert_eq!(routed.len(), 42, "routes/mod.rs changed: check openapi.json and the authorization matrix");
 }
 
 #[test]
@@ -641,6 +641,8 @@ async fn replies_conform_to_the_document() {
         .await
         .expect_problem(404);
     s.call(Method::GET, "/v1/kiosks", "/v1/kiosks", Some(ADMIN), empty()).await.expect(200);
+    s.call(Method::GET, "/v1/audit", "/v1/audit?limit=5", Some(ADMIN), empty()).await.expect(200);
+    s.call(Method::GET, "/v1/audit", "/v1/audit?limit=0", Some(ADMIN), empty()).await.expect_problem(422);
 
     // Plugins: upload (new and again), list, show, activate, dry-run, roll back.
     let plugins = "/v1/municipalities/{code}/plugins";

@@ -1,4 +1,5 @@
-//! A municipality's own audit log and issuance records.
+//! A municipality's own audit log and issuance records, and the vendor's
+//! chain.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -9,7 +10,7 @@ use kofu_store::{AuditEntry, Issuance};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::MunicipalityAccess;
+use crate::auth::{MunicipalityAccess, Vendor};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -96,13 +97,31 @@ pub async fn list(
     access: MunicipalityAccess,
     query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    page_of(&state, &access.code, query).await
+}
+
+/// The vendor's own chain: municipalities created, kiosks registered and
+/// revoked.
+pub async fn vendor_list(
+    State(state): State<AppState>,
+    _vendor: Vendor,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    page_of(&state, kofu_store::VENDOR_CHAIN, query).await
+}
+
+async fn page_of(
+    state: &AppState,
+    chain: &str,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
     let Query(page) = query.map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))?;
     if !(1..=MAX_PAGE).contains(&page.limit) || page.after < 0 {
         return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE} and `after` 0 or more")));
     }
-    let entries = state.store().audit_entries(&access.code, page.after, page.limit).await?;
+    let entries = state.store().audit_entries(chain, page.after, page.limit).await?;
     let next_after = (entries.len() as i64 == page.limit).then(|| entries.last().map(|e| e.seq)).flatten();
-    Ok(Json(AuditPage { entries: views(&state, &access.code, entries).await?, next_after }))
+    Ok(Json(AuditPage { entries: views(state, chain, entries).await?, next_after }))
 }
 
 /// Every entry as JSON lines, oldest first: the file `kofu audit verify`

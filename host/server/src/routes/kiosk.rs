@@ -60,7 +60,8 @@ pub async fn open(
                 state.store().municipality(&session.municipality).await?.ok_or_else(|| {
                     ApiError::Internal(format!("card {} names an unknown municipality", session.card))
                 })?;
-            tracing::info!(session = %session.id, kiosk = %kiosk.id, "kiosk session opened");
+            state.issuer().metrics().pin_check(&session.municipality, "opened");
+            tracing::info!(session = %session.id, kiosk = %kiosk.id, municipality = %session.municipality, "kiosk session opened");
             Ok((
                 StatusCode::CREATED,
                 Json(SessionView {
@@ -70,18 +71,32 @@ pub async fn open(
                 }),
             ))
         }
-        PinCheck::WrongPin { attempts_left } => Err(refused(
-            "wrong-pin",
-            "Wrong PIN",
-            format!("the PIN is wrong; {attempts_left} attempt(s) left before the card locks"),
-            json!({ "attempts_left": attempts_left }),
-        )),
-        PinCheck::Locked => Err(refused(
-            "card-locked",
-            "Card locked",
-            "the card is locked after three wrong PINs; the resident must have it unlocked at the municipality's counter",
-            Value::Null,
-        )),
+        PinCheck::WrongPin { municipality, attempts_left } => {
+            state.issuer().metrics().pin_check(&municipality, "wrong");
+            tracing::warn!(kiosk = %kiosk.id, card = %body.card_id, %municipality, attempts_left, "wrong PIN at a kiosk");
+            Err(refused(
+                "wrong-pin",
+                "Wrong PIN",
+                format!("the PIN is wrong; {attempts_left} attempt(s) left before the card locks"),
+                json!({ "attempts_left": attempts_left }),
+            ))
+        }
+        PinCheck::Locked { municipality, now } => {
+            state.issuer().metrics().pin_check(&municipality, if now { "locked" } else { "refused-locked" });
+            if now {
+                tracing::warn!(
+                    kiosk = %kiosk.id, card = %body.card_id, %municipality,
+                    "card locked after its last wrong PIN (audited as card-locked)"
+                );
+            }
+            Err(refused(
+                "card-locked",
+                "Card locked",
+                "the card is locked after three wrong PINs; the resident must have it unlocked at the municipality's \
+                 counter",
+                Value::Null,
+            ))
+        }
         PinCheck::Unknown => Err(refused(
             "card-not-accepted",
             "Card not accepted",

@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/municipalities/{code}", get(vendor::get_municipality).patch(vendor::update_municipality))
         .route("/v1/municipalities/{code}/tokens", post(vendor::create_token).get(vendor::list_tokens))
         .route("/v1/municipalities/{code}/tokens/{id}", delete(vendor::revoke_token))
+        .route("/v1/audit", get(audit::vendor_list))
         .route("/v1/kiosks", post(vendor::create_kiosk).get(vendor::list_kiosks))
         .route("/v1/kiosks/{id}", delete(vendor::revoke_kiosk))
         .route(
@@ -63,5 +64,6 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(public::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(crate::extract::refuse_control_characters))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::record))
         .with_state(state)
 }

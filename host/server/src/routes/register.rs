@@ -168,6 +168,7 @@ pub async fn unlock_card(
     if !state.store().unlock_card(&access.code, &id, &access.actor, now_millis()).await? {
         return Err(ApiError::NotFound(format!("there is no live card {id}")));
     }
+    state.issuer().metrics().card_unlock(&access.code);
     tracing::info!(municipality = %access.code, card = %id, "card unlocked");
     Ok(Json(card_of(&state, &access.code, &id).await?))
 }
