@@ -51,6 +51,52 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Emit logs as JSON lines.
     pub log_json: bool,
+    /// How long personal data is kept (docs/OPERATIONS.md, "Retention").
+    pub retention: Retention,
+}
+
+/// How many days personal data is kept past its use; the sweeper erases
+/// it after that. The audit chain holds digests only and is kept whole, so
+/// it verifies after every purge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// An issuance's recorded input (the subject's fields and the context
+    /// the plugin was given): what re-renders the document byte for byte.
+    /// Past it the issuance row stays, without the input.
+    pub inputs_days: u32,
+    /// Audit details (a status before and after, a staff note, a reason).
+    /// The chain keeps their digests.
+    pub audit_details_days: u32,
+    /// A resident removed from the register is kept, refused at kiosks,
+    /// for this long, then deleted with their cards.
+    pub removed_residents_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        // A certificate is usually accepted for three months after issue;
+        // a year covers that, a complaint and its inquiry. Staff's notes are
+        // kept as long as the municipality keeps its issuance requests.
+        Retention { inputs_days: 365, audit_details_days: 5 * 365, removed_residents_days: 30 }
+    }
+}
+
+impl Retention {
+    /// Every period must be at least a day: 0 would erase what an
+    /// issuance still in delivery needs.
+    fn check(&self) -> Result<(), String> {
+        for (name, days) in [
+            ("inputs_days", self.inputs_days),
+            ("audit_details_days", self.audit_details_days),
+            ("removed_residents_days", self.removed_residents_days),
+        ] {
+            if days == 0 {
+                return Err(format!("[retention] {name} is 0: keep data at least 1 day"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -83,6 +129,7 @@ impl Default for Config {
             upload_slots: 2,
             shutdown_grace: Duration::from_secs(10),
             log_json: false,
+            retention: Retention::default(),
         }
     }
 }
@@ -109,6 +156,7 @@ struct FileConfig {
     sandbox_queue_wait_ms: Option<u64>,
     upload_slots: Option<usize>,
     shutdown_grace_secs: Option<u64>,
+    retention: Option<Retention>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +178,9 @@ impl Config {
                 std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
             let file: FileConfig = toml::from_str(&text)
                 .map_err(|e| ConfigError::Parse { path: path.into(), message: e.message().to_owned() })?;
+            if let Some(retention) = &file.retention {
+                retention.check().map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+            }
             config.apply_file(file);
         }
         config.apply_env(env)?;
@@ -185,6 +236,9 @@ impl Config {
         }
         if let Some(v) = f.shutdown_grace_secs {
             self.shutdown_grace = secs(v);
+        }
+        if let Some(v) = f.retention {
+            self.retention = v;
         }
     }
 
@@ -284,5 +338,19 @@ mod tests {
         let env = |name: &str| (name == "KOFU_LISTEN").then(|| "nowhere".to_owned());
         let err = Config::load(None, env).unwrap_err().to_string();
         assert!(err.contains("KOFU_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn retention_is_set_in_days_of_at_least_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kofu.toml");
+        std::fs::write(&path, "[retention]\ninputs_days = 90\n").unwrap();
+        let retention = Config::load(Some(&path), |_| None).unwrap().retention;
+        assert_eq!(retention, Retention { inputs_days: 90, ..Retention::default() });
+        std::fs::write(&path, "[retention]\naudit_details_days = 0\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(err.contains("audit_details_days is 0"), "{err}");
+        std::fs::write(&path, "[retention]\ninput_days = 90\n").unwrap();
+        assert!(Config::load(Some(&path), |_| None).unwrap_err().to_string().contains("input_days"));
     }
 }

@@ -56,6 +56,11 @@ pub enum AuditEvent {
     MunicipalityUpdated,
     /// A card locked after its last wrong PIN: the municipality unlocks it.
     CardLocked,
+    /// A resident removed from the register (their cards revoked); the
+    /// reason in the entry's detail.
+    ResidentRemoved,
+    /// What retention erased of a municipality's data, by count.
+    RetentionPurge,
     /// In the vendor's chain ([`VENDOR_CHAIN`]): a municipality created.
     MunicipalityCreated,
     /// In the vendor's chain: a kiosk registered.
@@ -90,6 +95,8 @@ impl AuditEvent {
             AuditEvent::TokenRevoked => "token-revoked",
             AuditEvent::MunicipalityUpdated => "municipality-updated",
             AuditEvent::CardLocked => "card-locked",
+            AuditEvent::ResidentRemoved => "resident-removed",
+            AuditEvent::RetentionPurge => "retention-purge",
             AuditEvent::MunicipalityCreated => "municipality-created",
             AuditEvent::KioskRegistered => "kiosk-registered",
             AuditEvent::KioskRevoked => "kiosk-revoked",

@@ -55,7 +55,7 @@ pub enum PinCheck {
     Unknown,
 }
 
-fn card(row: &Row) -> Result<Card, DbError> {
+pub(crate) fn card(row: &Row) -> Result<Card, DbError> {
     Ok(Card {
         id: row.try_get("id")?,
         municipality: row.try_get("municipality")?,
@@ -94,15 +94,20 @@ impl Store {
         // Ordered against register imports, which could make the resident a
         // test resident meanwhile.
         crate::audit::lock_head(&mut tx, municipality).await?;
-        let test: Option<i64> = db::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2")
-            .bind(municipality)
-            .bind(resident)
-            .fetch_optional(&mut tx)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
+        let test: Option<i64> =
+            db::query("SELECT test FROM residents WHERE municipality = $1 AND id = $2 AND removed_at IS NULL")
+                .bind(municipality)
+                .bind(resident)
+                .fetch_optional(&mut tx)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
         match test {
-            None => return Err(StoreError::NotFound(format!("there is no resident `{resident}` in the register"))),
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "there is no resident `{resident}` in the register (or they were removed from it)"
+                )));
+            }
             Some(1) => {
                 return Err(StoreError::Invalid(format!(
                     "resident `{resident}` is a test resident: test residents are for dry-runs and get no card"

@@ -228,7 +228,7 @@ pub enum Recorded {
 /// every resident of the municipality, inside the write lock, instead of
 /// seeking the household: `query_plans.rs` checks every hot statement's plan.
 pub(crate) const HOUSEHOLD_VERSIONS: &str =
-    "SELECT id, version FROM residents WHERE municipality = $1 AND household = $2";
+    "SELECT id, version FROM residents WHERE municipality = $1 AND household = $2 AND removed_at IS NULL";
 
 /// Documents not confirmed printed in time, up to a thousand per sweep, in
 /// no particular order (the sweeper comes back for the rest; sorting would
@@ -435,9 +435,12 @@ impl Store {
     }
 
     /// The subject and context issuance `id` was evaluated with (JSON), to
-    /// re-render its document.
+    /// re-render its document; `None` too once retention erased it.
     pub async fn issuance_input(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let row = db::query("SELECT input FROM issuances WHERE id = $1").bind(id).fetch_optional(self).await?;
+        let row = db::query("SELECT input FROM issuances WHERE id = $1 AND input <> ''")
+            .bind(id)
+            .fetch_optional(self)
+            .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 
@@ -561,10 +564,10 @@ impl Store {
     }
 
     /// A random sample of issued documents with their recorded inputs, for
-    /// re-rendering.
+    /// re-rendering; those whose input retention erased are not sampled.
     pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
         let rows = db::query(format!(
-            "SELECT {READ_COLUMNS}, input FROM issuances WHERE outcome = $1 ORDER BY random() LIMIT $2"
+            "SELECT {READ_COLUMNS}, input FROM issuances WHERE outcome = $1 AND input <> '' ORDER BY random() LIMIT $2"
         ))
         .bind(Outcome::Issued.as_str())
         .bind(limit)

@@ -25,6 +25,7 @@ mod audit;
 mod cards;
 mod checkpoint;
 mod db;
+mod directory;
 mod error;
 mod file_identity;
 mod ids;
@@ -37,6 +38,7 @@ mod plugins;
 mod query_plans;
 mod records;
 mod register;
+mod retention;
 mod sessions;
 mod write;
 
@@ -54,6 +56,7 @@ pub use audit::{
 };
 pub use cards::{Card, PinCheck};
 use checkpoint::Checkpointer;
+pub use directory::{CardState, RESIDENT_SCAN, ResidentFilter, ResidentPage};
 pub use error::StoreError;
 use file_identity::FileIdentity;
 pub use ids::{constant_time_eq, hex, random_bytes, random_id, unhex};
@@ -62,6 +65,7 @@ pub use municipalities::{KioskInfo, MUNICIPALITY_CACHE_TTL, MayorTerm, Municipal
 pub use plugins::{Activation, ActivationBy, ActiveVersion, DryRunRecord, NewPlugin, PluginInfo, PluginVersion};
 pub use records::{IssuanceFilter, VoidRequest};
 pub use register::{ImportSummary, RegisterImport, StatusChangeBy, StoredResident, Subject};
+pub use retention::{PurgeBefore, Purged};
 pub use sessions::{CloseReason, KioskSession, Session, SessionProblem};
 use write::{GroupCommit, WriteTx};
 

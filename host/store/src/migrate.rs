@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "the sweeper's indexes partial", "0007_partial_indexes.sql"),
     migration!(8, "audit details, voiding, the issuance list", "0008_records.sql"),
     migration!(9, "fees set at activation, mayors by term", "0009_fees_and_mayors.sql"),
+    migration!(10, "removed residents, retention", "0010_retention.sql"),
 ];
 
 /// The advisory lock every PostgreSQL migration transaction holds ("kofu").

@@ -60,6 +60,9 @@ pub struct StoredResident {
     pub entry: RegisterEntry,
     pub version: i64,
     pub updated_at: Millis,
+    /// When the municipality removed them from the register: refused at
+    /// kiosks, out of households, deleted when retention ends.
+    pub removed_at: Option<Millis>,
 }
 
 /// A request subject and every member of their household (the subject
@@ -76,7 +79,7 @@ pub struct ImportSummary {
     pub updated: u64,
 }
 
-fn stored(row: &Row) -> Result<StoredResident, StoreError> {
+pub(crate) fn stored(row: &Row) -> Result<StoredResident, StoreError> {
     let record: String = row.try_get("record")?;
     let person: Resident = serde_json::from_str(&record).map_err(|e| StoreError::corrupt("a resident record", e))?;
     Ok(StoredResident {
@@ -88,6 +91,7 @@ fn stored(row: &Row) -> Result<StoredResident, StoreError> {
         },
         version: row.try_get("version")?,
         updated_at: row.try_get("updated_at")?,
+        removed_at: row.try_get("removed_at")?,
     })
 }
 
@@ -98,16 +102,18 @@ fn record_json(entry: &RegisterEntry) -> Result<String, StoreError> {
 pub(crate) const UPSERT: &str = "INSERT INTO residents (municipality, id, household, position, test, record, version, updated_at) \
      VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM residents WHERE municipality = $1), $4, $5, 1, $6) \
      ON CONFLICT (municipality, id) DO UPDATE SET household = excluded.household, test = excluded.test, \
-     record = excluded.record, version = residents.version + 1, updated_at = excluded.updated_at \
-     RETURNING version";
+     record = excluded.record, version = residents.version + 1, updated_at = excluded.updated_at, \
+     removed_at = NULL RETURNING version";
 
 /// A page of the register in register order.
 pub(crate) const RESIDENTS_PAGE: &str =
     "SELECT * FROM residents WHERE municipality = $1 AND position > $2 ORDER BY position LIMIT $3";
 
-/// A resident's whole household, in register order.
-pub(crate) const SUBJECT: &str = "SELECT * FROM residents WHERE municipality = $1 AND household = \
-     (SELECT household FROM residents WHERE municipality = $1 AND id = $2) ORDER BY position";
+/// A resident's whole household, in register order; those removed from
+/// the register are in none.
+pub(crate) const SUBJECT: &str = "SELECT * FROM residents WHERE municipality = $1 AND removed_at IS NULL \
+     AND household = (SELECT household FROM residents WHERE municipality = $1 AND id = $2 AND removed_at IS NULL) \
+     ORDER BY position";
 
 impl Store {
     /// Insert or replace every entry, all or nothing. New people go to the

@@ -73,6 +73,8 @@ impl World {
 
         server.import_fixture(&a, "R-1", "yamada-taro").await;
         server.import_fixture(&a, "R-2", "suzuki-yoko").await;
+        // Only the removal row uses R-3.
+        server.import_fixture(&a, "R-3", "ito-misaki").await;
         let test = kofu_register::entries_from_fixture("T-1", "H-T-1", &kofu_tests::fixture("kimura-aoi"), true);
         server.import_entries(&a, &test).await.expect(200);
         server.import_fixture(&b, "B-1", "sato-makoto").await;
@@ -359,6 +361,18 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/v1/municipalities/{code}/residents/{id}", Access::Own, 200, |_| {
             format!("/v1/municipalities/{A}/residents/R-1")
+        }),
+        row(Method::GET, "/v1/municipalities/{code}/residents", Access::Own, 200, |_| {
+            format!("/v1/municipalities/{A}/residents?household=H-R-1")
+        }),
+        with(
+            row(Method::DELETE, "/v1/municipalities/{code}/residents/{id}", Access::Own, 204, |_| {
+                format!("/v1/municipalities/{A}/residents/R-3")
+            }),
+            |_| Payload::Json(json!({ "reason": "authorisation test" })),
+        ),
+        row(Method::GET, "/v1/municipalities/{code}/cards", Access::Own, 200, |_| {
+            format!("/v1/municipalities/{A}/cards?state=live")
         }),
         with(
             row(Method::PATCH, "/v1/municipalities/{code}/residents/{id}", Access::Own, 200, |_| {

@@ -16,3 +16,4 @@ mod municipal;
 mod openapi;
 mod operations;
 mod records;
+mod retention;

@@ -3,11 +3,12 @@
 
 mod audit;
 pub mod catalog;
+mod directory;
 mod kiosk;
 mod plugins;
 pub mod public;
 mod records;
-mod register;
+pub(crate) mod register;
 mod vendor;
 
 use axum::Router;
@@ -43,9 +44,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/municipalities/{code}/plugins/{hash}/activate", post(plugins::activate))
         .route("/v1/municipalities/{code}/plugins/{hash}/dry-run", post(plugins::dry_run))
         .route("/v1/municipalities/{code}/kinds/{kind}/rollback", post(plugins::rollback))
-        .route("/v1/municipalities/{code}/residents", post(register::import))
-        .route("/v1/municipalities/{code}/residents/{id}", get(register::show).patch(register::change_status))
-        .route("/v1/municipalities/{code}/cards", post(register::issue_card))
+        .route("/v1/municipalities/{code}/residents", post(register::import).get(directory::list_residents))
+        .route(
+            "/v1/municipalities/{code}/residents/{id}",
+            get(register::show).patch(register::change_status).delete(directory::remove_resident),
+        )
+        .route("/v1/municipalities/{code}/cards", post(register::issue_card).get(directory::list_cards))
         .route("/v1/municipalities/{code}/cards/{id}", get(register::show_card).delete(register::revoke_card))
         .route("/v1/municipalities/{code}/cards/{id}/unlock", post(register::unlock_card))
         .route("/v1/municipalities/{code}/audit", get(audit::list))

@@ -59,6 +59,9 @@ pub struct ResidentView {
     pub test: bool,
     pub version: i64,
     pub updated_at: i64,
+    /// When the municipality removed them from the register (refused at
+    /// kiosks, kept until retention deletes them); null while registered.
+    pub removed_at: Option<i64>,
     pub record: kofu_model::Resident,
 }
 
@@ -70,6 +73,7 @@ impl From<StoredResident> for ResidentView {
             test: r.entry.test,
             version: r.version,
             updated_at: r.updated_at,
+            removed_at: r.removed_at,
             record: r.entry.person,
         }
     }
