@@ -202,3 +202,22 @@ fn untrusted_text_is_printed_escaped() {
     assert!(text.contains("U+001B") && text.contains("\\u{001B}"), "{text}");
     assert!(!text.contains('\u{1b}') && !text.contains('\u{202E}'), "raw control text reached the terminal: {text:?}");
 }
+
+#[test]
+fn export_writes_a_bundled_plugin_that_checks() {
+    let listed = kofu(&["plugin", "export"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let names: Vec<String> = stdout(&listed).lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
+    assert_eq!(names, ["residence", "seal", "tax"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tax.wasm");
+    let exported = kofu(&["plugin", "export", "tax", "-o", path(&out)]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let hash = stdout(&listed).lines().find(|l| l.starts_with("tax\t")).unwrap().split('\t').nth(1).unwrap().to_owned();
+    assert!(stdout(&exported).contains(&hash), "{}", stdout(&exported));
+    let check = kofu(&["plugin", "check", path(&out)]);
+    assert!(check.status.success() && stdout(&check).contains("kind:     tax-certificate"), "{}", stdout(&check));
+    let unknown = kofu(&["plugin", "export", "passport"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no bundled plugin `passport`") && stderr(&unknown).contains("residence"));
+}

@@ -65,6 +65,33 @@ async fn assert_ledger_matches_database(dir: &Path, report: &Report) {
     assert!(shared_answers(report).is_empty(), "{:?}", shared_answers(report));
 }
 
+/// Each municipality's issuance list, paged through its API, holds exactly
+/// the issuances kiosks were answered with, outcome for outcome.
+async fn assert_municipality_lists_match(client: &Client, towns: &[(String, String)], report: &Report) {
+    let mut listed = std::collections::BTreeMap::new();
+    for (code, token) in towns {
+        let mut cursor = String::new();
+        loop {
+            let path = format!("/v1/municipalities/{code}/issuances?limit=1000{cursor}");
+            let page = client.call(reqwest::Method::GET, &path, Some(token), None, &[]).await.expect("list");
+            assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+            let page = page.json().expect("json");
+            for row in page["issuances"].as_array().expect("issuances") {
+                let id = row["id"].as_str().expect("id").to_owned();
+                assert!(listed.insert(id, row["outcome"].as_str().expect("outcome").to_owned()).is_none());
+            }
+            match page["next"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+    }
+    let answered: std::collections::BTreeMap<String, String> =
+        report.ledger.iter().map(|e| (e.issuance.clone(), e.outcome.clone())).collect();
+    assert_eq!(listed.len(), answered.len(), "listed vs answered");
+    assert!(listed == answered, "the municipalities' lists differ from what kiosks were answered");
+}
+
 fn assert_audit_verifies(dir: &Path) {
     let (ok, text) = audit_verify(Path::new(KOFU), dir).expect("run kofu audit verify");
     assert!(ok, "kofu audit verify found problems:\n{text}");
@@ -76,6 +103,9 @@ async fn five_thousand_issuances_from_256_kiosks_with_no_misdelivery() {
     let dir = tempfile::tempdir().expect("data dir");
     let mut server = start(dir.path(), &[]);
     let world = world(&server.base_url(), 41, 4, 5_000, 256).await;
+    let towns: Vec<(String, String)> =
+        world.population.towns.iter().map(|t| t.code.clone()).zip(world.town_tokens.iter().cloned()).collect();
+    let client = world.client.clone();
     let mut report = run(world, options(5_000, 42), Arc::new(Live::default())).await.expect("run");
     println!("{}", report.render());
     assert_eq!(report.misdeliveries, 0);
@@ -87,6 +117,7 @@ async fn five_thousand_issuances_from_256_kiosks_with_no_misdelivery() {
         assert!(report.refused.get(code).is_some_and(|n| *n > 0), "no {code} refusal: {:?}", report.refused);
     }
     assert!(report.probes > 0 && report.repeated_keys > 0);
+    assert_municipality_lists_match(&client, &towns, &report).await;
     server.stop().expect("graceful stop");
     assert_ledger_matches_database(dir.path(), &report).await;
     assert_audit_verifies(dir.path());

@@ -151,6 +151,40 @@ fn readme_kiosk_walkthrough_runs_as_written() {
     assert!(stdout.contains("\"event\":\"printed\""), "{stdout}");
 }
 
+/// The README's "A municipality's day", run as written against `kofu serve
+/// --demo`: import, install from the catalog, dry-run, activate at a fee,
+/// list today's issuances, void one.
+#[test]
+fn readme_municipality_day_runs_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let day = readme.split("## A municipality's day").nth(1).expect("the section");
+    let script = day.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) = start(&dir.path().join("kofu-data"));
+    let output =
+        Command::new("bash").args(["-euo", "pipefail", "-c", script]).current_dir(dir.path()).output().expect("bash");
+    stop(&mut child);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the day failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{l}"))).collect();
+    let find = |key: &str| lines.iter().find(|l| l.get(key).is_some()).unwrap_or_else(|| panic!("{key}: {stdout}"));
+    assert_eq!(find("created")["created"], 1, "the import: {stdout}");
+    assert!(lines.iter().any(|l| l["name"] == "tax" && l["kind"] == "tax-certificate"), "the catalog: {stdout}");
+    let dry_run = find("fields_read");
+    assert_eq!(dry_run["outcome"], "issued", "{stdout}");
+    assert!(dry_run["fuel_used"].as_u64().unwrap() > 0);
+    let activated = find("changes");
+    assert_eq!((&activated["fee_yen"], &activated["action"]), (&json!(350), &json!("activate")), "{stdout}");
+    assert!(activated["changes"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("350 yen")));
+    let issued = lines.iter().find(|l| l.get("number").is_some() && l.get("kind").is_none()).expect("the issuance");
+    assert_eq!(issued["fee_yen"], 350, "{stdout}");
+    let listed = lines.iter().find(|l| l.get("resident_name").is_some()).expect("today's list");
+    assert_eq!((&listed["number"], &listed["resident_name"]), (&issued["number"], &json!("山田　太郎")), "{stdout}");
+    let verified = find("valid");
+    assert_eq!(verified["valid"], false, "{stdout}");
+    assert_eq!(verified["voided"]["reason"], "wrong-person", "{stdout}");
+}
+
 /// `kofu serve --demo` with the host-calls guest active in the demo
 /// municipality; returns the child, base URL, kiosk token and an open
 /// session of a demo resident.

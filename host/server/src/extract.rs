@@ -45,6 +45,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the JSON body holds a NUL character (\\u0000), which no field accepts; remove it".into(),
         ));
     }
+    // Every body is an object: serde would also read a struct from an
+    // array of its fields in order (`[null, 300]`), which no client means.
+    if !value.is_object() {
+        return Err(ApiError::unprocessable("the JSON body must be an object, e.g. {\"reason\": \"...\"}"));
+    }
     serde_json::from_value(value)
         .map_err(|err| ApiError::unprocessable(format!("the JSON body does not have the expected shape: {err}")))
 }

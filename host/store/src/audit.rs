@@ -414,6 +414,29 @@ impl Store {
         Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
     }
 
+    /// Up to `limit` entries after `after_seq` appended in `from` <= at <
+    /// `to` (either open), in chain order: the export of a span.
+    pub async fn audit_entries_in(
+        &self,
+        municipality: &str,
+        span: (Option<Millis>, Option<Millis>),
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = db::query(
+            "SELECT * FROM audit_log WHERE municipality = $1 AND seq > $2 AND at >= $3 AND at < $4 \
+             ORDER BY seq LIMIT $5",
+        )
+        .bind(municipality)
+        .bind(after_seq)
+        .bind(span.0.unwrap_or(Millis::MIN))
+        .bind(span.1.unwrap_or(Millis::MAX))
+        .bind(limit)
+        .fetch_all(self)
+        .await?;
+        Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+    }
+
     /// The details still kept of entries `after_seq` < seq <= `until_seq`,
     /// by seq.
     pub async fn audit_details(

@@ -151,11 +151,9 @@ pub async fn export(
     let mut body = String::new();
     let mut after = 0;
     loop {
-        let page = state.store().audit_entries(&access.code, after, 5_000).await?;
+        let page = state.store().audit_entries_in(&access.code, (from, to), after, 5_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        let page: Vec<AuditEntry> =
-            page.into_iter().filter(|e| from.is_none_or(|f| e.at >= f) && to.is_none_or(|t| e.at < t)).collect();
         for entry in &views(&state, &access.code, page).await? {
             let line = serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?;
             body.push_str(&line);

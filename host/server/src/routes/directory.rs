@@ -66,6 +66,9 @@ pub async fn list_residents(
 ) -> Result<Json<ResidentList>, ApiError> {
     let q = query(asked)?;
     check_limit(q.limit)?;
+    if q.after < 0 {
+        return Err(ApiError::unprocessable("`after` is a register position: 0 or more (the `next` of a page)"));
+    }
     if let Some(residency) = &q.state
         && !["resident", "moved-out", "deceased"].contains(&residency.as_str())
     {
@@ -79,7 +82,7 @@ pub async fn list_residents(
         state: q.state,
         restricted: q.restricted,
     };
-    let page = state.store().list_residents(&access.code, &filter, q.after.max(0), q.limit).await?;
+    let page = state.store().list_residents(&access.code, &filter, q.after, q.limit).await?;
     Ok(Json(ResidentList { residents: page.residents.into_iter().map(Into::into).collect(), next: page.next }))
 }
 
