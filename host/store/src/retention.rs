@@ -102,15 +102,14 @@ impl Store {
     async fn purge_one(&self, municipality: &str, before: PurgeBefore, now: Millis) -> Result<Purged, StoreError> {
         let mut tx = self.begin().await?;
         audit::lock_head(&mut tx, municipality).await?;
-        let mut purged = Purged::default();
-        purged.inputs =
+        let inputs =
             db::query("UPDATE issuances SET input = '' WHERE municipality = $1 AND created_at < $2 AND input <> ''")
                 .bind(municipality)
                 .bind(before.inputs)
                 .execute(&mut tx)
                 .await?
                 .rows_affected();
-        purged.audit_details = db::query(
+        let audit_details = db::query(
             "DELETE FROM audit_details WHERE municipality = $1 AND seq IN \
              (SELECT seq FROM audit_log WHERE municipality = $1 AND at < $2)",
         )
@@ -127,18 +126,19 @@ impl Store {
         .bind(before.removed_residents)
         .execute(&mut tx)
         .await?;
-        purged.cards = db::query(format!("DELETE FROM cards WHERE municipality = $1 AND resident IN ({gone})"))
+        let cards = db::query(format!("DELETE FROM cards WHERE municipality = $1 AND resident IN ({gone})"))
             .bind(municipality)
             .bind(before.removed_residents)
             .execute(&mut tx)
             .await?
             .rows_affected();
-        purged.residents = db::query("DELETE FROM residents WHERE municipality = $1 AND removed_at < $2")
+        let residents = db::query("DELETE FROM residents WHERE municipality = $1 AND removed_at < $2")
             .bind(municipality)
             .bind(before.removed_residents)
             .execute(&mut tx)
             .await?
             .rows_affected();
+        let purged = Purged { inputs, audit_details, residents, cards };
         if purged.is_empty() {
             tx.commit().await?;
             return Ok(purged);
