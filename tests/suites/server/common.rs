@@ -30,6 +30,7 @@ pub struct TestServer {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -155,8 +156,9 @@ impl TestServer {
         let status = response.status();
         let content_type =
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let headers = response.headers().clone();
         let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
-        Reply { status, content_type, body }
+        Reply { status, content_type, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -87,8 +87,16 @@ async fn pin_failures_and_locks_are_counted_logged_and_the_lock_audited() {
     let unlocks = "kofu_http_requests_total{method=\"POST\",route=\"/v1/municipalities/{code}/cards/{id}/unlock\",status=\"200\"}";
     assert_eq!(value(&text, unlocks), 1, "{text}");
     server.get("/no/such/route", None).await.expect_problem(404);
+    // Made-up methods are one series, not one each.
+    for method in ["BREW", "WHEN"] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        server.call(method, "/healthz", None, Payload::None).await;
+    }
     let text = metrics(&server).await;
     assert_eq!(value(&text, "kofu_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"), 1);
+    let other = text.lines().filter(|l| l.starts_with("kofu_http_requests_total{method=\"other\"")).count();
+    assert_eq!(other, 1, "{text}");
+    assert!(!text.contains("BREW") && !text.contains("WHEN"), "{text}");
 
     // The lock is in the municipality's chain, by the host, with the kiosk.
     let audit = server.get(&format!("/v1/municipalities/{}/audit?limit=1000", muni.code), Some(&muni.token)).await;

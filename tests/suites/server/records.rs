@@ -206,6 +206,9 @@ async fn a_voided_certificate_verifies_as_voided_and_is_not_delivered() {
     let (id, code) = (issued["id"].as_str().unwrap(), issued["verification_code"].as_str().unwrap());
     let valid = server.get(&format!("/v1/verify/{code}"), None).await.expect(200).json();
     assert_eq!((valid["valid"].clone(), valid["voided"].clone()), (json!(true), Value::Null));
+    let browser = [("accept", "text/html")];
+    let page = server.call_with(Method::GET, &format!("/v1/verify/{code}"), None, Payload::None, &browser).await;
+    assert!(page.expect(200).text().contains("この証明書は有効です"));
 
     let void = format!("/v1/municipalities/{}/issuances/{id}/void", muni.code);
     let note = "山田様の税額が誤っていた (register error)";
@@ -221,6 +224,21 @@ async fn a_voided_certificate_verifies_as_voided_and_is_not_delivered() {
     assert_eq!(check["voided"]["reason_ja"], "記載内容の誤り");
     assert!(check["voided"]["at"].as_str().unwrap().ends_with("+09:00"));
     assert!(!check.to_string().contains("山田"), "no personal data in the verification: {check}");
+    // A browser gets the same as a page, in Japanese, that runs nothing.
+    let browser = [("accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let page = server.call_with(Method::GET, &format!("/v1/verify/{code}"), None, Payload::None, &browser).await;
+    assert_eq!((page.status.as_u16(), page.content_type.as_str()), (200, "text/html; charset=utf-8"));
+    let csp = page.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    let html = page.text();
+    assert!(
+        html.contains("この証明書は無効です") && html.contains("記載内容の誤り") && html.contains("納税証明書"),
+        "{html}"
+    );
+    assert!(html.contains(issued["number"].as_str().unwrap()) && !html.contains("山田") && !html.contains("<script"));
+    let unknown = server.call_with(Method::GET, "/v1/verify/0000-0000-0000", None, Payload::None, &browser).await;
+    assert_eq!(unknown.status.as_u16(), 404);
+    assert!(unknown.text().contains("見つかりません"), "{}", unknown.text());
     // Not yet fetched, and now never delivered.
     let gone = server.document(&kiosk, &session, id).await.expect_problem(410);
     assert!(gone["detail"].as_str().unwrap().contains("voided"), "{gone}");

@@ -10,6 +10,7 @@ pub mod public;
 mod records;
 pub(crate) mod register;
 mod vendor;
+mod verify_page;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

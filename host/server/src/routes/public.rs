@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kofu_issue::HOST_BUILD;
 use kofu_store::Outcome;
 use serde::Serialize;
 use serde_json::json;
 
+use super::verify_page;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -61,14 +62,20 @@ fn normalise(code: &str) -> String {
 }
 
 /// Does this printed code belong to a real issuance? Answers with the kind,
-/// municipality, issue date and document hash — no personal data.
+/// municipality, issue date and document hash — no personal data; as a
+/// page in Japanese to a browser.
 pub async fn verify(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Verification>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = normalise(&code);
+    let html = verify_page::wants_html(&headers);
     let found = state.store().issuance_by_code(&code).await?.filter(|i| i.outcome == Outcome::Issued);
     let Some(i) = found else {
+        if html {
+            return Ok(verify_page::not_found(&code));
+        }
         return Err(ApiError::NotFound(format!(
             "no certificate was issued with verification code {code}; check the code printed at the foot of each page"
         )));
@@ -78,7 +85,13 @@ pub async fn verify(
         let (reason_ja, reason_en) = v.reason.describe();
         Voided { at: kofu_model::rfc3339_in_japan(v.at), reason: v.reason, reason_ja, reason_en }
     });
-    Ok(Json(Verification {
+    let name_ja = if html {
+        let plugin = state.store().plugin_info(&i.municipality, &i.plugin_hash).await?;
+        plugin.and_then(|p| p.manifest["name_ja"].as_str().map(str::to_owned)).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let verification = Verification {
         valid: voided.is_none(),
         voided,
         number: i.number,
@@ -87,7 +100,11 @@ pub async fn verify(
         issue_date: i.issue_date,
         pages: i.pages,
         document_hash: i.document_hash,
-    }))
+    };
+    if html {
+        return Ok(verify_page::found(&verification, &name_ja));
+    }
+    Ok(Json(verification).into_response())
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {
