@@ -129,18 +129,30 @@ fn audit_verify_without_a_database_says_what_to_do() {
     assert!(stderr.contains("there is no database") && stderr.contains("--db"), "{stderr}");
 }
 
-/// The README's kiosk walkthrough, run as written against `kofu serve --demo`.
-#[test]
-fn readme_kiosk_walkthrough_runs_as_written() {
+/// Run the first bash block of the README after `heading` (from the top
+/// with `None`) against a fresh `kofu serve --demo`, in a directory of its
+/// own; returns that directory and what the script printed.
+fn run_readme_block(heading: Option<&str>) -> (tempfile::TempDir, String) {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let script = readme.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
+    let section = match heading {
+        Some(heading) => readme.split(heading).nth(1).expect("the README section"),
+        None => readme.as_str(),
+    };
+    let script = section.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _) = start(&dir.path().join("kofu-data"));
     let output =
         Command::new("bash").args(["-euo", "pipefail", "-c", script]).current_dir(dir.path()).output().expect("bash");
     stop(&mut child);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the walkthrough failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "the README block failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    (dir, stdout)
+}
+
+/// The README's kiosk walkthrough, run as written against `kofu serve --demo`.
+#[test]
+fn readme_kiosk_walkthrough_runs_as_written() {
+    let (dir, stdout) = run_readme_block(None);
     let pdf = std::fs::read(dir.path().join("certificate.pdf")).expect("certificate.pdf written");
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(stdout.contains("\"outcome\": \"issued\""), "{stdout}");
@@ -156,16 +168,7 @@ fn readme_kiosk_walkthrough_runs_as_written() {
 /// list today's issuances, void one.
 #[test]
 fn readme_municipality_day_runs_as_written() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let day = readme.split("## A municipality's day").nth(1).expect("the section");
-    let script = day.split("```bash\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a bash block");
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, _) = start(&dir.path().join("kofu-data"));
-    let output =
-        Command::new("bash").args(["-euo", "pipefail", "-c", script]).current_dir(dir.path()).output().expect("bash");
-    stop(&mut child);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the day failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let (_dir, stdout) = run_readme_block(Some("## A municipality's day"));
     let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{l}"))).collect();
     let find = |key: &str| lines.iter().find(|l| l.get(key).is_some()).unwrap_or_else(|| panic!("{key}: {stdout}"));
     assert_eq!(find("created")["created"], 1, "the import: {stdout}");

@@ -175,6 +175,21 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
     }
 }
 
+/// A query string; one that does not parse (an unknown parameter, a word
+/// for a number) is 400 with what was wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ApiQuery<T>, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))
+    }
+}
+
 /// Path parameters.
 pub struct ApiPath<T>(pub T);
 

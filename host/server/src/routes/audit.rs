@@ -2,7 +2,7 @@
 //! chain.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kofu_model::{parse_instant, rfc3339_in_japan};
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::auth::{MunicipalityAccess, Vendor};
 use crate::error::ApiError;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 1_000;
@@ -95,9 +95,9 @@ pub struct AuditPage {
 pub async fn list(
     State(state): State<AppState>,
     access: MunicipalityAccess,
-    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    page_of(&state, &access.code, query).await
+    page_of(&state, &access.code, page).await
 }
 
 /// The vendor's own chain: municipalities created, kiosks registered and
@@ -105,17 +105,12 @@ pub async fn list(
 pub async fn vendor_list(
     State(state): State<AppState>,
     _vendor: Vendor,
-    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    page_of(&state, kofu_store::VENDOR_CHAIN, query).await
+    page_of(&state, kofu_store::VENDOR_CHAIN, page).await
 }
 
-async fn page_of(
-    state: &AppState,
-    chain: &str,
-    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<AuditPage>, ApiError> {
-    let Query(page) = query.map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))?;
+async fn page_of(state: &AppState, chain: &str, page: Page) -> Result<Json<AuditPage>, ApiError> {
     if !(1..=MAX_PAGE).contains(&page.limit) || page.after < 0 {
         return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE} and `after` 0 or more")));
     }
@@ -133,9 +128,8 @@ async fn page_of(
 pub async fn export(
     State(state): State<AppState>,
     access: MunicipalityAccess,
-    query: Result<Query<Span>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(span): ApiQuery<Span>,
 ) -> Result<Response, ApiError> {
-    let Query(span) = query.map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))?;
     let bound = |name: &str, text: &Option<String>| {
         text.as_deref()
             .map(|t| {

@@ -2,8 +2,7 @@
 //! resident's removal from the register (kept until retention ends).
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kofu_store::{Card, CardState, ResidentFilter, now_millis};
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::register::ResidentView;
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 1_000;
@@ -47,10 +46,6 @@ pub struct ResidentList {
     pub next: Option<i64>,
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))
-}
-
 fn check_limit(limit: i64) -> Result<(), ApiError> {
     if (1..=MAX_PAGE).contains(&limit) {
         Ok(())
@@ -62,9 +57,8 @@ fn check_limit(limit: i64) -> Result<(), ApiError> {
 pub async fn list_residents(
     State(state): State<AppState>,
     access: MunicipalityAccess,
-    asked: Result<Query<ResidentQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ResidentQuery>,
 ) -> Result<Json<ResidentList>, ApiError> {
-    let q = query(asked)?;
     check_limit(q.limit)?;
     if q.after < 0 {
         return Err(ApiError::unprocessable("`after` is a register position: 0 or more (the `next` of a page)"));
@@ -107,9 +101,8 @@ pub struct CardList {
 pub async fn list_cards(
     State(state): State<AppState>,
     access: MunicipalityAccess,
-    asked: Result<Query<CardQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<CardQuery>,
 ) -> Result<Json<CardList>, ApiError> {
-    let q = query(asked)?;
     check_limit(q.limit)?;
     let cards = state.store().list_cards(&access.code, q.resident.as_deref(), q.state, &q.after, q.limit).await?;
     let next = (cards.len() as i64 == q.limit).then(|| cards.last().map(|c| c.id.clone())).flatten();

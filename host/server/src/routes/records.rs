@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kofu_model::{parse_instant, rfc3339_in_japan};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 1_000;
@@ -96,9 +96,8 @@ fn cursor(text: &Option<String>) -> Result<Option<(i64, String)>, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     access: MunicipalityAccess,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(format!("the query string is not valid: {e}")))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE}")));
