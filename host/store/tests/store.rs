@@ -129,6 +129,23 @@ async fn an_issuance_records_only_against_the_register_it_read() {
     ));
 }
 
+/// A removal between the read and the record is a register change: the
+/// issuance reads again, and finds the removed member gone (or, for the
+/// subject, no one to issue for).
+#[tokio::test]
+async fn a_removal_after_the_read_makes_the_issuance_read_again() {
+    let (store, _db) = store().await;
+    let seen = versions(&store).await;
+    assert!(store.remove_resident("999999", "R-1-3", "test removal", &desk(), 5).await.unwrap());
+    let recorded = store.record_issuance(&issuance("I1", "k1"), "H-1", &seen, &json!({})).await.unwrap();
+    assert!(matches!(recorded, Recorded::RegisterChanged));
+    let household = store.subject("999999", "R-1").await.unwrap().unwrap().household;
+    assert!(household.iter().all(|r| r.entry.id != "R-1-3"), "the removed member is in no household");
+    assert!(!store.remove_resident("999999", "R-1-3", "again", &desk(), 6).await.unwrap(), "removed once");
+    assert!(store.remove_resident("999999", "R-1", "test removal", &desk(), 7).await.unwrap());
+    assert!(store.subject("999999", "R-1").await.unwrap().is_none(), "a removed subject is no one's subject");
+}
+
 #[tokio::test]
 async fn the_audit_chain_links_every_entry_and_detects_changes() {
     let (store, _db) = store().await;
