@@ -19,6 +19,21 @@ pub fn media_type(headers: &HeaderMap) -> Option<String> {
     Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
+/// Whether the `Accept` header asks for `wanted` before `instead` (or at
+/// all, when it does not name `instead`). The order stands for preference,
+/// as browsers and clients write it; q-values are not weighed.
+pub fn accepts_first(headers: &HeaderMap, wanted: &str, instead: &str) -> bool {
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let position = |media: &str| {
+        accept.split(',').position(|t| t.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(media))
+    };
+    match (position(wanted), position(instead)) {
+        (Some(w), Some(i)) => w < i,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 pub fn is_json(media: Option<&str>) -> bool {
     matches!(media, Some(m) if m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
 }

@@ -38,6 +38,18 @@ fn municipality(row: &Row) -> Result<Municipality, DbError> {
     })
 }
 
+const MUNICIPALITY: &str = "SELECT * FROM municipalities WHERE code = $1";
+const MAYOR_TERMS: &str = "SELECT from_date, title, name FROM mayor_terms WHERE municipality = $1 ORDER BY from_date";
+
+/// A municipality's row and its mayors' terms, as read now.
+fn known(row: &Row, terms: &[Row]) -> Result<KnownMunicipality, StoreError> {
+    Ok(KnownMunicipality {
+        record: municipality(row)?,
+        terms: terms.iter().map(mayor_term).collect::<Result<_, _>>()?,
+        read_at: std::time::Instant::now(),
+    })
+}
+
 fn mayor_term(row: &Row) -> Result<MayorTerm, StoreError> {
     let from: String = row.try_get("from_date")?;
     Ok(MayorTerm {
@@ -150,19 +162,20 @@ impl Store {
     /// a record forgets its copy at once, and other hosts see the change
     /// within that time. A code not found is asked again.
     pub async fn municipality_on(&self, code: &str, date: Date) -> Result<Option<Municipality>, StoreError> {
-        let fresh = |known: &KnownMunicipality| known.read_at.elapsed() < MUNICIPALITY_CACHE_TTL;
-        let cached = self.municipalities.read().ok().and_then(|m| m.get(code).filter(|k| fresh(k)).cloned());
-        let known = match cached {
-            Some(known) => known,
-            None => {
-                let Some(known) = self.read_municipality(code).await? else { return Ok(None) };
-                if let Ok(mut all) = self.municipalities.write() {
-                    all.insert(code.to_owned(), known.clone());
-                }
-                known
-            }
-        };
-        Ok(Some(known.on(date)))
+        let fresh = |known: &&KnownMunicipality| known.read_at.elapsed() < MUNICIPALITY_CACHE_TTL;
+        // The record for the date is made under the read lock: a kiosk
+        // issuance copies one record, not the terms.
+        if let Some(record) =
+            self.municipalities.read().ok().and_then(|m| m.get(code).filter(fresh).map(|k| k.on(date)))
+        {
+            return Ok(Some(record));
+        }
+        let Some(known) = self.read_municipality(code).await? else { return Ok(None) };
+        let record = known.on(date);
+        if let Ok(mut all) = self.municipalities.write() {
+            all.insert(code.to_owned(), known);
+        }
+        Ok(Some(record))
     }
 
     /// The mayors' terms entered for `code`, earliest first.
@@ -171,15 +184,10 @@ impl Store {
     }
 
     async fn read_municipality(&self, code: &str) -> Result<Option<KnownMunicipality>, StoreError> {
-        let row = db::query("SELECT * FROM municipalities WHERE code = $1").bind(code).fetch_optional(self).await?;
-        let Some(record) = row.as_ref().map(municipality).transpose()? else { return Ok(None) };
-        let rows =
-            db::query("SELECT from_date, title, name FROM mayor_terms WHERE municipality = $1 ORDER BY from_date")
-                .bind(code)
-                .fetch_all(self)
-                .await?;
-        let terms = rows.iter().map(mayor_term).collect::<Result<_, _>>()?;
-        Ok(Some(KnownMunicipality { record, terms, read_at: std::time::Instant::now() }))
+        let row = db::query(MUNICIPALITY).bind(code).fetch_optional(self).await?;
+        let Some(row) = row else { return Ok(None) };
+        let terms = db::query(MAYOR_TERMS).bind(code).fetch_all(self).await?;
+        known(&row, &terms).map(Some)
     }
 
     /// Change `code`'s name and/or enter a mayor's term (replacing one that
@@ -192,8 +200,16 @@ impl Store {
         by: &Actor,
         now: Millis,
     ) -> Result<Option<Municipality>, StoreError> {
-        let Some(before) = self.read_municipality(code).await? else { return Ok(None) };
         let mut tx = self.begin().await?;
+        // Edits of one municipality apply one after another, so `before`
+        // (read once this one holds the lock) is what it changes.
+        audit::lock_head(&mut tx, code).await?;
+        let Some(row) = db::query(MUNICIPALITY).bind(code).fetch_optional(&mut tx).await? else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let terms = db::query(MAYOR_TERMS).bind(code).fetch_all(&mut tx).await?;
+        let before = known(&row, &terms)?;
         if let Some(name) = &update.name {
             db::query("UPDATE municipalities SET name = $1 WHERE code = $2")
                 .bind(name)

@@ -55,6 +55,7 @@ async fn a_municipality_installs_from_the_catalog_and_sets_its_own_fee() {
     let unknown = install("passport").await.expect_problem(404);
     assert!(unknown["detail"].as_str().unwrap().contains("`residence`"), "{unknown}");
     server.post(&plugins, Some(&muni.token), json!({ "catalogue": "residence" })).await.expect_problem(422);
+    server.post(&plugins, Some(&muni.token), json!(["residence"])).await.expect_problem(422);
     let upload = last_of(&audit(&server, &muni).await, "plugin-uploaded").clone();
     assert_eq!(upload["data"]["hash"], residence["hash"]);
 

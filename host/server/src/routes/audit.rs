@@ -10,12 +10,11 @@ use kofu_store::{AuditEntry, Issuance};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::paging::{check_limit, default_limit};
 use crate::auth::{MunicipalityAccess, Vendor};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
-
-const MAX_PAGE: i64 = 1_000;
 
 /// A span of time for the export.
 #[derive(Deserialize)]
@@ -33,10 +32,6 @@ pub struct Page {
     pub after: i64,
     #[serde(default = "default_limit")]
     pub limit: i64,
-}
-
-fn default_limit() -> i64 {
-    100
 }
 
 /// An audit entry as people and tools read it: the hashed text (`entry`,
@@ -111,8 +106,9 @@ pub async fn vendor_list(
 }
 
 async fn page_of(state: &AppState, chain: &str, page: Page) -> Result<Json<AuditPage>, ApiError> {
-    if !(1..=MAX_PAGE).contains(&page.limit) || page.after < 0 {
-        return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE} and `after` 0 or more")));
+    check_limit(page.limit)?;
+    if page.after < 0 {
+        return Err(ApiError::unprocessable("`after` is a sequence number: 0 or more (the `next_after` of a page)"));
     }
     let entries = state.store().audit_entries(chain, page.after, page.limit).await?;
     let next_after = (entries.len() as i64 == page.limit).then(|| entries.last().map(|e| e.seq)).flatten();

@@ -7,17 +7,12 @@ use axum::http::StatusCode;
 use kofu_store::{Card, CardState, ResidentFilter, now_millis};
 use serde::{Deserialize, Serialize};
 
+use super::paging::{check_limit, default_limit};
 use super::register::ResidentView;
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-
-const MAX_PAGE: i64 = 1_000;
-
-fn default_limit() -> i64 {
-    100
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,14 +39,6 @@ pub struct ResidentList {
     /// fewer rows than `limit` and still have a next one: filters on the
     /// record look at up to 5,000 register rows per page.
     pub next: Option<i64>,
-}
-
-fn check_limit(limit: i64) -> Result<(), ApiError> {
-    if (1..=MAX_PAGE).contains(&limit) {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE}")))
-    }
 }
 
 pub async fn list_residents(

@@ -5,6 +5,7 @@ mod audit;
 pub mod catalog;
 mod directory;
 mod kiosk;
+mod paging;
 mod plugins;
 pub mod public;
 mod records;

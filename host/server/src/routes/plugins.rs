@@ -21,7 +21,7 @@ use serde_json::json;
 use super::catalog;
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, OptionalJson, body_error, media_type};
+use crate::extract::{ApiJson, ApiPath, OptionalJson, accepts_first, body_error, media_type};
 use crate::state::AppState;
 
 /// An install from the catalog: `{"catalog": "residence"}`.
@@ -54,12 +54,17 @@ pub async fn upload(
         }
         Some("application/json") => {
             let body = body.map_err(|e| body_error(e, limit))?;
-            let install: Install = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::unprocessable(format!(
-                    "the body is not an install request ({e}): send {{\"catalog\": name}} with one of {}",
-                    catalog::names()
-                ))
-            })?;
+            // An object only: serde would read `["tax"]` as the struct too.
+            let install = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .and_then(|value| serde_json::from_value::<Install>(value).ok())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(format!(
+                        "the body is not an install request: send {{\"catalog\": name}} with one of {}",
+                        catalog::names()
+                    ))
+                })?;
             let plugin = catalog::bundled(&install.catalog).ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "the catalog has no plugin `{}`; it has {} (GET /v1/catalog lists them)",
@@ -155,7 +160,7 @@ pub async fn dry_run(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let result = state.issuer().dry_run(&access.code, &hash, body, &access.actor).await?;
-    if wants_json(&headers) {
+    if accepts_first(&headers, "application/json", "application/pdf") {
         let fuel_limit = state.issuer().certifier().sandbox().limits().fuel;
         return Ok(Json(DryRunReport::of(result, started.elapsed(), fuel_limit)).into_response());
     }
@@ -190,15 +195,6 @@ pub async fn dry_run(
         }),
         Err(e) => Err(ApiError::unprocessable(e.to_string())),
     }
-}
-
-/// Whether the `Accept` header prefers JSON to a PDF.
-fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or_default().trim()).collect();
-    types.iter().position(|t| t.eq_ignore_ascii_case("application/json")).is_some_and(|json| {
-        types.iter().position(|t| t.eq_ignore_ascii_case("application/pdf")).is_none_or(|pdf| json < pdf)
-    })
 }
 
 /// A dry-run's report: what `kofu plugin render` prints, as JSON.

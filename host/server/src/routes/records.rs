@@ -12,12 +12,11 @@ use kofu_store::{Issuance, IssuanceFilter, Outcome, VoidReason, VoidRequest, now
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::paging::{check_limit, default_limit};
 use crate::auth::MunicipalityAccess;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-
-const MAX_PAGE: i64 = 1_000;
 
 /// The query of `GET /v1/municipalities/{code}/issuances`.
 #[derive(Deserialize)]
@@ -98,10 +97,8 @@ pub async fn list(
     access: MunicipalityAccess,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable(format!("`limit` must be 1 to {MAX_PAGE}")));
-    }
+    let limit = q.limit.unwrap_or_else(default_limit);
+    check_limit(limit)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::public::Verification;
+use crate::extract::accepts_first;
 
 /// The page's Content-Security-Policy: it loads nothing, runs nothing and
 /// can be framed by no one.
@@ -14,15 +15,7 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestor
 
 /// Whether `Accept` prefers HTML to JSON (a browser's address bar does).
 pub fn wants_html(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or_default().trim()).collect();
-    let html = types.iter().position(|t| t.eq_ignore_ascii_case("text/html"));
-    let json = types.iter().position(|t| t.eq_ignore_ascii_case("application/json"));
-    match (html, json) {
-        (Some(h), Some(j)) => h < j,
-        (Some(_), None) => true,
-        _ => false,
-    }
+    accepts_first(headers, "text/html", "application/json")
 }
 
 /// Text made safe to put between tags and in attribute values.
