@@ -2,6 +2,12 @@
 //! token from configuration), a municipality (a token scoped to one
 //! municipality), a kiosk (its credential), or anonymous. Handlers state the
 //! role they need with the `require_*` methods; there is no other way in.
+//!
+//! A credential arrives as a bearer token, or (for the console's in-process
+//! calls only) as a [`SessionCredential`] in the request's extensions: the
+//! token hash a verified console cookie carries. Extensions never come from
+//! the network, and either way the same live lookup decides who is calling,
+//! so a revoked token ends its console sessions at their next request.
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
@@ -67,23 +73,75 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let Some(token) = bearer_token(parts)? else {
-            return Ok(Caller::Anonymous);
-        };
-        let hash = token_hash(token);
-        if token.starts_with(MUNICIPALITY_TOKEN_PREFIX) {
-            let found = state.store().find_municipality_token(&hash).await?.ok_or(ApiError::Unauthorized)?;
-            return Ok(Caller::Municipality { code: found.municipality, token_id: found.id, label: found.label });
-        }
-        if token.starts_with(KIOSK_TOKEN_PREFIX) {
-            let found = state.store().find_kiosk(&hash).await?.ok_or(ApiError::Unauthorized)?;
-            return Ok(Caller::Kiosk { id: found.id });
-        }
-        match state.admin_token_hash() {
-            Some(admin) if constant_time_eq(admin, &hash) => Ok(Caller::Vendor),
-            _ => Err(ApiError::Unauthorized),
+        match credential(parts)? {
+            None => Ok(Caller::Anonymous),
+            Some(credential) => Caller::of(state, &credential).await,
         }
     }
+}
+
+impl Caller {
+    /// Who holds `credential`, looked up live: a revoked token or kiosk is
+    /// refused from the moment it is revoked.
+    pub(crate) async fn of(state: &AppState, credential: &SessionCredential) -> Result<Caller, ApiError> {
+        let hash = &credential.hash;
+        match credential.role {
+            Role::Municipality => {
+                let found = state.store().find_municipality_token(hash).await?.ok_or(ApiError::Unauthorized)?;
+                Ok(Caller::Municipality { code: found.municipality, token_id: found.id, label: found.label })
+            }
+            Role::Kiosk => {
+                let found = state.store().find_kiosk(hash).await?.ok_or(ApiError::Unauthorized)?;
+                Ok(Caller::Kiosk { id: found.id })
+            }
+            Role::Vendor => match state.admin_token_hash() {
+                Some(admin) if constant_time_eq(admin, hash) => Ok(Caller::Vendor),
+                _ => Err(ApiError::Unauthorized),
+            },
+        }
+    }
+}
+
+/// Which kind of credential a token is, told by its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Vendor,
+    Municipality,
+    Kiosk,
+}
+
+impl Role {
+    pub fn of_token(token: &str) -> Role {
+        if token.starts_with(MUNICIPALITY_TOKEN_PREFIX) {
+            Role::Municipality
+        } else if token.starts_with(KIOSK_TOKEN_PREFIX) {
+            Role::Kiosk
+        } else {
+            Role::Vendor
+        }
+    }
+}
+
+/// A credential by its stored hash: what a bearer token amounts to, and what
+/// a console session cookie carries.
+#[derive(Debug, Clone)]
+pub struct SessionCredential {
+    pub role: Role,
+    pub hash: String,
+}
+
+impl SessionCredential {
+    pub fn of_token(token: &str) -> SessionCredential {
+        SessionCredential { role: Role::of_token(token), hash: token_hash(token) }
+    }
+}
+
+/// The request's credential: the console's extension, else the bearer token.
+fn credential(parts: &Parts) -> Result<Option<SessionCredential>, ApiError> {
+    if let Some(credential) = parts.extensions.get::<SessionCredential>() {
+        return Ok(Some(credential.clone()));
+    }
+    Ok(bearer_token(parts)?.map(SessionCredential::of_token))
 }
 
 /// The bearer token of the `Authorization` header: `None` without the
@@ -207,8 +265,8 @@ impl FromRequestParts<AppState> for Kiosk {
         // Every kiosk call after sign-in names its session: the credential
         // and the session are read in one statement. The credential decides
         // alone whether the caller is a kiosk, exactly as for any other call.
-        if let (Some(token), Some(session_id)) = (kiosk_token(parts), session_in_path(parts, state).await) {
-            let found = state.store().kiosk_session(&token_hash(&token), &session_id).await?;
+        if let (Some(hash), Some(session_id)) = (kiosk_credential(parts), session_in_path(parts, state).await) {
+            let found = state.store().kiosk_session(&hash, &session_id).await?;
             let found = found.ok_or(ApiError::Unauthorized)?;
             let session = Some(NamedSession { id: session_id, found: found.session });
             return Ok(Kiosk { id: found.kiosk, session });
@@ -218,7 +276,7 @@ impl FromRequestParts<AppState> for Kiosk {
     }
 }
 
-/// The bearer token, if it is a kiosk credential.
-fn kiosk_token(parts: &Parts) -> Option<String> {
-    bearer_token(parts).ok().flatten().filter(|token| token.starts_with(KIOSK_TOKEN_PREFIX)).map(str::to_owned)
+/// The hash of the request's credential, if it is a kiosk's.
+fn kiosk_credential(parts: &Parts) -> Option<String> {
+    credential(parts).ok().flatten().filter(|c| c.role == Role::Kiosk).map(|c| c.hash)
 }

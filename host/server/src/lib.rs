@@ -4,6 +4,7 @@
 
 mod access;
 pub mod auth;
+mod console;
 pub mod demo;
 pub mod error;
 mod extract;

@@ -101,6 +101,13 @@ impl PinKey {
         self.tagged_mac(&[b"kofu pin key check v1"], b"")
     }
 
+    /// A MAC for the console: its session cookies and the CSRF tokens of
+    /// its forms. `purpose` keeps these apart from each other and from PIN
+    /// and artifact MACs.
+    pub(crate) fn console_mac(&self, purpose: &str, data: &[u8]) -> String {
+        self.tagged_mac(&[b"console", purpose.as_bytes()], data)
+    }
+
     fn tagged_mac(&self, parts: &[&[u8]], data: &[u8]) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
             Ok(mac) => mac,

@@ -7,6 +7,7 @@ mod authz;
 mod binding;
 mod capacity;
 mod common;
+mod console;
 mod documents;
 mod flow;
 mod hosts;

@@ -19,7 +19,17 @@ use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
+/// The whole server: the API, the console and the kiosk simulator.
 pub fn app(state: AppState) -> Router {
+    let api = api(state.clone());
+    Router::new()
+        .merge(crate::console::router(state.clone(), api.clone()))
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(state, crate::access::record))
+}
+
+/// The HTTP API alone: what the console calls in process.
+fn api(state: AppState) -> Router {
     let body_limit = state.config().max_body_bytes;
     // An upload may be as large as the component limit; anything past it is
     // refused while reading, not after.
@@ -70,6 +80,5 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(public::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(crate::extract::refuse_control_characters))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::access::record))
         .with_state(state)
 }
