@@ -235,15 +235,18 @@ async fn create_municipality(posted: Posted) -> Response {
 
 /// What is wrong with a local government code, if anything.
 fn check_digit_problem(l: Lang, code: &str) -> Option<String> {
-    let digits: Vec<u8> = code.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-    if digits.len() != 6 || code.len() != 6 {
+    if kofu_model::is_local_government_code(code) {
+        return None;
+    }
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Some(
             l.t("団体コードは6桁の数字です（例：131016）。", "The code is six digits (e.g. 131016).").to_owned(),
         );
     }
-    let first: [u8; 5] = [digits[0], digits[1], digits[2], digits[3], digits[4]];
+    let first: [u8; 5] =
+        [code.as_bytes()[0], code.as_bytes()[1], code.as_bytes()[2], code.as_bytes()[3], code.as_bytes()[4]];
     let expected = kofu_model::code_check_digit(&first);
-    (expected != digits[5]).then(|| match l {
+    Some(match l {
         Lang::Ja => {
             format!("団体コードの検査数字が合いません。{} で始まるコードの最後の数字は {expected} です。", &code[..5])
         }

@@ -242,7 +242,7 @@ async fn version_and_active(signed: &Signed, code: &str, hash: &str) -> Result<(
 pub async fn dry_run_form(signed: Signed, Path((code, hash)): Path<(String, String)>) -> Response {
     let result = async {
         let (version, _) = version_and_active(&signed, &code, &hash).await?;
-        Ok(dry_run_page(&signed, &code, &version, None).await?)
+        dry_run_page(&signed, &code, &version, None).await
     }
     .await;
     or_error(&signed, result)
