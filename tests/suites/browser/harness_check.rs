@@ -63,7 +63,16 @@ async fn harness_types_uploads_submits_and_reads_cookies() {
     browser.fill("#name", "山田 太郎").await;
     browser.upload("#file", &upload).await;
     browser.submit("#f").await;
-    assert!(browser.current_url().await.starts_with(&format!("{base}/echo?")), "{}", browser.current_url().await);
+    // The click returns before the next page has loaded.
+    let mut url = browser.current_url().await;
+    for _ in 0..100 {
+        if url.starts_with(&format!("{base}/echo?")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        url = browser.current_url().await;
+    }
+    assert!(url.starts_with(&format!("{base}/echo?")), "{url}");
     assert_eq!(browser.text("#name").await, "山田 太郎");
     assert_eq!(browser.text("#file").await, "upload-probe.txt");
 

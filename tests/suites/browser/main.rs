@@ -6,6 +6,7 @@
 #[allow(dead_code, reason = "the server suite's, which uses all of it; these tests use its setup helpers")]
 #[path = "../server/common.rs"]
 mod common;
+mod console;
 mod harness;
 mod harness_check;
 mod site;
