@@ -69,7 +69,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
-        for problem in report.chain.problems.iter().chain(&report.problems) {
+        for problem in report.all_problems() {
             println!("PROBLEM: {problem}");
         }
         println!(

@@ -10,9 +10,10 @@
 //! - [`Issuer::fetch`] and [`Issuer::confirm_printed`] (`delivery.rs`): the
 //!   one delivery of a document, checked against its stamps before it leaves.
 //! - `reproduce.rs`: re-rendering a document from its recorded input, for a
-//!   fetch on a host that does not hold it and for [`verify_audit`]
-//!   (`audit.rs`, `kofu audit verify`), which needs only a store and a
-//!   certifier.
+//!   fetch on a host that does not hold it and for the audit checks
+//!   (`audit.rs`): [`verify_audit`] (`kofu audit verify`), which needs only
+//!   a store and a certifier, and [`Issuer::verify_municipality_audit`], one
+//!   municipality's, in this host's sandbox slots.
 //! - [`Issuer::store_plugin`] and [`Issuer::dry_run`] (`versions.rs`): a
 //!   municipality's plugin versions, uploaded and previewed.
 

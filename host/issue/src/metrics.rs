@@ -84,6 +84,7 @@ pub struct Metrics {
     plugin_failures: Counters,
     aborts: Counters,
     rerenders: Counters,
+    audit_verifications: Counters,
     pub(crate) sandbox: Histogram,
     pub(crate) render: Histogram,
     pub(crate) issuance: Histogram,
@@ -99,6 +100,7 @@ impl Default for Metrics {
             plugin_failures: Counters::default(),
             aborts: Counters::default(),
             rerenders: Counters::default(),
+            audit_verifications: Counters::default(),
             sandbox: Histogram::new(),
             render: Histogram::new(),
             issuance: Histogram::new(),
@@ -156,6 +158,13 @@ impl Metrics {
         self.rerenders.add(vec![("result", result.to_owned())]);
     }
 
+    /// A municipality verified its audit log through the API: `ok` or
+    /// `problems`.
+    pub(crate) fn audit_verification(&self, municipality: &str, ok: bool) {
+        let result = if ok { "ok" } else { "problems" };
+        self.audit_verifications.add(vec![("municipality", municipality.to_owned()), ("result", result.to_owned())]);
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         self.issuances.write(
@@ -191,6 +200,11 @@ impl Metrics {
             "kofu_document_rerenders_total",
             "Fetches of a document this host did not hold, re-rendered from the recorded input, by result \
              (identical: delivered; differs, failed, other-build: refused).",
+        );
+        self.audit_verifications.write(
+            &mut out,
+            "kofu_audit_verifications_total",
+            "Audit verifications a municipality ran through the API, by municipality and result (ok, problems).",
         );
         self.sandbox.write(&mut out, "kofu_sandbox_seconds", "Time to evaluate a plugin in a fresh sandbox.");
         self.render.write(&mut out, "kofu_render_seconds", "Time to render a document to PDF.");

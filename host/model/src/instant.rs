@@ -5,6 +5,7 @@
 use crate::date::{Date, civil_from_days, days_from_civil};
 
 const JST_MS: i64 = 9 * 3_600 * 1_000;
+const DAY_MS: i64 = 86_400_000;
 
 /// `millis` since the epoch as RFC 3339 in Japan time, e.g.
 /// `2026-12-07T17:40:05.123+09:00`.
@@ -15,6 +16,12 @@ pub fn rfc3339_in_japan(millis: i64) -> String {
     let date = civil_from_days(days);
     let (h, m, s, ms) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1_000 % 60, in_day % 1_000);
     format!("{date}T{h:02}:{m:02}:{s:02}.{ms:03}+09:00")
+}
+
+/// The start, in Japan time, of the calendar day in Japan holding `millis`:
+/// the first instant of "today" for figures by the day.
+pub fn start_of_day_in_japan(millis: i64) -> i64 {
+    (millis + JST_MS).div_euclid(DAY_MS) * DAY_MS - JST_MS
 }
 
 /// An RFC 3339 instant (`2026-12-07T09:00:00Z`, `…+09:00`, fractions of a
@@ -76,6 +83,17 @@ mod tests {
     fn a_date_is_its_start_in_japan() {
         assert_eq!(parse_instant("2026-12-07"), parse_instant("2026-12-07T00:00:00+09:00"));
         assert_eq!(rfc3339_in_japan(parse_instant("2026-12-07").unwrap()), "2026-12-07T00:00:00.000+09:00");
+    }
+
+    #[test]
+    fn a_day_in_japan_starts_at_midnight_japan_time() {
+        let midnight = parse_instant("2026-12-07").unwrap();
+        // 2026-12-07T08:40:05.123Z is 17:40 in Japan, the same day; 23:59
+        // UTC on the 6th is already the 7th there.
+        for at in [midnight, 1_796_632_805_123, midnight + DAY_MS - 1, parse_instant("2026-12-06T23:59:00Z").unwrap()] {
+            assert_eq!(start_of_day_in_japan(at), midnight, "{}", rfc3339_in_japan(at));
+        }
+        assert_eq!(start_of_day_in_japan(midnight - 1), midnight - DAY_MS);
     }
 
     #[test]

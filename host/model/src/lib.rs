@@ -17,7 +17,7 @@ pub use date::{Date, DateError};
 pub use document::{
     Align, Block, CONTENT_ITEM_BYTES, Column, Document, DocumentError, Face, KeyValue, Signature, Table, Text, TextSize,
 };
-pub use instant::{parse_instant, rfc3339_in_japan};
+pub use instant::{parse_instant, rfc3339_in_japan, start_of_day_in_japan};
 pub use manifest::{
     Choice, ChosenOption, Field, FieldAccess, MAX_FEE_YEN, Manifest, ManifestError, OptionError, OptionKind,
     OptionSpec, OptionValue,

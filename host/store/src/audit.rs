@@ -331,6 +331,9 @@ pub(crate) async fn append(
     })
 }
 
+/// Entries read per statement while checking a chain.
+const CHAIN_PAGE: i64 = 5_000;
+
 /// What a chain check found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ChainReport {
@@ -343,16 +346,42 @@ pub struct ChainReport {
 
 /// Check one chain's entries, in seq order, appending problems to `report`.
 pub fn check_chain(entries: &[AuditEntry], report: &mut ChainReport) {
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
+    let mut check = ChainCheck::default();
     for e in entries {
+        check.entry(e, report);
+    }
+}
+
+/// A chain checked one entry at a time, in seq order: a long chain is read
+/// page by page and never held in memory whole.
+struct ChainCheck {
+    expected_prev: String,
+    expected_seq: i64,
+    /// The seq the chain head names, and the hash of the entry found there.
+    head_seq: Option<i64>,
+    hash_at_head: Option<String>,
+}
+
+impl Default for ChainCheck {
+    fn default() -> ChainCheck {
+        ChainCheck { expected_prev: GENESIS_HASH.to_owned(), expected_seq: 1, head_seq: None, hash_at_head: None }
+    }
+}
+
+impl ChainCheck {
+    /// A check that also keeps the hash of the entry the head names.
+    fn with_head(head_seq: i64) -> ChainCheck {
+        ChainCheck { head_seq: Some(head_seq), ..ChainCheck::default() }
+    }
+
+    fn entry(&mut self, e: &AuditEntry, report: &mut ChainReport) {
         report.entries += 1;
         let place = format!("municipality {} entry {}", e.municipality, e.seq);
-        if e.seq != expected_seq {
-            report.problems.push(format!("{place}: expected entry {expected_seq} here: entries are missing"));
-            expected_seq = e.seq;
+        if e.seq != self.expected_seq {
+            report.problems.push(format!("{place}: expected entry {} here: entries are missing", self.expected_seq));
+            self.expected_seq = e.seq;
         }
-        if e.prev_hash != expected_prev {
+        if e.prev_hash != self.expected_prev {
             report.problems.push(format!("{place}: does not link to the entry before it"));
         }
         if chain_hash(&e.prev_hash, &e.entry) != e.hash {
@@ -369,15 +398,19 @@ pub fn check_chain(entries: &[AuditEntry], report: &mut ChainReport) {
             }
             Err(_) => report.problems.push(format!("{place}: its content is not valid JSON")),
         }
-        expected_prev = e.hash.clone();
-        expected_seq += 1;
+        if self.head_seq == Some(e.seq) && self.hash_at_head.is_none() {
+            self.hash_at_head = Some(e.hash.clone());
+        }
+        self.expected_prev = e.hash.clone();
+        self.expected_seq += 1;
     }
 }
 
 /// The chain head must name an entry of the log, with its hash: removing
 /// entries from the end of a chain leaves every remaining link intact, but
-/// not the head.
-fn check_head(municipality: &str, head: Option<(i64, String)>, entries: &[AuditEntry], report: &mut ChainReport) {
+/// not the head. `hash_at_head` is the hash of the entry found at the head's
+/// seq, if any.
+fn check_head(municipality: &str, head: Option<(i64, String)>, hash_at_head: Option<&str>, report: &mut ChainReport) {
     let Some((seq, hash)) = head else {
         report.problems.push(format!("municipality {municipality}: its chain has no head record"));
         return;
@@ -385,8 +418,8 @@ fn check_head(municipality: &str, head: Option<(i64, String)>, entries: &[AuditE
     if seq == 0 {
         return;
     }
-    match entries.iter().find(|e| e.seq == seq) {
-        Some(entry) if entry.hash == hash => {}
+    match hash_at_head {
+        Some(found) if found == hash => {}
         Some(_) => report.problems.push(format!(
             "municipality {municipality}: the chain head's hash does not match entry {seq} (it was altered)"
         )),
@@ -478,7 +511,8 @@ impl Store {
         Ok(head.map(|row| Ok::<_, DbError>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
     }
 
-    /// Check every municipality's chain from its first entry.
+    /// Check every municipality's chain, and the vendor's, from its first
+    /// entry.
     pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         let municipalities: Vec<String> = db::query(
             "SELECT municipality FROM audit_log UNION SELECT municipality FROM audit_heads WHERE seq > 0 \
@@ -491,22 +525,47 @@ impl Store {
         .collect::<Result<_, _>>()?;
         let mut report = ChainReport::default();
         for municipality in municipalities {
-            report.chains += 1;
-            // The head is read before the entries: hosts may append while
-            // this runs, so the log may reach past the head, never fall short.
-            let head = self.head(&municipality).await?;
-            let mut entries = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = self.audit_entries(&municipality, after, 5_000).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                entries.extend(page);
-            }
-            check_chain(&entries, &mut report);
-            check_head(&municipality, head, &entries, &mut report);
+            self.check_stored_chain(&municipality, &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// Check one municipality's chain from its first entry. A chain with no
+    /// entries and no head (nothing was ever appended) verifies.
+    pub async fn verify_chain(&self, municipality: &str) -> Result<ChainReport, StoreError> {
+        let mut report = ChainReport::default();
+        self.check_stored_chain(municipality, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Check `municipality`'s chain and head into `report`, a page of
+    /// entries at a time.
+    async fn check_stored_chain(&self, municipality: &str, report: &mut ChainReport) -> Result<(), StoreError> {
+        report.chains += 1;
+        // The head is read before the entries: hosts may append while this
+        // runs, so the log may reach past the head, never fall short.
+        let head = self.head(municipality).await?;
+        let mut check = match &head {
+            Some((seq, _)) => ChainCheck::with_head(*seq),
+            None => ChainCheck::default(),
+        };
+        let mut after = 0;
+        let mut entries = 0;
+        loop {
+            let page = self.audit_entries(municipality, after, CHAIN_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            entries += page.len();
+            for e in &page {
+                check.entry(e, report);
+            }
+        }
+        // A chain never begun has neither entries nor a head: nothing to
+        // check (a municipality with no change or issuance yet).
+        if entries > 0 || head.is_some() {
+            check_head(municipality, head, check.hash_at_head.as_deref(), report);
+        }
+        Ok(())
     }
 }
 

@@ -566,13 +566,36 @@ impl Store {
     /// A random sample of issued documents with their recorded inputs, for
     /// re-rendering; those whose input retention erased are not sampled.
     pub async fn issued_inputs(&self, limit: i64) -> Result<Vec<(Issuance, String)>, StoreError> {
-        let rows = db::query(format!(
-            "SELECT {READ_COLUMNS}, input FROM issuances WHERE outcome = $1 AND input <> '' ORDER BY random() LIMIT $2"
+        self.sample_inputs(None, limit).await
+    }
+
+    /// [`Store::issued_inputs`] of one municipality's issuances.
+    pub async fn issued_inputs_of(
+        &self,
+        municipality: &str,
+        limit: i64,
+    ) -> Result<Vec<(Issuance, String)>, StoreError> {
+        self.sample_inputs(Some(municipality), limit).await
+    }
+
+    async fn sample_inputs(
+        &self,
+        municipality: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(Issuance, String)>, StoreError> {
+        // Two statements, not `$3 IS NULL OR ...`: a plan made for either
+        // case would have to scan every municipality's issuances.
+        let narrowed = if municipality.is_some() { " AND municipality = $3" } else { "" };
+        let mut query = db::query(format!(
+            "SELECT {READ_COLUMNS}, input FROM issuances WHERE outcome = $1 AND input <> ''{narrowed} \
+             ORDER BY random() LIMIT $2"
         ))
         .bind(Outcome::Issued.as_str())
-        .bind(limit)
-        .fetch_all(self)
-        .await?;
+        .bind(limit);
+        if let Some(municipality) = municipality {
+            query = query.bind(municipality);
+        }
+        let rows = query.fetch_all(self).await?;
         rows.iter().map(|row| Ok((issuance(row)?, row.try_get::<String, _>("input")?))).collect()
     }
 

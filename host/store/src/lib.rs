@@ -40,6 +40,7 @@ mod records;
 mod register;
 mod retention;
 mod sessions;
+mod stats;
 mod write;
 
 use std::str::FromStr;
@@ -67,6 +68,7 @@ pub use records::{IssuanceFilter, VoidRequest};
 pub use register::{ImportSummary, RegisterImport, StatusChangeBy, StoredResident, Subject};
 pub use retention::{PurgeBefore, Purged};
 pub use sessions::{CloseReason, KioskSession, Session, SessionProblem};
+pub use stats::{MunicipalityCounts, OutcomeCounts};
 use write::{GroupCommit, WriteTx};
 
 /// Milliseconds since the Unix epoch: every timestamp the store keeps.

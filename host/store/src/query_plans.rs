@@ -70,14 +70,20 @@ fn plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
     lines
 }
 
-#[tokio::test]
-async fn hot_statements_seek_their_indexes() {
+/// A migrated, empty database's connection (and the directory holding it).
+async fn migrated() -> (tempfile::TempDir, rusqlite::Connection) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kofu.db");
     // Opening migrates the file to the current schema.
     let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display()))).await.unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
+    (dir, conn)
+}
+
+#[tokio::test]
+async fn hot_statements_seek_their_indexes() {
+    let (_dir, conn) = migrated().await;
     for (what, sql, expected) in EXPECTED {
         let plan = plan(&conn, sql);
         for step in *expected {
@@ -89,5 +95,18 @@ async fn hot_statements_seek_their_indexes() {
                 "{what}: the plan walks a whole table or sorts: {plan:#?}"
             );
         }
+    }
+}
+
+/// The vendor's issuance counts walk the municipalities (one row each in the
+/// answer) and, for each, seek its span of issuances: never every issuance.
+#[tokio::test]
+async fn issuance_counts_seek_each_municipality_s_span() {
+    let (_dir, conn) = migrated().await;
+    let plan = plan(&conn, crate::stats::ISSUANCE_COUNTS);
+    let seek = "SEARCH i USING INDEX issuances_by_time (municipality=? AND created_at>? AND created_at<?) LEFT-JOIN";
+    assert!(plan.iter().any(|line| line == seek), "expected `{seek}` in the plan {plan:#?}");
+    for line in &plan {
+        assert!(!line.starts_with("SCAN i"), "the counts walk every issuance: {plan:#?}");
     }
 }

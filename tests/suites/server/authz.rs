@@ -325,6 +325,7 @@ fn rows() -> Vec<Row> {
         }),
         row(Method::GET, "/v1/kiosks", Access::Vendor, 200, |_| "/v1/kiosks".into()),
         row(Method::GET, "/v1/audit", Access::Vendor, 200, |_| "/v1/audit".into()),
+        row(Method::GET, "/v1/stats", Access::Vendor, 200, |_| "/v1/stats".into()),
         row(Method::DELETE, "/v1/kiosks/{id}", Access::Vendor, 204, |w| format!("/v1/kiosks/{}", w.spare_kiosk)),
         with(
             row(Method::POST, "/v1/municipalities/{code}/plugins", Access::Own, 201, |_| {
@@ -401,6 +402,12 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/v1/municipalities/{code}/audit/export", Access::Own, 200, |_| {
             format!("/v1/municipalities/{A}/audit/export")
         }),
+        with(
+            row(Method::POST, "/v1/municipalities/{code}/audit/verify", Access::Own, 200, |_| {
+                format!("/v1/municipalities/{A}/audit/verify")
+            }),
+            |_| Payload::Json(json!({ "sample": 2 })),
+        ),
         row(Method::GET, "/v1/municipalities/{code}/issuances", Access::Own, 200, |_| {
             format!("/v1/municipalities/{A}/issuances?from=2020-01-01&limit=10")
         }),

@@ -495,6 +495,7 @@ fn the_specific_bodies_and_headers_are_documented() {
         ("Install", &["catalog"]),
         ("Removal", &["reason"]),
         ("RegisterImport", &["residents"]),
+        ("AuditVerifyRequest", &["sample"]),
     ] {
         let schema = &schemas[name];
         assert_eq!(schema["additionalProperties"], false, "{name}");
@@ -511,7 +512,7 @@ fn every_route_is_documented_and_every_documented_route_exists() {
     let phantom: Vec<_> = documented.difference(&routed).collect();
     assert!(undocumented.is_empty(), "routes missing from openapi.json: {undocumented:?}");
     assert!(phantom.is_empty(), "openapi.json documents routes the server does not have: {phantom:?}");
-    assert_eq!(routed.len(), 45, "routes/mod.rs changed: check openapi.json and the authorization matrix");
+    assert_eq!(routed.len(), 47, "routes/mod.rs changed: check openapi.json and the authorization matrix");
 }
 
 #[test]
@@ -980,6 +981,21 @@ async fn replies_conform_to_the_document() {
         );
         assert!(errors.is_empty(), "{errors:?}");
     }
+
+    // The municipality verifies its log; the vendor reads the counts.
+    let verify = "/v1/municipalities/{code}/audit/verify";
+    let verified = s.call(Method::POST, verify, &m("/audit/verify"), tok, empty()).await.expect(200).json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    s.call(Method::POST, verify, &m("/audit/verify"), tok, Payload::Json(json!({ "sample": 1 }))).await.expect(200);
+    s.call(Method::POST, verify, &m("/audit/verify"), tok, Payload::Json(json!({ "sample": 0 })))
+        .await
+        .expect_problem(400);
+    s.call(Method::POST, verify, &m("/audit/verify"), tok, Payload::Json(json!({ "every": true })))
+        .await
+        .expect_problem(422);
+    s.call(Method::POST, verify, &m("/audit/verify"), Some(ADMIN), empty()).await.expect_problem(403);
+    s.call(Method::GET, "/v1/stats", "/v1/stats", Some(ADMIN), empty()).await.expect(200);
+    s.call(Method::GET, "/v1/stats", "/v1/stats", tok, empty()).await.expect_problem(403);
 
     // Revocations.
     s.call(Method::DELETE, card_route, &m(&format!("/cards/{moved}")), tok, empty()).await.expect(204);

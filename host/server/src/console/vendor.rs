@@ -167,7 +167,7 @@ fn stats_table(l: Lang, stats: &Value) -> Markup {
                     }
                 } }
             }
-            p.hint { (l.t("集計時刻", "As of")) " " (s(stats, "as_of")) }
+            p.hint { (l.t("集計時刻", "As of")) " " (s(stats, "at")) }
         }
     }
 }

@@ -1,19 +1,20 @@
-//! A municipality's own audit log and issuance records, and the vendor's
-//! chain.
+//! A municipality's own audit log and issuance records, the verification of
+//! its log, and the vendor's chain.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use kofu_issue::AuditReport;
 use kofu_model::{parse_instant, rfc3339_in_japan};
 use kofu_store::{AuditEntry, Issuance};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::paging::{check_limit, default_limit};
 use crate::auth::{MunicipalityAccess, Vendor};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, OptionalJson};
 use crate::state::AppState;
 
 /// A span of time for the export.
@@ -164,4 +165,84 @@ pub async fn issuance(
         Some(found) if found.municipality == access.code => Ok(Json(found)),
         _ => Err(ApiError::NotFound(format!("there is no issuance {id} in this municipality"))),
     }
+}
+
+/// Documents a verification re-renders unless the body says otherwise.
+const DEFAULT_SAMPLE: i64 = 20;
+/// The most one verification re-renders: each takes an upload slot in
+/// turn, for as long as a dry-run does.
+const MAX_SAMPLE: i64 = 200;
+
+/// The body of `POST /v1/municipalities/{code}/audit/verify`, which may be
+/// left out.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// Read as any JSON value, so that everything but a whole number in
+    /// range (a string, a fraction, null) gets the same plain answer.
+    #[serde(default, deserialize_with = "present")]
+    sample: Option<Value>,
+}
+
+/// A member that is there, even as `null`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+impl VerifyRequest {
+    fn sample(&self) -> Result<i64, ApiError> {
+        let Some(value) = &self.sample else { return Ok(DEFAULT_SAMPLE) };
+        value.as_i64().filter(|n| (1..=MAX_SAMPLE).contains(n)).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "`sample` is how many issued documents to re-render: a whole number from 1 to {MAX_SAMPLE}, or \
+                 leave it out for {DEFAULT_SAMPLE}"
+            ))
+        })
+    }
+}
+
+/// What a verification found: `ok` when nothing is wrong.
+#[derive(Serialize)]
+pub struct Verified {
+    pub ok: bool,
+    /// Entries of the municipality's chain checked.
+    pub entries: u64,
+    /// Issuance records cross-checked against the chain.
+    pub issuances_checked: u64,
+    pub rerendered: u64,
+    /// Re-renders of documents from another host build, compared by
+    /// document hash only.
+    pub other_build: u64,
+    /// Everything wrong, in plain words; empty when `ok`.
+    pub problems: Vec<String>,
+}
+
+impl From<AuditReport> for Verified {
+    fn from(report: AuditReport) -> Verified {
+        Verified {
+            ok: report.ok(),
+            entries: report.chain.entries,
+            issuances_checked: report.issuances_checked,
+            rerendered: report.rerendered,
+            other_build: report.other_build,
+            problems: report.all_problems().cloned().collect(),
+        }
+    }
+}
+
+/// Verify the municipality's own audit log, as `kofu audit verify` does
+/// every one: a broken chain is a report with `ok: false`, not an error.
+pub async fn verify(
+    State(state): State<AppState>,
+    access: MunicipalityAccess,
+    OptionalJson(request): OptionalJson<VerifyRequest>,
+) -> Result<Json<Verified>, ApiError> {
+    let sample = request.sample()?;
+    let report = state.issuer().verify_municipality_audit(&access.code, sample).await?;
+    if report.ok() {
+        tracing::info!(municipality = %access.code, rerendered = report.rerendered, "audit log verified");
+    } else {
+        tracing::warn!(municipality = %access.code, problems = report.all_problems().count(), "audit log does not verify");
+    }
+    Ok(Json(report.into()))
 }

@@ -10,6 +10,7 @@ mod plugins;
 pub mod public;
 mod records;
 pub(crate) mod register;
+mod stats;
 mod vendor;
 mod verify_page;
 
@@ -46,6 +47,7 @@ fn api(state: AppState) -> Router {
         .route("/v1/municipalities/{code}/tokens", post(vendor::create_token).get(vendor::list_tokens))
         .route("/v1/municipalities/{code}/tokens/{id}", delete(vendor::revoke_token))
         .route("/v1/audit", get(audit::vendor_list))
+        .route("/v1/stats", get(stats::issuances))
         .route("/v1/kiosks", post(vendor::create_kiosk).get(vendor::list_kiosks))
         .route("/v1/kiosks/{id}", delete(vendor::revoke_kiosk))
         .route(
@@ -66,6 +68,7 @@ fn api(state: AppState) -> Router {
         .route("/v1/municipalities/{code}/cards/{id}/unlock", post(register::unlock_card))
         .route("/v1/municipalities/{code}/audit", get(audit::list))
         .route("/v1/municipalities/{code}/audit/export", get(audit::export))
+        .route("/v1/municipalities/{code}/audit/verify", post(audit::verify))
         .route("/v1/municipalities/{code}/issuances", get(records::list))
         .route("/v1/municipalities/{code}/issuances/{id}", get(audit::issuance))
         .route("/v1/municipalities/{code}/issuances/{id}/void", post(records::void))
