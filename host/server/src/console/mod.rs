@@ -42,7 +42,12 @@ pub struct ConsoleState {
     api: Router,
 }
 
-pub fn router(app: AppState, api: Router) -> Router {
+/// The console's routes beside the API's (which it calls in process).
+pub fn beside(app: AppState, api: Router) -> Router {
+    router(app, api.clone()).merge(api)
+}
+
+fn router(app: AppState, api: Router) -> Router {
     let upload_limit = app.config().limits.component_bytes + 64 * 1024;
     let import_limit = app.config().max_body_bytes + 64 * 1024;
     let state = ConsoleState { app, api };

@@ -23,10 +23,7 @@ use crate::state::AppState;
 /// The whole server: the API, the console and the kiosk simulator.
 pub fn app(state: AppState) -> Router {
     let api = api(state.clone());
-    Router::new()
-        .merge(crate::console::router(state.clone(), api.clone()))
-        .merge(api)
-        .layer(axum::middleware::from_fn_with_state(state, crate::access::record))
+    crate::console::beside(state.clone(), api).layer(axum::middleware::from_fn_with_state(state, crate::access::record))
 }
 
 /// The HTTP API alone: what the console calls in process.
