@@ -36,8 +36,8 @@ pub struct Posted {
     pub fields: Fields,
 }
 
-/// Whether the request says it was sent from another site. Browsers send
-/// `Sec-Fetch-Site` on every request; `Origin` on every POST.
+/// Whether the request says it was sent from another site: by
+/// `Sec-Fetch-Site` when the browser sends it, else by `Origin`.
 pub fn from_elsewhere(headers: &HeaderMap) -> bool {
     // Every current browser sends `Sec-Fetch-Site`; it decides alone.
     if let Some(site) = headers.get("sec-fetch-site") {

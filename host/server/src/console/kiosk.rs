@@ -44,13 +44,6 @@ fn frame(signed: &Signed, title: &str, main: Markup) -> Response {
     page::document(signed.lang, title, Some(&header), html! { div.kiosk { (main) } }).into_response()
 }
 
-fn or_error(signed: &Signed, result: Result<Response, PageError>) -> Response {
-    match result {
-        Ok(response) => response,
-        Err(error) => signed.error(error).into_response(),
-    }
-}
-
 async fn sign_in_form(parts: Parts) -> Response {
     sign_in::sign_in_page(Area::Kiosk, Lang::of(&parts.headers), None).into_response()
 }
@@ -177,7 +170,7 @@ async fn certificates(signed: Signed, Path(session): Path<String>) -> Response {
         Ok(frame(&signed, title, body))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 fn end_form(signed: &Signed, session: &str) -> Markup {
@@ -220,7 +213,7 @@ async fn request(Path(session): Path<String>, posted: Posted) -> Response {
         Ok(Redirect::to(&format!("/kiosk/s/{}/i/{}", seg(&session), seg(&id))).into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn issuance(signed: Signed, Path((session, id)): Path<(String, String)>) -> Response {
@@ -261,7 +254,7 @@ async fn issuance(signed: Signed, Path((session, id)): Path<(String, String)>) -
         Ok(frame(&signed, title, body))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 /// Fetch the document (a kiosk gets it once) and show its pages, with the
@@ -291,7 +284,7 @@ async fn preview_page(Path((session, id)): Path<(String, String)>, posted: Poste
         Ok(frame(&signed, title, body))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn printed(Path((session, id)): Path<(String, String)>, posted: Posted) -> Response {
@@ -314,7 +307,7 @@ async fn printed(Path((session, id)): Path<(String, String)>, posted: Posted) ->
         Ok(frame(&signed, title, body))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn end(Path(session): Path<String>, posted: Posted) -> Response {
@@ -324,5 +317,5 @@ async fn end(Path(session): Path<String>, posted: Posted) -> Response {
         Ok(Redirect::to("/kiosk/").into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }

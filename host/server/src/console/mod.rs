@@ -127,6 +127,11 @@ impl Signed {
     pub fn error(&self, error: PageError) -> ErrorPage {
         ErrorPage { area: self.session.area, lang: self.lang, error }
     }
+
+    /// The page, or the page of what went wrong.
+    pub fn page(&self, result: Result<Response, PageError>) -> Response {
+        result.unwrap_or_else(|error| self.error(error).into_response())
+    }
 }
 
 /// The area a request is in, by its path.

@@ -143,7 +143,11 @@ pub fn switch_language(request: &axum::extract::Request) -> Option<Response> {
     let to = query.split('&').find_map(|pair| pair.strip_prefix("lang="))?;
     let to = if to == "en" { "en" } else { "ja" };
     let rest: Vec<&str> = query.split('&').filter(|pair| !pair.starts_with("lang=")).collect();
-    let path = request.uri().path();
+    // `//host` would be another site to a browser: back to one of ours only.
+    let path = match request.uri().path() {
+        p if p.starts_with("//") => "/",
+        p => p,
+    };
     let back = if rest.is_empty() { path.to_owned() } else { format!("{path}?{}", rest.join("&")) };
     let mut response = Redirect::to(&back).into_response();
     let cookie = format!("{LANG_COOKIE}={to}; Path=/; Max-Age=31536000; SameSite=Strict");
@@ -236,6 +240,24 @@ pub fn jst(millis: i64) -> String {
     format!("{date} {:02}:{:02}", of_day / 3600, of_day % 3600 / 60)
 }
 
+/// The day a page shows, from its `date` parameter (today in Japan when
+/// empty), and the day after: the span the API's `from` and `to` take.
+pub fn day(lang: Lang, text: &str) -> Result<(kofu_model::Date, kofu_model::Date), PageError> {
+    use kofu_model::Date;
+    let d: Date = if text.is_empty() {
+        Date::in_japan_at((kofu_store::now_millis() / 1000).max(0) as u64)
+    } else {
+        text.parse().map_err(|_| {
+            PageError::invalid(lang.t("日付は 2026-12-07 の形で入力してください。", "Enter the date as 2026-12-07."))
+        })?
+    };
+    let next = Date::new(d.year, d.month, d.day + 1)
+        .or_else(|| Date::new(d.year, d.month + 1, 1))
+        .or_else(|| Date::new(d.year + 1, 1, 1))
+        .unwrap_or(d);
+    Ok((d, next))
+}
+
 /// A yen amount, `350円` / `¥350`.
 pub fn yen(lang: Lang, amount: i64) -> String {
     match lang {
@@ -247,4 +269,32 @@ pub fn yen(lang: Lang, amount: i64) -> String {
 /// A notice of what a form just did, shown once at the top of a page.
 pub fn notice(text: &str) -> Markup {
     html! { p.notice role="status" { (text) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_runs_to_the_next_across_months_and_years() {
+        let span = |text: &str| day(Lang::En, text).map(|(d, n)| (d.to_string(), n.to_string())).unwrap();
+        assert_eq!(span("2026-12-07"), ("2026-12-07".into(), "2026-12-08".into()));
+        assert_eq!(span("2026-02-28"), ("2026-02-28".into(), "2026-03-01".into()));
+        assert_eq!(span("2026-12-31"), ("2026-12-31".into(), "2027-01-01".into()));
+        assert!(day(Lang::Ja, "7 Dec").is_err());
+    }
+
+    #[test]
+    fn the_language_switch_stays_on_this_server() {
+        let switch = |uri: &str| {
+            let request = axum::extract::Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+            let response = switch_language(&request).expect("a switch");
+            response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            switch("/console/m/131016/issuances?date=2026-12-07&lang=en"),
+            "/console/m/131016/issuances?date=2026-12-07"
+        );
+        assert_eq!(switch("//evil.example/?lang=en"), "/");
+    }
 }

@@ -69,13 +69,6 @@ fn vendor_only(signed: &Signed) -> Result<(), PageError> {
     }
 }
 
-fn run(signed: &Signed, result: Result<Response, PageError>) -> Response {
-    match result {
-        Ok(response) => response,
-        Err(error) => signed.error(error).into_response(),
-    }
-}
-
 #[derive(serde::Deserialize, Default)]
 pub struct Done {
     #[serde(default)]
@@ -140,7 +133,7 @@ async fn overview(signed: Signed) -> Response {
         Ok(frame(&signed, Tab::Overview, title, body))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 /// `GET /v1/stats`: per municipality, counts by outcome in the last hour
@@ -184,7 +177,7 @@ async fn municipalities(signed: Signed, Query(done): Query<Done>) -> Response {
                 h1 { (title) }
                 table.list {
                     thead { tr { th { (l.t("団体コード", "Code")) } th { (l.t("名称", "Name")) } th { (l.t("首長", "Mayor")) } } }
-                    tbody { @for m in list.as_array().or(list["municipalities"].as_array()).into_iter().flatten() {
+                    tbody { @for m in list.as_array().into_iter().flatten() {
                         tr {
                             td { a href=(format!("/console/vendor/municipalities/{}", seg(&s(m, "code")))) { (s(m, "code")) } }
                             td { (s(m, "name")) }
@@ -209,7 +202,7 @@ async fn municipalities(signed: Signed, Query(done): Query<Done>) -> Response {
         Ok(frame(&signed, Tab::Municipalities, title, body))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 async fn create_municipality(posted: Posted) -> Response {
@@ -230,7 +223,7 @@ async fn create_municipality(posted: Posted) -> Response {
         Ok(Redirect::to("/console/vendor/municipalities?done=created").into_response())
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 /// What is wrong with a local government code, if anything.
@@ -300,7 +293,7 @@ async fn municipality(signed: Signed, Path(code): Path<String>, Query(done): Que
         Ok(frame(&signed, Tab::Municipalities, &title, body))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 fn tokens_table(signed: &Signed, code: &str, tokens: &Value) -> Markup {
@@ -346,7 +339,7 @@ async fn update_municipality(Path(code): Path<String>, posted: Posted) -> Respon
         Ok(Redirect::to(&format!("/console/vendor/municipalities/{}?done=updated", seg(&code))).into_response())
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 /// A credential is shown once, on the page that made it.
@@ -380,7 +373,7 @@ async fn create_token(Path(code): Path<String>, posted: Posted) -> Response {
         ))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 async fn revoke_token(Path((code, id)): Path<(String, String)>, posted: Posted) -> Response {
@@ -392,7 +385,7 @@ async fn revoke_token(Path((code, id)): Path<(String, String)>, posted: Posted) 
         Ok(Redirect::to(&format!("/console/vendor/municipalities/{}?done=revoked", seg(&code))).into_response())
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 async fn kiosks(signed: Signed, Query(done): Query<Done>) -> Response {
@@ -436,7 +429,7 @@ async fn kiosks(signed: Signed, Query(done): Query<Done>) -> Response {
         Ok(frame(&signed, Tab::Kiosks, title, body))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 async fn create_kiosk(posted: Posted) -> Response {
@@ -447,7 +440,7 @@ async fn create_kiosk(posted: Posted) -> Response {
         Ok(credential_page(&signed, Tab::Kiosks, "/console/vendor/kiosks", &made))
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 async fn revoke_kiosk(Path(id): Path<String>, posted: Posted) -> Response {
@@ -462,7 +455,7 @@ async fn revoke_kiosk(Path(id): Path<String>, posted: Posted) -> Response {
         Ok(Redirect::to("/console/vendor/kiosks?done=revoked").into_response())
     }
     .await;
-    run(&signed, result)
+    signed.page(result)
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
-use super::{Section, frame, or_error};
+use super::{Section, frame};
 use crate::console::Signed;
 use crate::console::api::{query, seg};
 use crate::console::form::Posted;
-use crate::console::page::{Lang, PageError, csrf_field, s};
+use crate::console::page::{Lang, PageError, csrf_field, day, s};
 
 /// At most this many entries are shown for a day; the export has them all.
 const SHOWN: usize = 500;
@@ -24,21 +24,9 @@ pub struct Filters {
     event: String,
 }
 
-fn today() -> kofu_model::Date {
-    kofu_model::Date::in_japan_at((kofu_store::now_millis() / 1000).max(0) as u64)
-}
-
-fn next_day(d: kofu_model::Date) -> kofu_model::Date {
-    use kofu_model::Date;
-    Date::new(d.year, d.month, d.day + 1)
-        .or_else(|| Date::new(d.year, d.month + 1, 1))
-        .or_else(|| Date::new(d.year + 1, 1, 1))
-        .unwrap_or(d)
-}
-
 pub async fn list(signed: Signed, Path(code): Path<String>, Query(filters): Query<Filters>) -> Response {
     let result = page(&signed, &code, &filters, None).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn verify(Path(code): Path<String>, posted: Posted) -> Response {
@@ -51,22 +39,16 @@ pub async fn verify(Path(code): Path<String>, posted: Posted) -> Response {
         page(&signed, &code, &Filters::default(), Some(report)).await
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn page(signed: &Signed, code: &str, f: &Filters, report: Option<Value>) -> Result<Response, PageError> {
     let l = signed.lang;
-    let date: kofu_model::Date = if f.date.is_empty() {
-        today()
-    } else {
-        f.date.parse().map_err(|_| {
-            PageError::invalid(l.t("日付は 2026-12-07 の形で入力してください。", "Enter the date as 2026-12-07."))
-        })?
-    };
+    let (date, next) = day(l, &f.date)?;
     let path = format!(
         "/v1/municipalities/{}/audit/export{}",
         seg(code),
-        query(&[("from", &date.to_string()), ("to", &next_day(date).to_string())])
+        query(&[("from", &date.to_string()), ("to", &next.to_string())])
     );
     let reply = signed.api.call(Method::GET, &path, "application/x-ndjson", None).await?.into_result()?;
     let entries: Vec<Value> =
@@ -128,11 +110,11 @@ fn path_for_download(code: &str, date: kofu_model::Date) -> String {
 /// The day's entries as the API exports them, as a download.
 pub async fn export(signed: Signed, Path(code): Path<String>, Query(filters): Query<Filters>) -> Response {
     let result = async {
-        let date: kofu_model::Date = filters.date.parse().map_err(|_| PageError::invalid("date: 2026-12-07"))?;
+        let (date, next) = day(signed.lang, &filters.date)?;
         let path = format!(
             "/v1/municipalities/{}/audit/export{}",
             seg(&code),
-            query(&[("from", &date.to_string()), ("to", &next_day(date).to_string())])
+            query(&[("from", &date.to_string()), ("to", &next.to_string())])
         );
         let reply = signed.api.call(Method::GET, &path, "application/x-ndjson", None).await?.into_result()?;
         let disposition = format!("attachment; filename=\"audit-{code}-{date}.ndjson\"");
@@ -146,7 +128,7 @@ pub async fn export(signed: Signed, Path(code): Path<String>, Query(filters): Qu
             .into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 fn verify_report(l: Lang, r: &Value) -> Markup {

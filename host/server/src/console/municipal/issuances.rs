@@ -5,11 +5,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
-use super::{Section, frame, or_error};
+use super::{Section, frame};
 use crate::console::Signed;
 use crate::console::api::{query, seg};
 use crate::console::form::Posted;
-use crate::console::page::{Lang, PageError, csrf_field, jst, notice, s, yen};
+use crate::console::page::{Lang, PageError, csrf_field, day, jst, notice, s, yen};
 
 #[derive(serde::Deserialize, Default)]
 pub struct Filters {
@@ -25,19 +25,6 @@ pub struct Filters {
     resident: String,
     #[serde(default)]
     cursor: String,
-}
-
-/// Today in Japan, and the day after.
-fn today() -> kofu_model::Date {
-    kofu_model::Date::in_japan_at((kofu_store::now_millis() / 1000).max(0) as u64)
-}
-
-fn next_day(d: kofu_model::Date) -> kofu_model::Date {
-    use kofu_model::Date;
-    Date::new(d.year, d.month, d.day + 1)
-        .or_else(|| Date::new(d.year, d.month + 1, 1))
-        .or_else(|| Date::new(d.year + 1, 1, 1))
-        .unwrap_or(d)
 }
 
 pub fn outcome_label(l: Lang, outcome: &str) -> &'static str {
@@ -61,19 +48,13 @@ pub fn delivery_label(l: Lang, delivery: &str) -> &'static str {
 
 pub async fn list(signed: Signed, Path(code): Path<String>, Query(filters): Query<Filters>) -> Response {
     let result = list_page(&signed, &code, filters).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn list_page(signed: &Signed, code: &str, f: Filters) -> Result<Response, PageError> {
     let l = signed.lang;
-    let date: kofu_model::Date = if f.date.is_empty() {
-        today()
-    } else {
-        f.date.parse().map_err(|_| {
-            PageError::invalid(l.t("日付は 2026-12-07 の形で入力してください。", "Enter the date as 2026-12-07."))
-        })?
-    };
-    let (from, to) = (date.to_string(), next_day(date).to_string());
+    let (date, next) = day(l, &f.date)?;
+    let (from, to) = (date.to_string(), next.to_string());
     let path = format!(
         "/v1/municipalities/{}/issuances{}",
         seg(code),
@@ -168,7 +149,7 @@ pub struct Done {
 
 pub async fn show(signed: Signed, Path((code, id)): Path<(String, String)>, Query(done): Query<Done>) -> Response {
     let result = show_page(&signed, &code, &id, &done.done).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 fn void_reasons(l: Lang) -> [(&'static str, &'static str); 4] {
@@ -266,5 +247,5 @@ pub async fn void(Path((code, id)): Path<(String, String)>, posted: Posted) -> R
         Ok(Redirect::to(&format!("/console/m/{code}/issuances/{}?done=voided", seg(&id))).into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }

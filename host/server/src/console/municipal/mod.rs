@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::Markup;
 
-use super::page::{self, Header, PageError};
+use super::page::{self, Header};
 use super::session::Area;
 use super::{ConsoleState, Signed};
 use crate::auth::Caller;
@@ -70,12 +70,4 @@ pub fn frame(signed: &Signed, code: &str, section: Section, title: &str, main: M
     };
     let header = Header { who, nav, csrf: signed.csrf().to_owned(), area: Area::Console };
     page::document(l, title, Some(&header), main).into_response()
-}
-
-/// The page of an error, or the page.
-pub fn or_error(signed: &Signed, result: Result<Response, PageError>) -> Response {
-    match result {
-        Ok(response) => response,
-        Err(error) => signed.error(error).into_response(),
-    }
 }

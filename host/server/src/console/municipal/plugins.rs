@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::{Section, frame, or_error};
+use super::{Section, frame};
 use crate::console::Signed;
 use crate::console::api::{query, seg};
 use crate::console::form::Posted;
@@ -45,7 +45,7 @@ fn done_text(l: Lang, done: &str) -> Option<&'static str> {
 
 pub async fn list(signed: Signed, Path(code): Path<String>, Query(done): Query<Done>) -> Response {
     let result = list_page(&signed, &code, &done.done).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn list_page(signed: &Signed, code: &str, done: &str) -> Result<Response, PageError> {
@@ -93,7 +93,7 @@ async fn list_page(signed: &Signed, code: &str, done: &str) -> Result<Response, 
                 form method="post" action=(format!("{base}/plugins")) {
                     (csrf_field(signed.csrf()))
                     select name="catalog" required {
-                        @for entry in catalog["plugins"].as_array().or(catalog.as_array()).into_iter().flatten() {
+                        @for entry in catalog.as_array().into_iter().flatten() {
                             option value=(s(entry, "name")) {
                                 (match l { Lang::Ja => s(entry, "name_ja"), Lang::En => s(entry, "name_en") })
                                 " (" (s(entry, "name")) " " (s(entry, "version")) ")"
@@ -189,7 +189,7 @@ pub async fn add(Path(code): Path<String>, posted: Posted) -> Response {
         Ok(Redirect::to(&format!("/console/m/{code}/plugins?done=installed")).into_response())
     };
     let result = result.await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn activate(Path((code, hash)): Path<(String, String)>, posted: Posted) -> Response {
@@ -211,7 +211,7 @@ pub async fn activate(Path((code, hash)): Path<(String, String)>, posted: Posted
         Ok(Redirect::to(&format!("/console/m/{code}/plugins?done=activated")).into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn rollback(Path((code, kind)): Path<(String, String)>, posted: Posted) -> Response {
@@ -222,7 +222,7 @@ pub async fn rollback(Path((code, kind)): Path<(String, String)>, posted: Posted
         Ok(Redirect::to(&format!("/console/m/{code}/plugins?done=rolled-back")).into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 /// The version `hash` among the listing's, and the one active for its kind.
@@ -245,7 +245,7 @@ pub async fn dry_run_form(signed: Signed, Path((code, hash)): Path<(String, Stri
         dry_run_page(&signed, &code, &version, None).await
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn dry_run(Path((code, hash)): Path<(String, String)>, posted: Posted) -> Response {
@@ -267,7 +267,7 @@ pub async fn dry_run(Path((code, hash)): Path<(String, String)>, posted: Posted)
         dry_run_page(&signed, &code, &version, Some((&fields, runs))).await
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 /// One dry-run's report, with its pages as images.
@@ -355,7 +355,7 @@ fn run_report(l: Lang, version: &Value, run: &Run, candidate: bool) -> Markup {
                     " — " (match l { Lang::Ja => s(refusal, "message_ja"), Lang::En => s(refusal, "message_en") })
                 }
                 @if !s(r, "host_reason").is_empty() { " — " (s(r, "host_reason")) }
-                @if let Some(failure) = r.get("failure").filter(|v| !v.is_null()) { " — " (s(failure, "detail")) (s(failure, "message")) }
+                @if let Some(failure) = r.get("failure").filter(|v| !v.is_null()) { " — " (s(failure, "detail")) }
             }
             dl.record {
                 dt { (l.t("読んだ項目", "Fields read")) }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::{Section, frame, or_error};
+use super::{Section, frame};
 use crate::console::Signed;
 use crate::console::api::{query, seg};
 use crate::console::form::Posted;
@@ -43,7 +43,7 @@ pub fn state_label(l: Lang, state: &str) -> &'static str {
 
 pub async fn list(signed: Signed, Path(code): Path<String>, Query(search): Query<Search>) -> Response {
     let result = list_page(&signed, &code, &search).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 fn import_form(signed: &Signed, code: &str) -> Markup {
@@ -206,7 +206,7 @@ pub async fn import(Path(code): Path<String>, posted: Posted) -> Response {
         Ok((StatusCode::UNPROCESSABLE_ENTITY, frame(&signed, &code, Section::Register, title, body)).into_response())
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 /// A problem in the reader's language (the API gives both where it can).
@@ -238,7 +238,7 @@ fn done_text(l: Lang, done: &str) -> Option<&'static str> {
 
 pub async fn show(signed: Signed, Path((code, id)): Path<(String, String)>, Query(done): Query<Done>) -> Response {
     let result = show_page(&signed, &code, &id, &done.done).await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 async fn show_page(signed: &Signed, code: &str, id: &str, done: &str) -> Result<Response, PageError> {
@@ -403,7 +403,7 @@ pub async fn change_status(Path((code, id)): Path<(String, String)>, posted: Pos
         Ok(back_to(&code, &id, "status"))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn issue_card(Path((code, id)): Path<(String, String)>, posted: Posted) -> Response {
@@ -414,7 +414,7 @@ pub async fn issue_card(Path((code, id)): Path<(String, String)>, posted: Posted
         Ok(back_to(&code, &id, "card"))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 /// The resident a card belongs to, for the page to return to.
@@ -431,7 +431,7 @@ pub async fn unlock_card(Path((code, card)): Path<(String, String)>, posted: Pos
         Ok(back_to(&code, &resident, "unlocked"))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
 
 pub async fn revoke_card(Path((code, card)): Path<(String, String)>, posted: Posted) -> Response {
@@ -451,5 +451,5 @@ pub async fn revoke_card(Path((code, card)): Path<(String, String)>, posted: Pos
         Ok(back_to(&code, &resident, "revoked"))
     }
     .await;
-    or_error(&signed, result)
+    signed.page(result)
 }
