@@ -12,7 +12,7 @@ use serde::de::{DeserializeOwned, IntoDeserializer};
 use crate::RegisterEntry;
 use crate::fields::Format;
 use crate::import::{MAX_ROWS, finish, too_many_rows};
-use crate::problems::{ImportError, Problems, RowProblem, quote};
+use crate::problems::{ImportError, Problems, Reason, RowProblem, detail_ja, quote};
 use crate::tax_list;
 
 const ID: usize = 0;
@@ -70,6 +70,7 @@ pub(crate) const COLUMNS: [(&str, bool); 24] = [
 ];
 
 const NOT_UTF8: &str = "save the file as UTF-8 (in Excel: \"CSV UTF-8\"); Shift_JIS is not accepted";
+const NOT_UTF8_JA: &str = "ファイルを UTF-8 で保存してください（Excel では「CSV UTF-8」）。Shift_JIS は受け付けません";
 
 /// Parse a CSV import. Returns every resident, or every problem found (up to
 /// [`crate::MAX_PROBLEMS`]); nothing in between.
@@ -81,11 +82,22 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
     let mut records = reader.byte_records();
     let header = match records.next() {
         Some(Ok(header)) => header,
-        Some(Err(err)) => return Err(whole_file(format!("the header row cannot be read: {err}"))),
+        Some(Err(err)) => {
+            return Err(whole_file(Reason::new(
+                format!("the header row cannot be read: {err}"),
+                detail_ja("見出し行を読み取れません", &err),
+            )));
+        }
         None => {
-            return Err(whole_file(format!(
-                "the file is empty: it needs a header row naming the columns, e.g. {}, then one row per resident",
-                required_columns().join(",")
+            let columns = required_columns().join(",");
+            return Err(whole_file(Reason::new(
+                format!(
+                    "the file is empty: it needs a header row naming the columns, e.g. {columns}, then one row per \
+                     resident"
+                ),
+                format!(
+                    "ファイルが空です。1 行目に列名を並べた見出し行（例: {columns}）を、2 行目から 1 行に 1 人ずつ書いてください"
+                ),
             )));
         }
     };
@@ -99,7 +111,11 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
             Ok(record) => record,
             Err(err) => {
                 let line = err.position().map_or(0, |p| line_at(body, p.byte()));
-                problems.push(RowProblem::new(line, None, None, format!("the row cannot be read: {err}")));
+                let reason = Reason::new(
+                    format!("the row cannot be read: {err}"),
+                    detail_ja("この行を読み取れません。二重引用符の閉じ忘れがないか確かめてください", &err),
+                );
+                problems.push(RowProblem::new(line, None, None, reason));
                 break;
             }
         };
@@ -120,17 +136,18 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
             continue;
         }
         if record.len() != columns.len() {
-            problems.push(RowProblem::new(
-                line,
-                None,
-                None,
+            let (cells, header) = (record.len(), columns.len());
+            let reason = Reason::new(
                 format!(
-                    "the row has {} cells but the header has {} columns: look for a missing or extra comma, or a \
-                     value holding a comma that is not in double quotes",
-                    record.len(),
-                    columns.len()
+                    "the row has {cells} cells but the header has {header} columns: look for a missing or extra \
+                     comma, or a value holding a comma that is not in double quotes"
                 ),
-            ));
+                format!(
+                    "この行のセルは {cells} 個ですが、見出しの列は {header} 個です。カンマの抜けや余分なカンマ、\
+                     二重引用符で囲まれていないカンマを含む値がないか確かめてください"
+                ),
+            );
+            problems.push(RowProblem::new(line, None, None, reason));
             continue;
         }
         if let Some(entry) = read_row(line, &columns, &record, &mut problems) {
@@ -138,7 +155,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
         }
     }
     if count > MAX_ROWS {
-        return Err(too_many_rows(first_line_over, count, "rows"));
+        return Err(too_many_rows(first_line_over, count, Format::Csv));
     }
     finish(rows, Format::Csv, problems)
 }
@@ -156,8 +173,8 @@ fn line_at(body: &[u8], byte: u64) -> usize {
     body[..start].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-fn whole_file(problem: String) -> ImportError {
-    ImportError::single(RowProblem::new(0, None, None, problem))
+fn whole_file(reason: Reason) -> ImportError {
+    ImportError::single(RowProblem::new(0, None, None, reason))
 }
 
 fn required_columns() -> Vec<&'static str> {
@@ -171,20 +188,29 @@ fn read_header(header: &ByteRecord) -> Result<Vec<usize>, ImportError> {
     let mut columns = Vec::with_capacity(header.len());
     for (position, cell) in header.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(cell) else {
-            problems.push(RowProblem::new(line, None, None, format!("the header is not UTF-8 text: {NOT_UTF8}")));
+            let reason = Reason::new(
+                format!("the header is not UTF-8 text: {NOT_UTF8}"),
+                format!("見出し行が UTF-8 の文字ではありません。{NOT_UTF8_JA}"),
+            );
+            problems.push(RowProblem::new(line, None, None, reason));
             return problems.into_result(columns);
         };
         let name = name.trim();
         let Some(column) = COLUMNS.iter().position(|(known, _)| *known == name) else {
+            let number = position + 1;
             let problem = if name.is_empty() {
-                format!("header column {} has no name: name every column, or remove the empty one", position + 1)
+                Reason::new(
+                    format!("header column {number} has no name: name every column, or remove the empty one"),
+                    format!(
+                        "見出しの {number} 列目に名前がありません。すべての列に名前を付けるか、空の列を削除してください"
+                    ),
+                )
             } else {
-                let known: Vec<&str> = COLUMNS.iter().map(|(known, _)| *known).collect();
-                format!(
-                    "{} is not a column of the import (header column {}): the columns are {}",
-                    quote(name),
-                    position + 1,
-                    known.join(", ")
+                let known = COLUMNS.iter().map(|(known, _)| *known).collect::<Vec<_>>().join(", ");
+                let quoted = quote(name);
+                Reason::new(
+                    format!("{quoted} is not a column of the import (header column {number}): the columns are {known}"),
+                    format!("{quoted} は取り込みの列ではありません（見出しの {number} 列目）。列は {known} です"),
                 )
             };
             problems.push(RowProblem::new(line, None, (!name.is_empty()).then_some(name), problem));
@@ -195,7 +221,10 @@ fn read_header(header: &ByteRecord) -> Result<Vec<usize>, ImportError> {
                 line,
                 None,
                 Some(name),
-                format!("the header names column `{name}` twice: keep one of them"),
+                Reason::new(
+                    format!("the header names column `{name}` twice: keep one of them"),
+                    format!("見出しに `{name}` 列が 2 回あります。どちらか一方だけを残してください"),
+                ),
             ));
         }
         columns.push(column);
@@ -207,7 +236,10 @@ fn read_header(header: &ByteRecord) -> Result<Vec<usize>, ImportError> {
                 line,
                 None,
                 Some(name),
-                format!("the header has no `{name}` column: it is required (the required columns are {required})"),
+                Reason::new(
+                    format!("the header has no `{name}` column: it is required (the required columns are {required})"),
+                    format!("見出しに `{name}` 列がありません。必須の列です（必須の列: {required}）"),
+                ),
             ));
         }
     }
@@ -238,8 +270,12 @@ fn read_row(line: usize, columns: &[usize], record: &ByteRecord, problems: &mut 
     }
     let id = cells[ID].as_deref().map(|id| id.trim().to_owned());
     for &column in &unreadable {
-        let problem = format!("`{}` is not UTF-8 text: {NOT_UTF8}", COLUMNS[column].0);
-        problems.push(RowProblem::new(line, id.as_deref(), Some(COLUMNS[column].0), problem));
+        let name = COLUMNS[column].0;
+        let reason = Reason::new(
+            format!("`{name}` is not UTF-8 text: {NOT_UTF8}"),
+            format!("`{name}` が UTF-8 の文字ではありません。{NOT_UTF8_JA}"),
+        );
+        problems.push(RowProblem::new(line, id.as_deref(), Some(name), reason));
     }
     let failed = !unreadable.is_empty();
     let entry = Row { line, id, cells, unreadable, problems }.entry();
@@ -247,11 +283,22 @@ fn read_row(line: usize, columns: &[usize], record: &ByteRecord, problems: &mut 
 }
 
 impl Row<'_> {
-    fn problem(&mut self, column: usize, problem: String) {
+    fn problem(&mut self, column: usize, reason: Reason) {
         if self.unreadable.contains(&column) {
             return;
         }
-        self.problems.push(RowProblem::new(self.line, self.id.as_deref(), Some(COLUMNS[column].0), problem));
+        self.problems.push(RowProblem::new(self.line, self.id.as_deref(), Some(COLUMNS[column].0), reason));
+    }
+
+    fn empty(&mut self, column: usize) {
+        let name = COLUMNS[column].0;
+        self.problem(
+            column,
+            Reason::new(
+                format!("`{name}` is empty: every resident needs it"),
+                format!("`{name}` が空です。すべての住民に必要です"),
+            ),
+        );
     }
 
     /// A text cell as written.
@@ -263,30 +310,31 @@ impl Row<'_> {
     fn required_text(&mut self, column: usize) -> Option<String> {
         let text = self.text(column);
         if text.is_none() {
-            self.problem(column, format!("`{}` is empty: every resident needs it", COLUMNS[column].0));
+            self.empty(column);
         }
         text
     }
 
     /// A value cell, parsed: `Some(None)` when blank, `None` when wrong.
-    fn value<T>(&mut self, column: usize, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<Option<T>> {
+    fn value<T>(&mut self, column: usize, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<Option<T>> {
         let Some(cell) = self.cells[column].clone() else {
             return Some(None);
         };
         match parse(cell.trim()) {
             Ok(value) => Some(Some(value)),
             Err(why) => {
-                self.problem(column, format!("`{}`: {why}", COLUMNS[column].0));
+                let name = COLUMNS[column].0;
+                self.problem(column, why.map(|why| format!("`{name}`: {why}")));
                 None
             }
         }
     }
 
     /// A value cell that must be filled in.
-    fn required_value<T>(&mut self, column: usize, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn required_value<T>(&mut self, column: usize, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
         let value = self.value(column, parse)?;
         if value.is_none() {
-            self.problem(column, format!("`{}` is empty: every resident needs it", COLUMNS[column].0));
+            self.empty(column);
         }
         value
     }
@@ -382,12 +430,18 @@ impl Row<'_> {
             (place, _) => {
                 let (missing, given) =
                     if place.is_none() { (DOMICILE_PLACE, DOMICILE_HEAD) } else { (DOMICILE_HEAD, DOMICILE_PLACE) };
+                let (missing_name, given_name) = (COLUMNS[missing].0, COLUMNS[given].0);
                 self.problem(
                     missing,
-                    format!(
-                        "`{}` is empty but `{}` is filled in: the registered domicile (本籍) needs both its place \
-                         and its head (筆頭者), or neither",
-                        COLUMNS[missing].0, COLUMNS[given].0
+                    Reason::new(
+                        format!(
+                            "`{missing_name}` is empty but `{given_name}` is filled in: the registered domicile (本籍) \
+                             needs both its place and its head (筆頭者), or neither"
+                        ),
+                        format!(
+                            "`{given_name}` は書かれていますが `{missing_name}` が空です。本籍は本籍地と筆頭者の両方を\
+                             書くか、両方とも空にしてください"
+                        ),
                     ),
                 );
                 None
@@ -418,13 +472,20 @@ impl Row<'_> {
             (SEAL_IMPRESSION, impression.is_some()),
         ] {
             if !present {
+                let name = COLUMNS[column].0;
                 self.problem(
                     column,
-                    format!(
-                        "`{}` is empty but other seal columns are filled in: a seal registration needs seal_number, \
-                         seal_registered_on and seal_impression (seal_state is active unless given); leave all four \
-                         empty if the person has no seal registration",
-                        COLUMNS[column].0
+                    Reason::new(
+                        format!(
+                            "`{name}` is empty but other seal columns are filled in: a seal registration needs \
+                             seal_number, seal_registered_on and seal_impression (seal_state is active unless \
+                             given); leave all four empty if the person has no seal registration"
+                        ),
+                        format!(
+                            "印鑑登録のほかの列は書かれていますが `{name}` が空です。印鑑登録には seal_number、\
+                             seal_registered_on、seal_impression が必要です（seal_state は書かなければ active）。\
+                             印鑑登録のない人は 4 列とも空にしてください"
+                        ),
                     ),
                 );
             }
@@ -453,25 +514,43 @@ impl Row<'_> {
     }
 }
 
-fn boolean(cell: &str) -> Result<bool, String> {
+fn boolean(cell: &str) -> Result<bool, Reason> {
     // Spreadsheets turn true into TRUE, so the case is not significant.
     if cell.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if cell.eq_ignore_ascii_case("false") {
         Ok(false)
     } else {
-        Err(format!("{} is not true or false: write true or false, or leave the cell empty for false", quote(cell)))
+        let quoted = quote(cell);
+        Err(Reason::new(
+            format!("{quoted} is not true or false: write true or false, or leave the cell empty for false"),
+            format!("{quoted} は true でも false でもありません。true か false を書くか、false なら空にしてください"),
+        ))
     }
 }
 
-fn date(cell: &str) -> Result<Date, String> {
-    cell.parse::<Date>().map_err(|err| err.to_string())
+fn date(cell: &str) -> Result<Date, Reason> {
+    cell.parse::<Date>().map_err(|err| Reason::new(err.to_string(), date_ja(cell)))
+}
+
+/// Why a cell is not a date, in Japanese.
+pub(crate) fn date_ja(cell: &str) -> String {
+    format!(
+        "{} は日付ではありません。YYYY-MM-DD の形（例: 2025-11-21）で、1868 年以降の日付を書いてください",
+        quote(cell)
+    )
 }
 
 /// One of a model enum's values, spelled as in JSON.
-fn variant<T: DeserializeOwned>(cell: &str, accepted: &str) -> Result<T, String> {
+fn variant<T: DeserializeOwned>(cell: &str, accepted: &str) -> Result<T, Reason> {
     let deserializer: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = cell.into_deserializer();
-    T::deserialize(deserializer).map_err(|_| format!("{} is not one of the accepted values: {accepted}", quote(cell)))
+    T::deserialize(deserializer).map_err(|_| {
+        let quoted = quote(cell);
+        Reason::new(
+            format!("{quoted} is not one of the accepted values: {accepted}"),
+            format!("{quoted} は使える値ではありません。使える値: {accepted}"),
+        )
+    })
 }
 
 #[cfg(test)]

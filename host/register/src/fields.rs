@@ -85,6 +85,15 @@ impl Format {
         }
     }
 
+    /// Where row `row` is, in Japanese: a CSV file has lines, a JSON import
+    /// a list of residents.
+    pub(crate) fn row_ja(self, row: usize) -> String {
+        match self {
+            Format::Csv => format!("{row} 行目"),
+            Format::Json | Format::Change => format!("{row} 件目"),
+        }
+    }
+
     /// `text` with every backticked path renamed for this format.
     pub(crate) fn rename_in(self, text: &str) -> String {
         let mut out = text.to_owned();

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::RegisterEntry;
 use crate::fields::Format;
 use crate::import::{MAX_ROWS, finish, too_many_rows};
-use crate::problems::{ImportError, Problems, RowProblem, quote};
+use crate::problems::{ImportError, Problems, Reason, RowProblem, detail_ja, quote};
 
 /// One resident as the JSON import spells it.
 #[derive(Deserialize)]
@@ -101,20 +101,33 @@ const FIELDS: [(&str, bool); 18] = [
 ];
 
 /// Whether `value` decodes as `field`'s type, and if not, why.
-fn field_error(field: &str, value: &Value) -> Option<String> {
-    fn check<T: DeserializeOwned>(value: &Value) -> Option<String> {
-        T::deserialize(value).err().map(|err| err.to_string())
+fn field_error(field: &str, value: &Value) -> Option<Reason> {
+    fn check<T: DeserializeOwned>(value: &Value, ja: &str) -> Option<Reason> {
+        T::deserialize(value).err().map(|err| Reason::new(err.to_string(), detail_ja(ja, &err)))
     }
     match field {
-        "test" => check::<bool>(value),
-        "birth_date" | "address_since" | "resident_since" => check::<Date>(value),
-        "sex" => check::<Sex>(value),
-        "previous_address" | "my_number" => check::<Option<String>>(value),
-        "registered_domicile" => check::<Option<RegisteredDomicile>>(value),
-        "residency" => check::<Residency>(value),
-        "seal" => check::<Option<SealRegistration>>(value),
-        "tax" => check::<Vec<TaxYear>>(value),
-        _ => check::<String>(value),
+        "test" => check::<bool>(value, "true か false で書いてください"),
+        "birth_date" | "address_since" | "resident_since" => {
+            check::<Date>(value, "日付を \"YYYY-MM-DD\" の形の文字列（例: \"2025-11-21\"）で書いてください")
+        }
+        "sex" => check::<Sex>(value, "\"male\" か \"female\" で書いてください"),
+        "previous_address" | "my_number" => check::<Option<String>>(value, "文字列で書くか、項目ごと省いてください"),
+        "registered_domicile" => {
+            check::<Option<RegisteredDomicile>>(value, "{\"place\": 本籍地, \"head\": 筆頭者} の形で書いてください")
+        }
+        "residency" => check::<Residency>(
+            value,
+            "{\"state\": \"resident\" / \"moved-out\" / \"deceased\", \"since\": 日付, \"restricted\": true / false} の形で書いてください",
+        ),
+        "seal" => check::<Option<SealRegistration>>(
+            value,
+            "{\"number\": 登録番号, \"registered_on\": 日付, \"impression\": 印影の文字, \"state\": \"active\" / \"cancelled\"} の形で書いてください",
+        ),
+        "tax" => check::<Vec<TaxYear>>(
+            value,
+            "年度ごとに {\"fiscal_year\": 年度, \"items\": [{\"name\": 税目, \"assessed\": 税額, \"paid\": 納付額}]} を並べたリストで書いてください",
+        ),
+        _ => check::<String>(value, "文字列で書いてください"),
     }
 }
 
@@ -129,7 +142,39 @@ struct Body {
 /// what was sent instead of an object.
 pub(crate) enum RawRow {
     Object(Vec<(String, Value)>),
-    Other(&'static str),
+    Other(Sent),
+}
+
+/// What was sent where an object belongs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sent {
+    List,
+    Text,
+    Boolean,
+    Number,
+    Null,
+}
+
+impl Sent {
+    pub(crate) fn en(self) -> &'static str {
+        match self {
+            Sent::List => "a list",
+            Sent::Text => "a string",
+            Sent::Boolean => "true or false",
+            Sent::Number => "a number",
+            Sent::Null => "null",
+        }
+    }
+
+    pub(crate) fn ja(self) -> &'static str {
+        match self {
+            Sent::List => "リスト",
+            Sent::Text => "文字列",
+            Sent::Boolean => "true か false",
+            Sent::Number => "数値",
+            Sent::Null => "null",
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for RawRow {
@@ -157,31 +202,31 @@ impl<'de> Visitor<'de> for RawRowVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawRow, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawRow::Other("a list"))
+        Ok(RawRow::Other(Sent::List))
     }
 
     fn visit_str<E>(self, _: &str) -> Result<RawRow, E> {
-        Ok(RawRow::Other("a string"))
+        Ok(RawRow::Other(Sent::Text))
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<RawRow, E> {
-        Ok(RawRow::Other("true or false"))
+        Ok(RawRow::Other(Sent::Boolean))
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<RawRow, E> {
-        Ok(RawRow::Other("a number"))
+        Ok(RawRow::Other(Sent::Number))
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<RawRow, E> {
-        Ok(RawRow::Other("a number"))
+        Ok(RawRow::Other(Sent::Number))
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<RawRow, E> {
-        Ok(RawRow::Other("a number"))
+        Ok(RawRow::Other(Sent::Number))
     }
 
     fn visit_unit<E>(self) -> Result<RawRow, E> {
-        Ok(RawRow::Other("null"))
+        Ok(RawRow::Other(Sent::Null))
     }
 }
 
@@ -193,14 +238,21 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
             0,
             None,
             None,
-            format!(
-                "the file is not a JSON import: {err}. It must be one object, {{\"residents\": [ ... ]}}, holding \
-                 one object per resident, in UTF-8"
+            Reason::new(
+                format!(
+                    "the file is not a JSON import: {err}. It must be one object, {{\"residents\": [ ... ]}}, \
+                     holding one object per resident, in UTF-8"
+                ),
+                detail_ja(
+                    "ファイルが JSON の取り込みの形ではありません。UTF-8 で、一つのオブジェクト \
+                     {\"residents\": [ ... ]} の中に住民 1 人につき一つのオブジェクトを書いてください",
+                    &err,
+                ),
             ),
         ))
     })?;
     if body.residents.len() > MAX_ROWS {
-        return Err(too_many_rows(MAX_ROWS + 1, body.residents.len(), "residents"));
+        return Err(too_many_rows(MAX_ROWS + 1, body.residents.len(), Format::Json));
     }
     let mut problems = Problems::default();
     let mut rows = Vec::with_capacity(body.residents.len());
@@ -215,15 +267,33 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<RegisterEntry>, ImportError> {
     finish(rows, Format::Json, problems)
 }
 
+/// A key given twice in one object.
+pub(crate) fn given_twice(key: &str) -> Reason {
+    Reason::new(
+        format!("`{key}` is given more than once: give each field once"),
+        format!("`{key}` が 2 回以上書かれています。各項目は 1 回だけ書いてください"),
+    )
+}
+
 fn decode_row(row: usize, raw: RawRow, problems: &mut Problems) -> Option<RegisterEntry> {
     let pairs = match raw {
         RawRow::Object(pairs) => pairs,
-        RawRow::Other(what) => {
+        RawRow::Other(sent) => {
             problems.push(RowProblem::new(
                 row,
                 None,
                 None,
-                format!("resident {row} is {what}, not an object: write each resident as {{\"id\": ..., ...}}"),
+                Reason::new(
+                    format!(
+                        "resident {row} is {}, not an object: write each resident as {{\"id\": ..., ...}}",
+                        sent.en()
+                    ),
+                    format!(
+                        "{row} 件目の住民がオブジェクトではなく{}です。住民はそれぞれ {{\"id\": ..., ...}} の形で\
+                         書いてください",
+                        sent.ja()
+                    ),
+                ),
             ));
             return None;
         }
@@ -234,25 +304,24 @@ fn decode_row(row: usize, raw: RawRow, problems: &mut Problems) -> Option<Regist
     let mut seen: Vec<&str> = Vec::new();
     for (key, value) in &pairs {
         if seen.contains(&key.as_str()) {
-            problems.push(RowProblem::new(
-                row,
-                id,
-                Some(key),
-                format!("`{key}` is given more than once: give each field once"),
-            ));
+            problems.push(RowProblem::new(row, id, Some(key), given_twice(key)));
             continue;
         }
         seen.push(key);
         if !FIELDS.iter().any(|(name, _)| name == key) {
-            let known: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
+            let known = FIELDS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ");
+            let quoted = quote(key);
             problems.push(RowProblem::new(
                 row,
                 id,
                 Some(key),
-                format!("{} is not a resident field: the fields are {}", quote(key), known.join(", ")),
+                Reason::new(
+                    format!("{quoted} is not a resident field: the fields are {known}"),
+                    format!("{quoted} は住民の項目ではありません。項目は {known} です"),
+                ),
             ));
-        } else if let Some(err) = field_error(key, value) {
-            problems.push(RowProblem::new(row, id, Some(key), format!("`{key}`: {err}")));
+        } else if let Some(why) = field_error(key, value) {
+            problems.push(RowProblem::new(row, id, Some(key), why.map(|why| format!("`{key}`: {why}"))));
         }
     }
     for (name, required) in FIELDS {
@@ -261,7 +330,10 @@ fn decode_row(row: usize, raw: RawRow, problems: &mut Problems) -> Option<Regist
                 row,
                 id,
                 Some(name),
-                format!("`{name}` is missing: every resident needs it"),
+                Reason::new(
+                    format!("`{name}` is missing: every resident needs it"),
+                    format!("`{name}` がありません。すべての住民に必要です"),
+                ),
             ));
         }
     }
@@ -273,7 +345,11 @@ fn decode_row(row: usize, raw: RawRow, problems: &mut Problems) -> Option<Regist
         Ok(resident) => Some(resident.into()),
         Err(err) => {
             // The diagnosis above covers every field; this is a backstop.
-            problems.push(RowProblem::new(row, id, None, format!("the resident does not match the format: {err}")));
+            let reason = Reason::new(
+                format!("the resident does not match the format: {err}"),
+                detail_ja("住民の記録の形が正しくありません", &err),
+            );
+            problems.push(RowProblem::new(row, id, None, reason));
             None
         }
     }

@@ -23,12 +23,54 @@ pub struct RowProblem {
     pub field: Option<String>,
     /// What is wrong and what to do, naming the field; complete on its own.
     pub problem: String,
+    /// The same in Japanese, for the municipal staff who fix the register.
+    pub problem_ja: String,
 }
 
 impl RowProblem {
-    pub(crate) fn new(row: usize, id: Option<&str>, field: Option<&str>, problem: impl Into<String>) -> RowProblem {
-        RowProblem { row, id: id.map(str::to_owned), field: field.map(str::to_owned), problem: problem.into() }
+    pub(crate) fn new(row: usize, id: Option<&str>, field: Option<&str>, reason: Reason) -> RowProblem {
+        RowProblem {
+            row,
+            id: id.map(str::to_owned),
+            field: field.map(str::to_owned),
+            problem: reason.en,
+            problem_ja: reason.ja,
+        }
     }
+}
+
+/// What is wrong, in English and in Japanese. Every problem is written in
+/// both where it is found, so that neither language is a translation made
+/// later from the other's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reason {
+    pub en: String,
+    pub ja: String,
+}
+
+impl Reason {
+    pub(crate) fn new(en: impl Into<String>, ja: impl Into<String>) -> Reason {
+        Reason { en: en.into(), ja: ja.into() }
+    }
+
+    /// Both texts rewritten the same way: field names renamed for a format.
+    pub(crate) fn map(self, rewrite: impl Fn(&str) -> String) -> Reason {
+        Reason { en: rewrite(&self.en), ja: rewrite(&self.ja) }
+    }
+}
+
+/// The English text: what `#[serde(try_from)]` needs to report it.
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+/// What the wrong value's type error said, in a Japanese sentence: serde's
+/// and the csv reader's messages exist in English only, so they are kept as
+/// the detail after the Japanese instruction.
+pub(crate) fn detail_ja(instruction: &str, detail: &impl std::fmt::Display) -> String {
+    format!("{instruction}（詳細: {detail}）")
 }
 
 fn describe(problem: &RowProblem) -> String {
@@ -141,16 +183,21 @@ mod tests {
 
     #[test]
     fn a_problem_reads_as_one_line_naming_row_and_id() {
-        let problem = RowProblem::new(3, Some("A-1"), Some("birth_date"), "`birth_date` is empty");
+        let problem =
+            RowProblem::new(3, Some("A-1"), Some("birth_date"), Reason::new("`birth_date` is empty", "空です"));
         assert_eq!(problem.to_string(), "row 3 (id `A-1`): `birth_date` is empty");
-        let whole = RowProblem::new(0, None, None, "the file is empty");
+        assert_eq!(problem.problem_ja, "空です");
+        let whole = RowProblem::new(0, None, None, Reason::new("the file is empty", "空です"));
         assert_eq!(whole.to_string(), "the file is empty");
     }
 
     #[test]
     fn the_summary_counts_and_shows_the_first() {
         let error = ImportError {
-            problems: vec![RowProblem::new(2, None, None, "one"), RowProblem::new(3, None, None, "two")],
+            problems: vec![
+                RowProblem::new(2, None, None, Reason::new("one", "一")),
+                RowProblem::new(3, None, None, Reason::new("two", "二")),
+            ],
         };
         let text = error.to_string();
         assert!(text.contains("2 problems") && text.contains("First: row 2: one"), "{text}");
@@ -161,7 +208,7 @@ mod tests {
     fn collection_stops_at_the_cap() {
         let mut problems = Problems::default();
         for row in 0..MAX_PROBLEMS + 5 {
-            problems.push(RowProblem::new(row, None, None, "x"));
+            problems.push(RowProblem::new(row, None, None, Reason::new("x", "x")));
         }
         assert!(problems.is_full());
         let error = problems.into_result(()).unwrap_err();

@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::RegisterEntry;
 use crate::entry::check_entry;
 use crate::fields::Format;
-use crate::json::RawRow;
-use crate::problems::{ImportError, Problems, RowProblem, quote};
+use crate::json::{RawRow, given_twice};
+use crate::problems::{ImportError, Problems, Reason, RowProblem, detail_ja, quote};
 
 /// A status change; every field optional, at least one required; unknown
 /// fields rejected. Parse it with [`StatusChange::parse`], apply it with
@@ -57,16 +57,23 @@ struct ChangeWire {
 const FIELDS: [&str; 4] = ["residency", "restricted", "seal_state", "tax_year"];
 
 impl TryFrom<ChangeWire> for StatusChange {
-    type Error = String;
+    type Error = Reason;
 
-    fn try_from(wire: ChangeWire) -> Result<StatusChange, String> {
+    fn try_from(wire: ChangeWire) -> Result<StatusChange, Reason> {
         if wire.residency.is_none() && wire.restricted.is_none() && wire.seal_state.is_none() && wire.tax_year.is_none()
         {
-            return Err(format!("the change is empty: give at least one of {}", FIELDS.join(", ")));
+            let fields = FIELDS.join(", ");
+            return Err(Reason::new(
+                format!("the change is empty: give at least one of {fields}"),
+                format!("変更が空です。{fields} のうち少なくとも一つを書いてください"),
+            ));
         }
         let nested = wire.residency.as_ref().and_then(|r| r.restricted);
         if nested.is_some() && wire.restricted.is_some() {
-            return Err("`restricted` is given both on its own and inside `residency`: give it once".to_owned());
+            return Err(Reason::new(
+                "`restricted` is given both on its own and inside `residency`: give it once",
+                "`restricted` が単独と `residency` の中の両方に書かれています。どちらか一方だけに書いてください",
+            ));
         }
         Ok(StatusChange {
             restricted: wire.restricted.or(nested),
@@ -77,44 +84,63 @@ impl TryFrom<ChangeWire> for StatusChange {
     }
 }
 
-fn field_error(field: &str, value: &Value) -> Option<String> {
-    fn check<T: DeserializeOwned>(value: &Value) -> Option<String> {
-        T::deserialize(value).err().map(|err| err.to_string())
+fn field_error(field: &str, value: &Value) -> Option<Reason> {
+    fn check<T: DeserializeOwned>(value: &Value, ja: &str) -> Option<Reason> {
+        T::deserialize(value).err().map(|err| Reason::new(err.to_string(), detail_ja(ja, &err)))
     }
     match field {
-        "residency" => check::<Option<ResidencyChange>>(value),
-        "restricted" => check::<Option<bool>>(value),
-        "seal_state" => check::<Option<SealState>>(value),
-        _ => check::<Option<TaxYear>>(value),
+        "residency" => check::<Option<ResidencyChange>>(
+            value,
+            "{\"state\": \"resident\" / \"moved-out\" / \"deceased\", \"since\": \"YYYY-MM-DD\"} の形で書いてください",
+        ),
+        "restricted" => check::<Option<bool>>(value, "true か false で書いてください"),
+        "seal_state" => check::<Option<SealState>>(value, "\"active\" か \"cancelled\" で書いてください"),
+        _ => check::<Option<TaxYear>>(
+            value,
+            "{\"fiscal_year\": 年度, \"items\": [{\"name\": 税目, \"assessed\": 税額, \"paid\": 納付額}]} の形で書いてください",
+        ),
     }
 }
 
 impl StatusChange {
     /// Parse a status change body (JSON), reporting every problem with it.
     pub fn parse(body: &[u8]) -> Result<StatusChange, ImportError> {
-        let whole = |problem: String| ImportError::single(RowProblem::new(0, None, None, problem));
+        let whole = |reason: Reason| ImportError::single(RowProblem::new(0, None, None, reason));
         let example = r#"{"residency": {"state": "moved-out", "since": "2025-09-30"}}"#;
         let pairs = match serde_json::from_slice::<RawRow>(body) {
             Ok(RawRow::Object(pairs)) => pairs,
-            Ok(RawRow::Other(what)) => {
-                return Err(whole(format!("the change is {what}, not an object: send e.g. {example}")));
+            Ok(RawRow::Other(sent)) => {
+                return Err(whole(Reason::new(
+                    format!("the change is {}, not an object: send e.g. {example}", sent.en()),
+                    format!("変更がオブジェクトではなく{}です。{example} のように送ってください", sent.ja()),
+                )));
             }
-            Err(err) => return Err(whole(format!("the change is not JSON: {err}. Send e.g. {example}"))),
+            Err(err) => {
+                return Err(whole(Reason::new(
+                    format!("the change is not JSON: {err}. Send e.g. {example}"),
+                    detail_ja(&format!("変更が JSON ではありません。{example} のように送ってください"), &err),
+                )));
+            }
         };
         let mut problems = Problems::default();
         let mut seen: Vec<&str> = Vec::new();
         for (key, value) in &pairs {
             let problem = if seen.contains(&key.as_str()) {
-                Some(format!("`{key}` is given more than once: give each field once"))
+                Some(given_twice(key))
             } else if !FIELDS.contains(&key.as_str()) {
-                Some(format!(
-                    "{} cannot be changed this way: a status change holds {} (change other fields by importing \
-                     the resident again)",
-                    quote(key),
-                    FIELDS.join(", ")
+                let (quoted, fields) = (quote(key), FIELDS.join(", "));
+                Some(Reason::new(
+                    format!(
+                        "{quoted} cannot be changed this way: a status change holds {fields} (change other fields \
+                         by importing the resident again)"
+                    ),
+                    format!(
+                        "{quoted} はこの方法では変更できません。状態の変更で送れるのは {fields} です（ほかの項目は\
+                         住民を取り込み直して変更してください）"
+                    ),
                 ))
             } else {
-                field_error(key, value).map(|err| format!("`{key}`: {err}"))
+                field_error(key, value).map(|why| why.map(|why| format!("`{key}`: {why}")))
             };
             seen.push(key);
             if let Some(problem) = problem {
@@ -125,7 +151,11 @@ impl StatusChange {
             return Err(problems.into_error());
         }
         let object = pairs.into_iter().collect();
-        StatusChange::deserialize(Value::Object(object)).map_err(|err| whole(err.to_string()))
+        // The wire first, then the checks across its fields, so that those
+        // keep their Japanese; the fields' types were checked above.
+        let wire = ChangeWire::deserialize(Value::Object(object))
+            .map_err(|err| whole(Reason::new(err.to_string(), detail_ja("変更の形が正しくありません", &err))))?;
+        StatusChange::try_from(wire).map_err(whole)
     }
 
     /// The fields this change sets, for an audit log.
@@ -142,7 +172,7 @@ impl StatusChange {
     /// Apply the change to `entry`, or leave it untouched and say why not.
     /// The changed entry passes every check an import does.
     pub fn apply(&self, entry: &mut RegisterEntry) -> Result<(), RowProblem> {
-        let reject = |field: &str, problem: String| RowProblem::new(0, Some(&entry.id), Some(field), problem);
+        let reject = |field: &str, reason: Reason| RowProblem::new(0, Some(&entry.id), Some(field), reason);
         let mut updated = entry.clone();
         let person = &mut updated.person;
         if let Some(residency) = &self.residency {
@@ -156,18 +186,28 @@ impl StatusChange {
             let Some(seal) = &mut person.seal else {
                 return Err(reject(
                     "seal_state",
-                    "`seal_state` cannot be set: this resident has no seal registration. Register the seal by \
-                     importing the resident with its seal columns"
-                        .to_owned(),
+                    Reason::new(
+                        "`seal_state` cannot be set: this resident has no seal registration. Register the seal by \
+                         importing the resident with its seal columns",
+                        "この住民には印鑑登録がないため `seal_state` を設定できません。印鑑登録は、印鑑の列を\
+                         書いて住民を取り込んで行ってください",
+                    ),
                 ));
             };
             if seal.state == SealState::Cancelled && state == SealState::Active {
                 return Err(reject(
                     "seal_state",
-                    format!(
-                        "`seal_state`: seal registration {} was cancelled, and a cancelled registration is not \
-                         revived; a new registration gets a new number: import the resident with the new seal",
-                        quote(&seal.number)
+                    Reason::new(
+                        format!(
+                            "`seal_state`: seal registration {} was cancelled, and a cancelled registration is not \
+                             revived; a new registration gets a new number: import the resident with the new seal",
+                            quote(&seal.number)
+                        ),
+                        format!(
+                            "`seal_state`: 印鑑登録 {} は廃止されています。廃止された登録は元に戻せず、新しい登録\
+                             には新しい番号が付きます。新しい印鑑で住民を取り込んでください",
+                            quote(&seal.number)
+                        ),
                     ),
                 ));
             }
@@ -185,7 +225,8 @@ impl StatusChange {
         }
         if let Some(problem) = check_entry(&updated).into_iter().next() {
             let field = problem.field.as_deref().map(|path| Format::Change.field(path));
-            return Err(RowProblem::new(0, Some(&entry.id), field, Format::Change.rename_in(&problem.problem)));
+            let reason = problem.reason.map(|text| Format::Change.rename_in(text));
+            return Err(RowProblem::new(0, Some(&entry.id), field, reason));
         }
         *entry = updated;
         Ok(())

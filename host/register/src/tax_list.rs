@@ -5,12 +5,12 @@
 
 use kofu_model::{TaxItem, TaxYear};
 
-use crate::problems::quote;
+use crate::problems::{Reason, quote};
 
 const EXAMPLE: &str = "2025:市民税・県民税:143700:143700";
 
 /// Parse a `tax` cell; every malformed entry is reported.
-pub(crate) fn parse(cell: &str) -> Result<Vec<TaxYear>, Vec<String>> {
+pub(crate) fn parse(cell: &str) -> Result<Vec<TaxYear>, Vec<Reason>> {
     let mut years: Vec<TaxYear> = Vec::new();
     let mut problems = Vec::new();
     for part in cell.split(';').map(str::trim).filter(|part| !part.is_empty()) {
@@ -25,11 +25,16 @@ pub(crate) fn parse(cell: &str) -> Result<Vec<TaxYear>, Vec<String>> {
     if problems.is_empty() { Ok(years) } else { Err(problems) }
 }
 
-fn parse_entry(part: &str) -> Result<(u16, TaxItem), String> {
+fn parse_entry(part: &str) -> Result<(u16, TaxItem), Reason> {
+    let quoted = quote(part);
     let malformed = || {
-        format!(
-            "`tax` entry {} is not FY:item:assessed:paid (for example {EXAMPLE}); separate entries with `;`",
-            quote(part)
+        Reason::new(
+            format!(
+                "`tax` entry {quoted} is not FY:item:assessed:paid (for example {EXAMPLE}); separate entries with `;`"
+            ),
+            format!(
+                "`tax` の項目 {quoted} が 年度:税目:税額:納付額 の形ではありません（例: {EXAMPLE}）。項目と項目は `;` で区切ってください"
+            ),
         )
     };
     // The year is the first part and the amounts the last two, so an item
@@ -40,20 +45,33 @@ fn parse_entry(part: &str) -> Result<(u16, TaxItem), String> {
     let year = year.trim();
     let fiscal_year = match year.parse::<u16>() {
         Ok(fy) if year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) => fy,
-        _ => return Err(format!("`tax` entry {}: the fiscal year must be four digits, e.g. 2025", quote(part))),
+        _ => {
+            return Err(Reason::new(
+                format!("`tax` entry {quoted}: the fiscal year must be four digits, e.g. 2025"),
+                format!("`tax` の項目 {quoted}: 年度は 4 桁の数字で書いてください（例: 2025）"),
+            ));
+        }
     };
     let name = name.trim();
     if name.is_empty() {
-        return Err(format!("`tax` entry {}: the item name is empty, e.g. 市民税・県民税", quote(part)));
+        return Err(Reason::new(
+            format!("`tax` entry {quoted}: the item name is empty, e.g. 市民税・県民税"),
+            format!("`tax` の項目 {quoted}: 税目が空です（例: 市民税・県民税）"),
+        ));
     }
-    let amount = |text: &str| -> Result<u64, String> {
+    let amount = |text: &str| -> Result<u64, Reason> {
         let text = text.trim();
         match text.parse::<u64>() {
             Ok(yen) if text.bytes().all(|b| b.is_ascii_digit()) => Ok(yen),
-            _ => Err(format!(
-                "`tax` entry {}: the amount {} must be whole yen in plain digits, without commas, ¥ or 円",
-                quote(part),
-                quote(text)
+            _ => Err(Reason::new(
+                format!(
+                    "`tax` entry {quoted}: the amount {} must be whole yen in plain digits, without commas, ¥ or 円",
+                    quote(text)
+                ),
+                format!(
+                    "`tax` の項目 {quoted}: 金額 {} は円単位の数字だけで書いてください（カンマ、¥、円は付けません）",
+                    quote(text)
+                ),
             )),
         }
     };
@@ -99,11 +117,15 @@ mod tests {
         let problems =
             parse("2025:市民税:143,700:0;25:市民税:1:1;2025:市民税:1;2025::1:1;2025:市民税:¥5:0").unwrap_err();
         assert_eq!(problems.len(), 5, "{problems:?}");
-        assert!(problems[0].contains("plain digits"));
-        assert!(problems[1].contains("four digits"));
-        assert!(problems[2].contains("FY:item:assessed:paid"));
-        assert!(problems[3].contains("item name is empty"));
-        assert!(problems[4].contains("plain digits"));
+        let english: Vec<&str> = problems.iter().map(|p| p.en.as_str()).collect();
+        assert!(english[0].contains("plain digits"));
+        assert!(english[1].contains("four digits"));
+        assert!(english[2].contains("FY:item:assessed:paid"));
+        assert!(english[3].contains("item name is empty"));
+        assert!(english[4].contains("plain digits"));
+        let japanese: Vec<&str> = problems.iter().map(|p| p.ja.as_str()).collect();
+        assert!(japanese[0].contains("数字だけ") && japanese[1].contains("4 桁"), "{japanese:?}");
+        assert!(japanese[2].contains("年度:税目:税額:納付額") && japanese[3].contains("税目が空"), "{japanese:?}");
     }
 
     #[test]

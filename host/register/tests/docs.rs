@@ -39,10 +39,11 @@ fn the_error_example_is_what_the_import_says() {
         .replace("1980-09-03", "1980/9/3")
         .replace("moved-out,2025-09-30", "moved-out,")
         .replace("T-0001,", "R-0001,");
-    let report = parse_csv(csv.as_bytes()).unwrap_err().report();
+    let err = parse_csv(csv.as_bytes()).unwrap_err();
     let start = doc.find("```text\n").unwrap() + "```text\n".len();
     let shown = &doc[start..start + doc[start..].find("```").unwrap()];
-    assert_eq!(shown.trim_end(), report);
+    assert_eq!(shown.trim_end(), err.report());
+    assert_eq!(example(&doc, "import-error-ja").trim_end(), err.problems[2].problem_ja);
 }
 
 #[test]

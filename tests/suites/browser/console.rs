@@ -69,6 +69,7 @@ async fn a_municipalitys_day_and_a_residents_visit() {
     browser.submit("form[enctype='multipart/form-data']").await;
     let report = wait_for_text(&browser, "何も取り込まれていません").await;
     assert!(report.contains("問題"), "{report}");
+    assert!(report.contains("`id` が空です。すべての住民に必要です"), "the reason in Japanese: {report}");
     browser.screenshot("console-import-problems").await;
     browser.upload("input[name=register]", &register).await;
     browser.submit("form[enctype='multipart/form-data']").await;

@@ -232,6 +232,8 @@ async fn malformed_register_json_is_422_with_the_problem_and_imports_nothing() {
         assert_eq!(problems.len(), 1, "{problem}");
         assert_eq!(problems[0]["row"], 0, "the file as a whole: {problem}");
         assert!(problems[0]["problem"].as_str().unwrap().contains("JSON"), "{problem}");
+        let japanese = problems[0]["problem_ja"].as_str().unwrap();
+        assert!(japanese.contains("JSON") && japanese.contains("ではありません"), "{problem}");
     }
 }
 

@@ -22,7 +22,7 @@ fn import_problem(err: ImportError) -> ApiError {
     ApiError::Unprocessable {
         detail: err.to_string(),
         extra: json!({ "problems": err.problems.iter().map(|p| json!({
-            "row": p.row, "id": p.id, "field": p.field, "problem": p.problem,
+            "row": p.row, "id": p.id, "field": p.field, "problem": p.problem, "problem_ja": p.problem_ja,
         })).collect::<Vec<_>>() }),
     }
 }
