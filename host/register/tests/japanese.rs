@@ -64,7 +64,8 @@ fn corpus() -> Vec<(String, RowProblem)> {
                 format_args!("{},,moved-out{}", ROW.replace("ナカムラ　ケンタ", "なかむら"), &blank[2..]),
                 format_args!("{},,,,,,,,,,123456789012,2025:市民税:1:2", ROW.replace("R-1", "R 2")),
                 format_args!("{}{blank}", ROW.replace("R-1", "R-3").replace("見本市", &"長".repeat(201))),
-                format_args!("{},true{}", ROW.replace("R-1", "R-1"), &blank[1..]),
+                // The id of the first row again, as a test resident in a real household.
+                format_args!("{ROW},true{}", &blank[1..]),
             )),
         ),
         ("not a JSON import".into(), parse_json(b"[1]").unwrap_err()),
@@ -180,7 +181,7 @@ fn every_problem_has_its_japanese_naming_the_same_fields_and_values() {
 
 #[test]
 fn the_japanese_of_a_csv_report_reads_by_line() {
-    let body = format!("{HEADER}\n{ROW}\n{}\n", ROW.replace("中村　健太,ナカ", "中村　健太,ナカ"));
+    let body = format!("{HEADER}\n{ROW}\n{ROW}\n");
     let err = csv(&body);
     let problem = &err.problems[0];
     assert_eq!((problem.row, problem.field.as_deref()), (3, Some("id")));
