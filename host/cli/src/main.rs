@@ -3,10 +3,17 @@
 //! refusal (the plugin declined to issue).
 
 mod audit;
+mod cases;
 mod demo;
+mod inputs;
 mod plugin_check;
 mod plugin_export;
+mod plugin_fixture;
+mod plugin_new;
 mod plugin_render;
+mod plugin_test;
+mod plugin_watch;
+mod project;
 mod report;
 mod serve;
 
@@ -50,6 +57,14 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Make a new plugin project that builds, passes its cases and renders with no edit.
+    New(plugin_new::NewArgs),
+    /// Build a plugin project and run every case in its tests/ folder.
+    Test(plugin_test::TestArgs),
+    /// Rebuild and re-run the cases on every change, writing the PDF and page images.
+    Watch(plugin_watch::WatchArgs),
+    /// Write a synthetic resident (or a register of them) as JSON, for cases and previews.
+    Fixture(plugin_fixture::FixtureArgs),
     /// Validate a component against the certificate world and print its manifest.
     Check(CheckArgs),
     /// Render a certificate locally, with the production sandbox, limits and renderer.
@@ -73,6 +88,10 @@ pub const EXIT_REFUSED: u8 = 3;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Plugin(PluginCommand::New(args)) => plugin_new::run(&args),
+        Command::Plugin(PluginCommand::Test(args)) => plugin_test::run(&args),
+        Command::Plugin(PluginCommand::Watch(args)) => plugin_watch::run(&args),
+        Command::Plugin(PluginCommand::Fixture(args)) => plugin_fixture::run(&args),
         Command::Plugin(PluginCommand::Check(args)) => plugin_check::run(&args.plugin, args.json),
         Command::Plugin(PluginCommand::Render(args)) => plugin_render::run(&args),
         Command::Plugin(PluginCommand::Export(args)) => plugin_export::run(&args),

@@ -1,17 +1,17 @@
 //! `kofu plugin render`: a local preview through the production path.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use kofu_certify::{Certified, Certifier, CertifyError, RegisterIndex, Stamp};
-use kofu_model::{Date, Municipality, RequestContext, Resident};
+use kofu_model::{Date, Municipality, RequestContext};
 use kofu_render::RenderOptions;
 use kofu_sandbox::{Limits, Request};
 
+use crate::inputs::{load_plugin, parse_options, read_municipality, read_register, read_resident, today_in_japan};
 use crate::{EXIT_REFUSED, report};
 
 #[derive(Args)]
@@ -47,17 +47,13 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.plugin).with_context(|| format!("cannot read {}", args.plugin.display()))?;
     let subject = read_resident(&args.resident)?;
     let municipality = match &args.municipality {
         Some(path) => read_municipality(path)?,
         None => Municipality::preview(),
     };
     let certifier = Certifier::new(Limits::default(), RenderOptions::default())?;
-    let plugin = certifier
-        .sandbox()
-        .load(&bytes)
-        .with_context(|| format!("{} is not a usable plugin", args.plugin.display()))?;
+    let plugin = load_plugin(&certifier, &args.plugin)?;
     let options = parse_options(&args.options)?;
     let options = plugin.manifest().resolve_options(&options)?;
     let issue_date = args.date.unwrap_or_else(today_in_japan);
@@ -109,69 +105,10 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The register a preview checks against: the residents in `path`, and
-/// the subject.
-fn read_register(path: &Path, subject: &Resident) -> anyhow::Result<RegisterIndex> {
-    let mut residents = vec![subject.clone()];
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot read the directory {}", path.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_owned()]
-    };
-    for file in files {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        if text.trim_start().starts_with('[') {
-            let values: Vec<serde_json::Value> = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a JSON array of residents", file.display()))?;
-            for value in values {
-                residents.push(
-                    Resident::from_json(&value.to_string())
-                        .with_context(|| format!("{} holds an invalid resident", file.display()))?,
-                );
-            }
-        } else {
-            residents.push(read_resident(&file)?);
-        }
-    }
-    Ok(RegisterIndex::build(residents.iter())?)
-}
-
-pub fn read_resident(path: &Path) -> anyhow::Result<Resident> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Resident::from_json(&text).with_context(|| format!("{} is not a valid resident", path.display()))
-}
-
-fn read_municipality(path: &Path) -> anyhow::Result<Municipality> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!("{} is not a municipality: give code, name, mayor_title and mayor_name", path.display())
-    })
-}
-
-fn parse_options(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    raw.iter()
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-            _ => bail!("--option `{pair}` is not key=value, e.g. --option include-household=true"),
-        })
-        .collect()
-}
-
 fn validate_number(number: &str) -> anyhow::Result<String> {
     let ok = (1..=40).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !ok {
         bail!("--issuance `{number}` must be 1 to 40 letters, digits or hyphens");
     }
     Ok(number.to_owned())
-}
-
-fn today_in_japan() -> Date {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Date::in_japan_at(seconds)
 }

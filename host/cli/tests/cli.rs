@@ -221,3 +221,27 @@ fn export_writes_a_bundled_plugin_that_checks() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("no bundled plugin `passport`") && stderr(&unknown).contains("residence"));
 }
+
+#[test]
+fn fixture_writes_a_generated_resident_a_plugin_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let args = ["plugin", "fixture", "--seed", "5", "--members", "3", "--seal", "active", "--gaiji", "-o", path(&file)];
+    let written = kofu(&args);
+    assert!(written.status.success(), "{}", stderr(&written));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let generated = kofu_model::Resident::from_json(&text).expect("a valid resident");
+    assert_eq!(generated.household.len(), 2);
+    assert!(generated.seal.is_some());
+    let again = kofu(&["plugin", "fixture", "--seed", "5", "--members", "3", "--seal", "active", "--gaiji"]);
+    assert_eq!(stdout(&again), text, "the same seed and options give the same resident");
+
+    let out = dir.path().join("generated.pdf");
+    let rendered = render(guests::RESIDENCE, path(&file), &["--option", "include-household=true"], &out);
+    assert!(rendered.status.success(), "{}{}", stdout(&rendered), stderr(&rendered));
+    let pdf = normalize(&pdf_text(&std::fs::read(&out).unwrap(), None));
+    assert!(pdf.contains(&normalize(&generated.name)), "{pdf}");
+
+    let refused = kofu(&["plugin", "fixture", "--members", "0"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+}

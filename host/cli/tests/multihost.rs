@@ -9,9 +9,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use kofu_test_db::{TEST_PIN_KEY, TestDb};
 use serde_json::{Value, json};
@@ -22,26 +21,14 @@ const CODE: &str = "999997";
 
 /// Start `kofu serve` on a free port with its own data directory.
 fn start(data_dir: &Path, db: &str) -> (Running, String) {
-    let mut child = Running(
-        Command::new(KOFU)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db, "--data-dir"])
-            .arg(data_dir)
-            .env("KOFU_PIN_KEY", TEST_PIN_KEY)
-            .env("KOFU_ADMIN_TOKEN", ADMIN)
-            .env("KOFU_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kofu serve"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(address) = line.split("listening on ").nth(1) {
-            return (child, address.trim().to_owned());
-        }
-    }
-    panic!("kofu serve exited before listening");
+    let mut command = Command::new(KOFU);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db, "--data-dir"])
+        .arg(data_dir)
+        .env("KOFU_PIN_KEY", TEST_PIN_KEY)
+        .env("KOFU_ADMIN_TOKEN", ADMIN);
+    let (child, base, _) = support::listening(&mut command);
+    (child, base)
 }
 
 /// The problem type of a refusal, or the status of a success.

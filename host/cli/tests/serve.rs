@@ -4,39 +4,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{KOFU, Running, http, json_of, stop};
-
-/// Start `kofu serve --demo` on a free port; returns the child and base URL.
-fn start(data_dir: &Path) -> (Running, String) {
-    let mut child = Running(
-        Command::new(KOFU)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("KOFU_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start kofu serve"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut credentials_line = None;
-    loop {
-        let line = lines.next().expect("kofu serve printed its address").expect("line");
-        if line.starts_with("demo credentials: ") {
-            credentials_line = Some(line.clone());
-        }
-        if let Some(address) = line.split("listening on ").nth(1) {
-            assert!(credentials_line.is_some(), "the credentials path is printed before the address");
-            return (child, address.trim().to_owned());
-        }
-    }
-}
+use support::{KOFU, Running, http, json_of, start_demo as start, stop};
 
 #[test]
 fn demo_server_issues_over_http_and_its_audit_log_verifies() {
@@ -193,15 +165,10 @@ fn readme_municipality_day_runs_as_written() {
 /// session of a demo resident.
 fn hostile_server(data_dir: &Path) -> (Running, String, String, String) {
     let (child, base) = start(data_dir);
-    let credentials: Value =
-        serde_json::from_str(&std::fs::read_to_string(data_dir.join("demo-credentials.json")).unwrap()).unwrap();
+    let credentials = support::demo_credentials(data_dir);
     let (code, token) =
         (credentials["municipality"]["code"].as_str().unwrap(), credentials["municipality"]["token"].as_str().unwrap());
-    let wasm = kofu_tests::component(kofu_tests::guests::HOST_CALLS);
-    let path = format!("/v1/municipalities/{code}/plugins");
-    let uploaded = support::http_bytes(&base, "POST", &path, Some(token), &[], "application/wasm", &wasm);
-    assert_eq!(uploaded.0, 201, "{}", String::from_utf8_lossy(&uploaded.1));
-    let hash = json_of(&uploaded)["hash"].as_str().unwrap().to_owned();
+    let hash = support::upload(&base, &credentials, &kofu_tests::component(kofu_tests::guests::HOST_CALLS));
     let activated = http(
         &base,
         "POST",
@@ -211,12 +178,7 @@ fn hostile_server(data_dir: &Path) -> (Running, String, String, String) {
         Some(json!({ "override_reason": "hostile plugin under test" })),
     );
     assert_eq!(activated.0, 200, "{}", String::from_utf8_lossy(&activated.1));
-    let kiosk = credentials["kiosk"]["token"].as_str().unwrap().to_owned();
-    let yamada = &credentials["residents"][0];
-    let body = json!({ "card_id": yamada["card_id"], "pin": yamada["pin"] });
-    let signed_in = http(&base, "POST", "/v1/kiosk/sessions", Some(&kiosk), &[], Some(body));
-    assert_eq!(signed_in.0, 201);
-    let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
+    let (kiosk, session) = support::open_session(&base, &credentials);
     (child, base, kiosk, session)
 }
 

@@ -34,6 +34,16 @@ impl Date {
         let days = (unix_seconds + 9 * 3_600) / 86_400;
         civil_from_days(days as i64)
     }
+
+    /// Days since 1970-01-01, for date arithmetic.
+    pub fn day_number(self) -> i64 {
+        days_from_civil(self)
+    }
+
+    /// The date `days` after 1970-01-01.
+    pub fn from_day_number(days: i64) -> Date {
+        civil_from_days(days)
+    }
 }
 
 /// Days since 1970-01-01 of a date (Howard Hinnant's days-from-civil).

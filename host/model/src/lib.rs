@@ -20,10 +20,10 @@ pub use document::{
 pub use instant::{parse_instant, rfc3339_in_japan, start_of_day_in_japan};
 pub use manifest::{
     Choice, ChosenOption, Field, FieldAccess, MAX_FEE_YEN, Manifest, ManifestError, OptionError, OptionKind,
-    OptionSpec, OptionValue,
+    OptionSpec, OptionValue, is_valid_kind,
 };
 pub use refusal::{Refusal, RefusalCode};
 pub use resident::{
-    RegisteredDomicile, Residency, ResidencyState, Resident, ResidentError, SealRegistration, SealState, Sex, TaxItem,
-    TaxYear,
+    HEAD_OF_HOUSEHOLD, RegisteredDomicile, Residency, ResidencyState, Resident, ResidentError, SealRegistration,
+    SealState, Sex, TaxItem, TaxYear, is_valid_my_number,
 };

@@ -174,6 +174,12 @@ pub enum OptionError {
 const MAX_OPTIONS: usize = 16;
 const MAX_TEXT: usize = 200;
 
+/// Whether `kind` may name a certificate kind: 3 to 64 lowercase letters,
+/// digits and single hyphens.
+pub fn is_valid_kind(kind: &str) -> bool {
+    is_slug(kind, 3, 64)
+}
+
 fn is_slug(text: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&text.len())
         && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -14,6 +14,7 @@ mod serve;
 pub mod state;
 pub mod sweeper;
 
+pub use console::preview::page_pngs;
 pub use error::ApiError;
 pub use kofu_config::{Config, ConfigError};
 pub use routes::app;

@@ -4,9 +4,10 @@
 
 #![allow(dead_code, reason = "each test crate uses a different part")]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
@@ -104,4 +105,67 @@ pub fn stop(child: &mut Running) {
     assert!(status.success());
     let exit = child.0.wait().expect("wait");
     assert!(exit.success(), "kofu serve exits cleanly on SIGTERM: {exit}");
+}
+
+/// Spawn a `kofu serve` command and wait until it listens; returns the
+/// child, its base URL and the lines it printed before.
+pub fn listening(command: &mut Command) -> (Running, String, Vec<String>) {
+    let mut child = Running(
+        command
+            .env("KOFU_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kofu serve"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut before = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(address) = line.split("listening on ").nth(1) {
+            return (child, address.trim().to_owned(), before);
+        }
+        before.push(line);
+    }
+    panic!("kofu serve exited before listening:\n{}", before.join("\n"));
+}
+
+/// Start `kofu serve --demo` on a free port; returns the child and base URL.
+pub fn start_demo(data_dir: &Path) -> (Running, String) {
+    let mut command = Command::new(KOFU);
+    command.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+    let (child, base, before) = listening(&mut command);
+    assert!(
+        before.iter().any(|line| line.starts_with("demo credentials: ")),
+        "the credentials path is printed before the address: {before:?}"
+    );
+    (child, base)
+}
+
+/// What `kofu serve --demo` wrote to `demo-credentials.json`.
+pub fn demo_credentials(data_dir: &Path) -> Value {
+    let text = std::fs::read_to_string(data_dir.join("demo-credentials.json")).expect("demo-credentials.json");
+    serde_json::from_str(&text).expect("the credentials are JSON")
+}
+
+/// Upload a component as the demo municipality; returns its hash.
+pub fn upload(base: &str, credentials: &Value, component: &[u8]) -> String {
+    let (code, token) =
+        (credentials["municipality"]["code"].as_str().unwrap(), credentials["municipality"]["token"].as_str().unwrap());
+    let path = format!("/v1/municipalities/{code}/plugins");
+    let uploaded = http_bytes(base, "POST", &path, Some(token), &[], "application/wasm", component);
+    assert_eq!(uploaded.0, 201, "{}", String::from_utf8_lossy(&uploaded.1));
+    json_of(&uploaded)["hash"].as_str().unwrap().to_owned()
+}
+
+/// Sign the first demo resident in at the demo kiosk; returns the kiosk's
+/// token and the session id.
+pub fn open_session(base: &str, credentials: &Value) -> (String, String) {
+    let kiosk = credentials["kiosk"]["token"].as_str().unwrap().to_owned();
+    let resident = &credentials["residents"][0];
+    let body = serde_json::json!({ "card_id": resident["card_id"], "pin": resident["pin"] });
+    let signed_in = http(base, "POST", "/v1/kiosk/sessions", Some(&kiosk), &[], Some(body));
+    assert_eq!(signed_in.0, 201, "{}", String::from_utf8_lossy(&signed_in.1));
+    let session = json_of(&signed_in)["session_id"].as_str().unwrap().to_owned();
+    (kiosk, session)
 }

@@ -15,7 +15,7 @@ mod kiosk;
 mod municipal;
 mod options;
 mod page;
-mod preview;
+pub(crate) mod preview;
 mod session;
 mod sign_in;
 mod vendor;

@@ -24,19 +24,27 @@ pub async fn page_images(pdf: Vec<u8>) -> Result<Vec<String>, String> {
 }
 
 fn draw(pdf: Vec<u8>) -> Result<Vec<String>, String> {
-    let pdf = Pdf::new(pdf).map_err(|e| format!("the PDF cannot be read: {e:?}"))?;
+    Ok(page_pngs(&pdf, MAX_PAGES)?
+        .iter()
+        .map(|png| format!("data:image/png;base64,{}", STANDARD.encode(png)))
+        .collect())
+}
+
+/// The first `max_pages` pages of `pdf` as PNG files; the same drawing the
+/// console shows, and what `kofu plugin test` snapshots and `watch` writes.
+pub fn page_pngs(pdf: &[u8], max_pages: usize) -> Result<Vec<Vec<u8>>, String> {
+    let pdf = Pdf::new(pdf.to_vec()).map_err(|e| format!("the PDF cannot be read: {e:?}"))?;
     let cache = RenderCache::new();
     let interpreter = InterpreterSettings::default();
     let render = RenderSettings::default();
     let pixmap = PixmapSettings { x_scale: SCALE, y_scale: SCALE, bg_color: WHITE };
     pdf.pages()
         .iter()
-        .take(MAX_PAGES)
+        .take(max_pages)
         .map(|page| {
-            let png = hayro::render(page, &cache, &interpreter, &render, &pixmap)
+            hayro::render(page, &cache, &interpreter, &render, &pixmap)
                 .into_png()
-                .map_err(|e| format!("a page cannot be encoded as PNG: {e}"))?;
-            Ok(format!("data:image/png;base64,{}", STANDARD.encode(png)))
+                .map_err(|e| format!("a page cannot be encoded as PNG: {e}"))
         })
         .collect()
 }
